@@ -1,0 +1,55 @@
+/// A guest device let through the capture: one element of the `authorized` set.
+public struct AuthorizedDevice: Hashable, Sendable {
+    public var mac: MACAddress
+    public var ipv4: IPv4Address
+    /// How long the kernel keeps the element; `nil` keeps it until removed.
+    public var timeout: Duration?
+
+    public init(mac: MACAddress, ipv4: IPv4Address, timeout: Duration?) {
+        self.mac = mac
+        self.ipv4 = ipv4
+        self.timeout = timeout
+    }
+}
+
+/// What the capture needs to know about the site.
+public struct CaptureSettings: Hashable, Sendable {
+    /// The nftables table portald owns (family `inet`); nothing else touches it.
+    public var table: String
+    /// The guests' interface (bridge or VLAN).
+    public var lanInterface: String
+    /// Where captured TCP/80 is sent: the portal listener.
+    public var portalAddress: IPv4Address
+    public var portalPort: UInt16
+
+    public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16) {
+        self.table = table
+        self.lanInterface = lanInterface
+        self.portalAddress = portalAddress
+        self.portalPort = portalPort
+    }
+}
+
+public struct FirewallError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The capture: a table that holds guests back and a set that lets them through.
+///
+/// Implementations are safe to call from any thread.
+public protocol Firewall: Sendable {
+    /// Replaces portald's table atomically, with `devices` already authorized.
+    func install(devices: [AuthorizedDevice]) throws
+    /// Adds or refreshes one device (a fresh timeout replaces the old one).
+    func authorize(_ devices: [AuthorizedDevice]) throws
+    /// Removes devices; a device that is not there (expired) is not an error.
+    func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws
+    /// Removes portald's table; absent is not an error.
+    func teardown() throws
+}
+
+extension Firewall {
+    public func authorize(_ device: AuthorizedDevice) throws { try authorize([device]) }
+    public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try deauthorize([(mac, ipv4)]) }
+}

@@ -1,0 +1,329 @@
+import CNetfilter
+import Glibc
+import Synchronization
+
+/// One message of an nf_tables transaction.
+enum NetfilterMessage {
+    case newTable(String)
+    case deleteTable(String)
+    case newChain(table: String, Ruleset.Chain)
+    case newAuthorizedSet(table: String)
+    case newRule(table: String, Ruleset.Rule)
+    case newElements(table: String, set: String, [(key: [UInt8], timeoutMilliseconds: UInt64?)])
+    case deleteElements(table: String, set: String, [[UInt8]])
+
+    var summary: String {
+        switch self {
+        case .newTable(let name): "add table inet \(name)"
+        case .deleteTable(let name): "delete table inet \(name)"
+        case .newChain(let table, let chain): "add chain inet \(table) \(chain.name)"
+        case .newAuthorizedSet(let table): "add set inet \(table) \(Ruleset.authorizedSet)"
+        case .newRule(let table, let rule): "add rule inet \(table) \(rule.chain)"
+        case .newElements(let table, let set, let elements): "add \(elements.count) element(s) to inet \(table) \(set)"
+        case .deleteElements(let table, let set, let keys): "delete \(keys.count) element(s) from inet \(table) \(set)"
+        }
+    }
+}
+
+/// The only Swift that touches libnftnl and libmnl: a netlink socket that sends
+/// nf_tables transactions and checks one acknowledgement per message.
+///
+/// A transaction is one `sendmsg` of a batch (begin … end); the kernel applies all
+/// of it or none of it. Every message carries `NLM_F_ACK`, so a failure names the
+/// message that caused it.
+final class NetfilterSocket: Sendable {
+    private struct Handle: @unchecked Sendable { let socket: OpaquePointer; var sequence: UInt32 }
+    private let handle: Mutex<Handle>
+    private let portID: UInt32
+
+    /// Largest encoded message; a 1 000-element message is ~40 KiB.
+    private static let messageCapacity = 256 * 1024
+
+    init() throws {
+        guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
+            throw FirewallError("cannot open a netfilter netlink socket: \(String(cString: strerror(errno)))")
+        }
+        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
+            let reason = String(cString: strerror(errno))
+            mnl_socket_close(socket)
+            throw FirewallError("cannot bind the netfilter netlink socket: \(reason)")
+        }
+        // Large batches and their acknowledgements must fit the socket buffers whole;
+        // the FORCE variants need CAP_NET_ADMIN, which portald has.
+        var size: Int32 = 16 * 1024 * 1024
+        let fd = mnl_socket_get_fd(socket)
+        if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        portID = mnl_socket_get_portid(socket)
+        handle = Mutex(Handle(socket: socket, sequence: UInt32(truncatingIfNeeded: time(nil))))
+    }
+
+    deinit {
+        handle.withLock { mnl_socket_close($0.socket) }
+    }
+
+    /// Sends `messages` as one atomic transaction.
+    func commit(_ messages: [NetfilterMessage]) throws {
+        try handle.withLock { handle in
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: Self.messageCapacity, alignment: 16)
+            defer { scratch.deallocate() }
+            var batch: [UInt8] = []
+            var pending: [UInt32: String] = [:]
+
+            func append(_ header: UnsafeMutablePointer<nlmsghdr>?) {
+                guard let header else { return }
+                let length = Int(header.pointee.nlmsg_len)
+                let padded = (length + 3) & ~3
+                batch.append(contentsOf: UnsafeRawBufferPointer(start: header, count: length))
+                batch.append(contentsOf: [UInt8](repeating: 0, count: padded - length))
+            }
+            func nextSequence() -> UInt32 {
+                handle.sequence &+= 1
+                return handle.sequence
+            }
+
+            let chars = scratch.assumingMemoryBound(to: CChar.self)
+            append(nftnl_batch_begin(chars, nextSequence()))
+            for message in messages {
+                let sequence = nextSequence()
+                memset(scratch, 0, Self.messageCapacity)
+                append(try Self.encode(message, into: chars, sequence: sequence))
+                pending[sequence] = message.summary
+            }
+            append(nftnl_batch_end(chars, nextSequence()))
+
+            let sent = batch.withUnsafeBytes { mnl_socket_sendto(handle.socket, $0.baseAddress, $0.count) }
+            guard sent == batch.count else {
+                throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(errno)))")
+            }
+            try readAcknowledgements(socket: handle.socket, pending: &pending)
+        }
+    }
+
+    /// Reads one NLMSG_ERROR per message; the kernel queues them all before `sendmsg`
+    /// returns, so a short wait only guards against a lost reply.
+    private func readAcknowledgements(socket: OpaquePointer, pending: inout [UInt32: String]) throws {
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        var failure: (errno: Int32, message: String)?
+        var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(socket), events: Int16(POLLIN), revents: 0)
+        while !pending.isEmpty {
+            let ready = poll(&pollfd, 1, 1000)
+            guard ready > 0 else {
+                throw FirewallError("netlink: no acknowledgement for \(pending.values.sorted().joined(separator: ", "))")
+            }
+            let received = mnl_socket_recvfrom(socket, buffer, capacity)
+            guard received > 0 else {
+                throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))")
+            }
+            var remaining = Int32(received)
+            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
+            while let current = message, mnl_nlmsg_ok(current, remaining) {
+                if portald_nlmsg_type(current) == UInt16(NLMSG_ERROR) {
+                    let sequence = portald_nlmsg_seq(current)
+                    let error = portald_nlmsg_error(current)
+                    if let summary = pending.removeValue(forKey: sequence), error != 0, failure == nil {
+                        failure = (-error, summary)
+                    }
+                }
+                message = UnsafePointer(mnl_nlmsg_next(current, &remaining))
+            }
+        }
+        if let failure {
+            throw FirewallError("nftables refused \"\(failure.message)\": \(String(cString: strerror(failure.errno)))")
+        }
+    }
+
+    // MARK: - Encoding
+
+    private static let family = UInt32(NFPROTO_INET)
+
+    private static func header(_ buffer: UnsafeMutablePointer<CChar>, _ type: nf_tables_msg_types, flags: Int32, _ sequence: UInt32) -> UnsafeMutablePointer<nlmsghdr> {
+        nftnl_nlmsg_build_hdr(buffer, UInt16(type.rawValue), UInt16(family), UInt16(flags | NLM_F_ACK), sequence)
+    }
+
+    private static func encode(_ message: NetfilterMessage, into buffer: UnsafeMutablePointer<CChar>, sequence: UInt32) throws -> UnsafeMutablePointer<nlmsghdr> {
+        switch message {
+        case .newTable(let name), .deleteTable(let name):
+            let table = nftnl_table_alloc()!
+            defer { nftnl_table_free(table) }
+            nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), name)
+            nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), family)
+            let isNew = if case .newTable = message { true } else { false }
+            let nlh = header(buffer, isNew ? NFT_MSG_NEWTABLE : NFT_MSG_DELTABLE, flags: isNew ? NLM_F_CREATE : 0, sequence)
+            nftnl_table_nlmsg_build_payload(nlh, table)
+            return nlh
+
+        case .newChain(let tableName, let spec):
+            let chain = nftnl_chain_alloc()!
+            defer { nftnl_chain_free(chain) }
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), tableName)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), spec.name)
+            nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_FAMILY.rawValue), family)
+            nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), spec.type.rawValue)
+            let hook: UInt32 = switch spec.hook {
+            case .prerouting: NF_INET_PRE_ROUTING.rawValue
+            case .input: NF_INET_LOCAL_IN.rawValue
+            case .forward: NF_INET_FORWARD.rawValue
+            }
+            nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), hook)
+            nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), spec.priority)
+            nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
+            let nlh = header(buffer, NFT_MSG_NEWCHAIN, flags: NLM_F_CREATE, sequence)
+            nftnl_chain_nlmsg_build_payload(nlh, chain)
+            return nlh
+
+        case .newAuthorizedSet(let tableName):
+            let set = authorizedSet(table: tableName, name: Ruleset.authorizedSet)
+            defer { nftnl_set_free(set) }
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(NFT_SET_TIMEOUT.rawValue))
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), Ruleset.keyType)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), Ruleset.keyLength)
+            let nlh = header(buffer, NFT_MSG_NEWSET, flags: NLM_F_CREATE, sequence)
+            nftnl_set_nlmsg_build_payload(nlh, set)
+            return nlh
+
+        case .newRule(let tableName, let spec):
+            let rule = nftnl_rule_alloc()!
+            defer { nftnl_rule_free(rule) }
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), tableName)
+            nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), spec.chain)
+            nftnl_rule_set_u32(rule, UInt16(NFTNL_RULE_FAMILY.rawValue), family)
+            for expression in spec.expressions {
+                nftnl_rule_add_expr(rule, makeExpression(expression))  // the rule owns it now
+            }
+            let nlh = header(buffer, NFT_MSG_NEWRULE, flags: NLM_F_CREATE | NLM_F_APPEND, sequence)
+            nftnl_rule_nlmsg_build_payload(nlh, rule)
+            return nlh
+
+        case .newElements(let tableName, let setName, let elements):
+            let set = authorizedSet(table: tableName, name: setName)
+            defer { nftnl_set_free(set) }
+            for element in elements {
+                let item = nftnl_set_elem_alloc()!
+                element.key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                if let timeout = element.timeoutMilliseconds {
+                    nftnl_set_elem_set_u64(item, UInt16(NFTNL_SET_ELEM_TIMEOUT), timeout)
+                }
+                nftnl_set_elem_add(set, item)
+            }
+            let nlh = header(buffer, NFT_MSG_NEWSETELEM, flags: NLM_F_CREATE, sequence)
+            nftnl_set_elems_nlmsg_build_payload(nlh, set)
+            return nlh
+
+        case .deleteElements(let tableName, let setName, let keys):
+            let set = authorizedSet(table: tableName, name: setName)
+            defer { nftnl_set_free(set) }
+            for key in keys {
+                let item = nftnl_set_elem_alloc()!
+                key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                nftnl_set_elem_add(set, item)
+            }
+            let nlh = header(buffer, NFT_MSG_DELSETELEM, flags: 0, sequence)
+            nftnl_set_elems_nlmsg_build_payload(nlh, set)
+            return nlh
+        }
+    }
+
+    private static func authorizedSet(table: String, name: String) -> OpaquePointer {
+        let set = nftnl_set_alloc()!
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), name)
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), family)
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), Ruleset.authorizedSetID)
+        return set
+    }
+
+    private static func makeExpression(_ expression: Ruleset.Expression) -> OpaquePointer {
+        func make(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+        func u32(_ e: OpaquePointer, _ attribute: some BinaryInteger, _ value: UInt32) {
+            nftnl_expr_set_u32(e, UInt16(attribute), value)
+        }
+        func bytes(_ e: OpaquePointer, _ attribute: some BinaryInteger, _ data: [UInt8]) {
+            data.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(attribute), $0.baseAddress, UInt32($0.count)) }
+        }
+        switch expression {
+        case .meta(let key, let register):
+            let e = make("meta")
+            let code: UInt32 = switch key {
+            case .iifname: NFT_META_IIFNAME.rawValue
+            case .iiftype: NFT_META_IFTYPE.rawValue
+            case .nfproto: NFT_META_NFPROTO.rawValue
+            case .l4proto: NFT_META_L4PROTO.rawValue
+            }
+            u32(e, NFTNL_EXPR_META_KEY, code)
+            u32(e, NFTNL_EXPR_META_DREG, register)
+            return e
+        case .payload(let base, let offset, let length, let register):
+            let e = make("payload")
+            let code: UInt32 = switch base {
+            case .link: NFT_PAYLOAD_LL_HEADER.rawValue
+            case .network: NFT_PAYLOAD_NETWORK_HEADER.rawValue
+            case .transport: NFT_PAYLOAD_TRANSPORT_HEADER.rawValue
+            }
+            u32(e, NFTNL_EXPR_PAYLOAD_BASE, code)
+            u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            u32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            u32(e, NFTNL_EXPR_PAYLOAD_DREG, register)
+            return e
+        case .cmp(let op, let register, let data):
+            let e = make("cmp")
+            u32(e, NFTNL_EXPR_CMP_SREG, register)
+            u32(e, NFTNL_EXPR_CMP_OP, op == .eq ? NFT_CMP_EQ.rawValue : NFT_CMP_NEQ.rawValue)
+            bytes(e, NFTNL_EXPR_CMP_DATA, data)
+            return e
+        case .ctState(let register):
+            let e = make("ct")
+            u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE.rawValue)
+            u32(e, NFTNL_EXPR_CT_DREG, register)
+            return e
+        case .bitwise(let register, let mask):
+            let e = make("bitwise")
+            u32(e, NFTNL_EXPR_BITWISE_SREG, register)
+            u32(e, NFTNL_EXPR_BITWISE_DREG, register)
+            u32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
+            bytes(e, NFTNL_EXPR_BITWISE_MASK, mask)
+            bytes(e, NFTNL_EXPR_BITWISE_XOR, [UInt8](repeating: 0, count: mask.count))
+            return e
+        case .lookup(let setName, let setID, let register):
+            let e = make("lookup")
+            u32(e, NFTNL_EXPR_LOOKUP_SREG, register)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), setName)
+            u32(e, NFTNL_EXPR_LOOKUP_SET_ID, setID)
+            return e
+        case .immediate(let register, let data):
+            let e = make("immediate")
+            u32(e, NFTNL_EXPR_IMM_DREG, register)
+            bytes(e, NFTNL_EXPR_IMM_DATA, data)
+            return e
+        case .verdict(let verdict):
+            let e = make("immediate")
+            u32(e, NFTNL_EXPR_IMM_DREG, UInt32(NFT_REG_VERDICT.rawValue))
+            let code: Int32 = switch verdict {
+            case .accept: NF_ACCEPT
+            case .drop: NF_DROP
+            case .return: NFT_RETURN.rawValue
+            }
+            u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code))
+            return e
+        case .dnatIPv4(let addressRegister, let portRegister):
+            let e = make("nat")
+            u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT.rawValue)
+            u32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addressRegister)
+            u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, portRegister)
+            u32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED))
+            return e
+        case .rejectTCPReset:
+            let e = make("reject")
+            u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST.rawValue)
+            nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_REJECT_CODE), 0)
+            return e
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import Lab
+@testable import Firewall
+
+/// The real netlink path, each test in a namespace of its own (never the host's ruleset).
+@Suite("nftables through netlink", .serialized)
+struct NFTablesFirewallTests {
+    let settings = CaptureSettings(table: "portald_test", lanInterface: "lan0",
+                                   portalAddress: IPv4Address("192.0.2.1")!, portalPort: 8080)
+
+    func device(_ n: Int, minutes: Int? = 30) -> AuthorizedDevice {
+        AuthorizedDevice(mac: MACAddress(String(format: "02:00:00:00:%02x:%02x", n / 256, n % 256))!,
+                         ipv4: IPv4Address("192.0.2.\(n % 250 + 2)")!, timeout: minutes.map { .seconds($0 * 60) })
+    }
+
+    func withNamespace(_ body: (Namespace, NFTablesFirewall) throws -> Void) throws {
+        let namespace = try Namespace(Namespace.uniqueName("fw"))
+        defer { namespace.destroy() }
+        let firewall = try namespace.enter { try NFTablesFirewall(settings: settings) }
+        try body(namespace, firewall)
+    }
+
+    func listTable(_ namespace: Namespace) throws -> String {
+        try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+    }
+
+    @Test("install writes the capture ruleset nft can read back")
+    func installRuleset() throws {
+        try withNamespace { namespace, firewall in
+            try firewall.install(devices: [device(1)])
+            let text = try listTable(namespace)
+            for line in [
+                "type ether_addr . ipv4_addr",
+                "flags timeout",
+                "type nat hook prerouting priority dstnat; policy accept;",
+                "iifname \"lan0\" ether saddr . ip saddr @authorized return",
+                "iifname \"lan0\" meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
+                "iifname \"lan0\" ether saddr . ip saddr @authorized accept",
+                "iifname \"lan0\" tcp dport 443 reject with tcp reset",
+                "iifname \"lan0\" drop",
+                "iifname \"lan0\" udp dport 53 accept",
+                "iifname \"lan0\" udp dport 67 accept",
+                "iifname \"lan0\" tcp dport 8080 accept",
+                "iifname \"lan0\" ct state established,related accept",
+                "02:00:00:00:00:01 . 192.0.2.3 timeout 30m",
+            ] {
+                #expect(text.contains(line), "missing: \(line)\n\(text)")
+            }
+        }
+    }
+
+    @Test("install replaces a stale table in one transaction")
+    func reinstall() throws {
+        try withNamespace { namespace, firewall in
+            try firewall.install(devices: [device(1), device(2)])
+            try firewall.install(devices: [device(3)])
+            let text = try listTable(namespace)
+            #expect(!text.contains("02:00:00:00:00:01"))
+            #expect(text.contains("02:00:00:00:00:03 . 192.0.2.5"))
+            // Exactly one copy of each chain.
+            #expect(text.components(separatedBy: "chain prerouting").count == 2)
+        }
+    }
+
+    @Test("authorize refreshes the timeout; deauthorize tolerates absent elements")
+    func authorizeDeauthorize() throws {
+        try withNamespace { namespace, firewall in
+            try firewall.install(devices: [])
+            try firewall.authorize(device(7, minutes: 5))
+            #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 5m"))
+            try firewall.authorize(device(7, minutes: 90))
+            #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 1h30m"))
+            try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
+            #expect(!(try listTable(namespace).contains("02:00:00:00:00:07")))
+            try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
+        }
+    }
+
+    @Test("a batch of 10 000 devices goes in one transaction")
+    func bigBatch() throws {
+        try withNamespace { namespace, firewall in
+            let devices = (0..<10_000).map { (n: Int) -> AuthorizedDevice in
+                let high = UInt8(n >> 8), low = UInt8(n & 0xff)
+                let mac = MACAddress(bytes: [2, 0, 0, 0, high, low])!
+                let ipv4 = IPv4Address(octets: [10, 0, high, low])!
+                return AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: .seconds(3600))
+            }
+            try firewall.install(devices: devices)
+            let json = try namespace.exec(["nft", "-j", "list", "set", "inet", settings.table, "authorized"]).stdout
+            #expect(json.components(separatedBy: "\"concat\"").count - 1 == 10_000)
+        }
+    }
+
+    @Test("errors name the refused operation; teardown is idempotent")
+    func errorsAndTeardown() throws {
+        try withNamespace { namespace, firewall in
+            #expect(throws: FirewallError.self) { try firewall.authorize(device(1)) }  // no table yet
+            do {
+                try firewall.authorize(device(1))
+            } catch let error as FirewallError {
+                #expect(error.description.contains("portald_test"))
+                #expect(error.description.contains("No such file or directory"))
+            }
+            try firewall.install(devices: [])
+            try firewall.teardown()
+            try firewall.teardown()
+            #expect(try namespace.exec(["nft", "list", "tables"]).stdout.isEmpty)
+        }
+    }
+}
+
+@Suite("addresses")
+struct AddressTests {
+    @Test func macParsing() {
+        #expect(MACAddress("AA-bb-CC-01-02-03")?.description == "aa:bb:cc:01:02:03")
+        #expect(MACAddress("aa:bb:cc:01:02") == nil)
+        #expect(MACAddress("aa:bb:cc:01:02:0g") == nil)
+        #expect(MACAddress("aaa:bb:cc:01:02:03") == nil)
+    }
+
+    @Test func ipv4Parsing() {
+        #expect(IPv4Address("192.0.2.1")?.octets == [192, 0, 2, 1])
+        #expect(IPv4Address("192.0.2.256") == nil)
+        #expect(IPv4Address("192.0.2") == nil)
+        #expect(IPv4Address("192.0.2.01") == nil)
+        #expect(IPv4Address("1.2.3.4.5") == nil)
+    }
+
+    @Test func setKeyLayout() {
+        let key = Ruleset.key(mac: MACAddress("02:00:00:00:00:01")!, ipv4: IPv4Address("192.0.2.3")!)
+        #expect(key == [2, 0, 0, 0, 0, 1, 0, 0, 192, 0, 2, 3])
+    }
+}

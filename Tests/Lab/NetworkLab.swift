@@ -1,0 +1,117 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The three-namespace lab of DESIGN.md:
+///
+///     guest (g0 192.0.2.10) —— (lan0 192.0.2.1) gateway (wan0 198.51.100.1) —— (up0 198.51.100.2) upstream
+///
+/// The gateway forwards between the two; portald runs there and owns its nft table.
+/// IPv6: 2001:db8:1::/64 on the LAN, 2001:db8:2::/64 upstream.
+public final class NetworkLab: @unchecked Sendable {
+    public let guest: Namespace
+    public let gateway: Namespace
+    public let upstream: Namespace
+    private var processes: [Process] = []
+    private let lock = NSLock()
+
+    public static let guestIPv4 = "192.0.2.10"
+    public static let gatewayLANIPv4 = "192.0.2.1"
+    public static let gatewayWANIPv4 = "198.51.100.1"
+    public static let upstreamIPv4 = "198.51.100.2"
+    public static let lanInterface = "lan0"
+    public static let guestMAC = "02:00:00:00:00:10"
+
+    public init() throws {
+        guest = try Namespace(Namespace.uniqueName("guest"))
+        gateway = try Namespace(Namespace.uniqueName("gateway"))
+        upstream = try Namespace(Namespace.uniqueName("upstream"))
+        do {
+            try wire()
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    private func wire() throws {
+        // Both ends are made inside their namespaces: nothing appears on the host.
+        try Shell.run(["ip", "link", "add", "g0", "netns", guest.name, "address", Self.guestMAC, "type", "veth",
+                       "peer", "name", Self.lanInterface, "netns", gateway.name])
+        try Shell.run(["ip", "link", "add", "wan0", "netns", gateway.name, "type", "veth",
+                       "peer", "name", "up0", "netns", upstream.name])
+        try guest.exec(["ip", "addr", "add", "192.0.2.10/24", "dev", "g0"])
+        try guest.exec(["ip", "-6", "addr", "add", "2001:db8:1::10/64", "dev", "g0", "nodad"])
+        try guest.exec(["ip", "link", "set", "g0", "up"])
+        try guest.exec(["ip", "route", "add", "default", "via", Self.gatewayLANIPv4])
+        try gateway.exec(["ip", "addr", "add", "192.0.2.1/24", "dev", Self.lanInterface])
+        try gateway.exec(["ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", Self.lanInterface, "nodad"])
+        try gateway.exec(["ip", "addr", "add", "198.51.100.1/24", "dev", "wan0"])
+        try gateway.exec(["ip", "-6", "addr", "add", "2001:db8:2::1/64", "dev", "wan0", "nodad"])
+        try gateway.exec(["ip", "link", "set", Self.lanInterface, "up"])
+        try gateway.exec(["ip", "link", "set", "wan0", "up"])
+        try gateway.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
+        try upstream.exec(["ip", "addr", "add", "198.51.100.2/24", "dev", "up0"])
+        try upstream.exec(["ip", "-6", "addr", "add", "2001:db8:2::2/64", "dev", "up0", "nodad"])
+        try upstream.exec(["ip", "link", "set", "up0", "up"])
+        try upstream.exec(["ip", "route", "add", "192.0.2.0/24", "via", Self.gatewayWANIPv4])
+    }
+
+    /// Starts a long-running program in `namespace`; it is killed by `destroy()`.
+    @discardableResult
+    public func spawn(in namespace: Namespace, _ arguments: [String], logTo logPath: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace.name] + arguments
+        process.standardInput = FileHandle.nullDevice
+        if let logPath {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        lock.withLock { processes.append(process) }
+        return process
+    }
+
+    /// Starts "the internet": a plain HTTP server on upstream:80 that answers `upstream-ok`.
+    public func startUpstreamWebServer() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lab-www-\(upstream.name)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        try spawn(in: upstream, ["python3", "-m", "http.server", "80", "--bind", Self.upstreamIPv4, "--directory", root.path])
+        try waitUntil("upstream web server listens") {
+            (try? self.upstream.exec(["curl", "-sf", "-o", "/dev/null", "http://\(Self.upstreamIPv4)/"], check: false).status) == 0
+        }
+    }
+
+    /// A guest's HTTP request: `curl` in the guest namespace.
+    public func guestCurl(_ arguments: [String]) throws -> CommandResult {
+        try guest.exec(["curl", "-s", "--max-time", "5"] + arguments, check: false)
+    }
+
+    /// Kills the lab's processes and deletes all three namespaces.
+    public func destroy() {
+        let running = lock.withLock { processes }
+        for process in running where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        for namespace in [guest, gateway, upstream] { namespace.destroy() }
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds, or throws after `timeout`.
+public func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw LabError("timed out waiting until \(what)")
+}
