@@ -1,1 +1,3 @@
-print("x")
+import PortalD
+
+await PortalCommand.start()

@@ -1,0 +1,52 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The CLI's way into the running daemon: its admin API on the configured listener,
+/// with the local token portald wrote at start.
+struct AdminClient {
+    let base: String
+    let token: String
+
+    init(config: Config, tokenFile: String?) throws {
+        var host = config.admin.listen.host
+        if host == "0.0.0.0" { host = "127.0.0.1" }
+        if host == "::" { host = "::1" }
+        base = host.contains(":") ? "http://[\(host)]:\(config.admin.listen.port)" : "http://\(host):\(config.admin.listen.port)"
+        do {
+            token = try LocalToken.read(path: tokenFile ?? config.admin.tokenFile)
+        } catch let error as ConfigError {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// Sends a request; a non-2xx answer becomes a `CLIError` with the API's message.
+    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> Data {
+        guard let url = URL(string: base + path) else { throw CLIError("bad admin URL \(base + path)") }
+        var request = URLRequest(url: url, timeoutInterval: 10)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.connectionProxyDictionary = [:]
+        let session = URLSession(configuration: configuration)
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw CLIError("cannot reach portald's admin API at \(base): \(error.localizedDescription) (is the service running?)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            if let apiError = try? JSONDecoder().decode(APIError.self, from: data) {
+                throw CLIError(apiError.error.message)
+            }
+            throw CLIError("admin API answered HTTP \(status)")
+        }
+        return data
+    }
+}

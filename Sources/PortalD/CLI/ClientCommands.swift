@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+
+struct Clients: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the devices that are online.")
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print typed JSON.") var json = false
+
+    func run() async throws {
+        try await reporting {
+            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let data = try await client.send("GET", "/api/v1/clients")
+            if json {
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            let list = try JSON.decoder().decode(ClientList.self, from: data)
+            print(ClientTable.render(list.clients))
+        }
+    }
+}
+
+struct Auth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Let a device online without a login.")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The device's MAC address.") var mac: String
+    @Option(help: "Its IPv4 address (default: looked up in the LAN's neighbour table).") var ip: String?
+    @Option(help: "Session length in minutes (default: [portal] session_minutes).") var minutes: Int?
+    @Flag(help: "Print typed JSON.") var json = false
+
+    func run() async throws {
+        try await reporting {
+            var body: [String: AnyEncodable] = [:]
+            if let ip { body["ipv4"] = AnyEncodable(ip) }
+            if let minutes { body["minutes"] = AnyEncodable(minutes) }
+            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/auth", body: JSON.encode(body))
+            try printClient(data, json: json, verb: "authorized")
+        }
+    }
+}
+
+struct Deauth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End a device's session; it is captured again.")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The device's MAC address.") var mac: String
+    @Flag(help: "Print typed JSON.") var json = false
+
+    func run() async throws {
+        try await reporting {
+            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/deauth")
+            try printClient(data, json: json, verb: "deauthorized")
+        }
+    }
+}
+
+private func printClient(_ data: Data, json: Bool, verb: String) throws {
+    if json {
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        let client = try JSON.decoder().decode(ClientView.self, from: data)
+        print("\(verb) \(client.mac) (\(client.ipv4)), session \(client.sessionID)")
+    }
+}
+
+struct AnyEncodable: Encodable {
+    let encodeValue: (Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
+    func encode(to encoder: Encoder) throws { try encodeValue(encoder) }
+}
+
+enum ClientTable {
+    static func render(_ clients: [ClientView]) -> String {
+        guard !clients.isEmpty else { return "no devices online" }
+        let header = ["MAC", "IPV4", "METHOD", "STARTED (UTC)", "REMAINING"]
+        let rows = clients.map { client in
+            [client.mac, client.ipv4, client.method, RFC3339.string(client.startedAt), duration(client.secondsRemaining)]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    static func duration(_ seconds: Int) -> String {
+        let hours = seconds / 3600, minutes = seconds % 3600 / 60
+        return hours > 0 ? "\(hours)h\(minutes)m" : "\(minutes)m\(seconds % 60)s"
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `portald`: the daemon and its ndsctl-like control verbs.
+public struct PortalCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "portald",
+        abstract: "Captive portal, online check-in and webhook outbox for a hotel's guest network.",
+        version: Daemon.version,
+        subcommands: [Serve.self, CheckConfig.self, Clients.self, Auth.self, Deauth.self])
+
+    public init() {}
+}
+
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The TOML configuration file.")
+    var config: String = "/etc/portald/portald.toml"
+
+    func load() throws -> Config {
+        do {
+            return try Config.load(path: config)
+        } catch let error as ConfigError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// A failure the CLI reports as `portald: <message>` and exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`, printing a `CLIError` as one line on stderr and exiting 1.
+    func reporting(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data("portald: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (as the systemd service does).")
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await reporting {
+            let config = try options.load()
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
+                return handler
+            }
+            let logger = Logger(label: "portald")
+            do {
+                try await Daemon.run(config: config, logger: logger)
+            } catch let error as CLIError {
+                throw error
+            } catch {
+                throw CLIError("\(error)")
+            }
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration file; exit 0 if valid, 1 naming the bad key if not.")
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await reporting {
+            let config = try options.load()
+            print("\(options.config): ok (site \(config.site.id), portal \(config.portal.listen), firewall \(config.firewall.backend.rawValue))")
+        }
+    }
+}
+
+extension PortalCommand {
+    /// The process entry point. Spelled out because from top-level code Swift picks
+    /// ParsableCommand's synchronous `main()`, which cannot run async commands.
+    public static func start() async {
+        let asyncMain: () async -> Void = Self.main
+        await asyncMain()
+    }
+}

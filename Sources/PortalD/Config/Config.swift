@@ -1,0 +1,87 @@
+import Foundation
+
+/// portald's configuration, as read from TOML. See `portald.example.toml`.
+public struct Config: Sendable {
+    public struct Site: Sendable {
+        public var id: String
+        public var name: String
+    }
+
+    public struct Portal: Sendable {
+        public var listen: ListenAddress
+        /// What guests' browsers are sent to; its host:port identifies requests for the portal itself.
+        public var publicURL: URL
+        public var lanInterface: String
+        public var sessionMinutes: Int
+        /// Where captured TCP/80 is DNATed: the listen address, or the public URL's IPv4 host.
+        public var captureAddress: String
+        public var threads: Int
+        public var connectionTimeoutSeconds: Int
+        public var maxConnectionsPerIP: Int
+        public var maxBodyBytes: Int
+    }
+
+    public enum FirewallBackend: String, Sendable, CaseIterable { case nftables, none }
+
+    public struct Firewall: Sendable {
+        public var backend: FirewallBackend
+        public var table: String
+    }
+
+    public struct Store: Sendable {
+        public var path: String
+    }
+
+    public struct AdminToken: Sendable {
+        public var name: String
+        public var token: String
+        public var scopes: Set<String>
+    }
+
+    public struct Admin: Sendable {
+        public var listen: ListenAddress
+        /// The token the local CLI uses; portald writes it (mode 0600) on start when absent.
+        public var tokenFile: String
+        public var tokens: [AdminToken]
+    }
+
+    public struct Log: Sendable {
+        public var level: String
+    }
+
+    public var site: Site
+    public var portal: Portal
+    public var firewall: Firewall
+    public var store: Store
+    public var admin: Admin
+    public var log: Log
+}
+
+/// `host:port`, IPv6 hosts in brackets.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = UInt16(port) else { return nil }
+        self.host = String(host)
+        self.port = number
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

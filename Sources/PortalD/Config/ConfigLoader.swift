@@ -1,0 +1,114 @@
+import Foundation
+import TOMLKit
+import Firewall
+
+/// A configuration problem, worded for the person editing the file.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Config {
+    /// Reads and validates a TOML file. Every error names the file and the key.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Config {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the file (missing or not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("\(path): not UTF-8 text")
+        }
+        do {
+            return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, environment: environment)
+        } catch let error as ConfigError {
+            throw ConfigError("\(path): \(error.description)")
+        }
+    }
+
+    /// Parses TOML text; relative paths are taken from `baseDirectory`.
+    public static func parse(_ text: String, baseDirectory: String, environment: [String: String] = [:]) throws -> Config {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError("TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        let reader = TableReader(root, path: "")
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
+        }
+
+        let site = try reader.table("site")
+        let portal = try reader.table("portal")
+        let firewall = try reader.optionalTable("firewall")
+        let store = try reader.table("store")
+        let admin = try reader.optionalTable("admin")
+        let log = try reader.optionalTable("log")
+
+        let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
+        let listen = try portal.listenAddress("listen")
+        let publicURL = try portal.url("public_url")
+        let sessionMinutes = try portal.int("session_minutes", default: 1440, range: 1...(366 * 24 * 60))
+        let backend = try firewall.enumeration("backend", default: Config.FirewallBackend.nftables)
+        let lanInterface = try portal.string("lan_interface", default: backend == .none ? "" : nil,
+                                             matching: "^[A-Za-z0-9._@-]{0,15}$", hint: "an interface name of at most 15 characters")
+        if backend == .nftables && lanInterface.isEmpty {
+            throw ConfigError("[portal] lan_interface: required with [firewall] backend = \"nftables\"")
+        }
+        let captureAddress: String
+        if IPv4Address(listen.host) != nil && listen.host != "0.0.0.0" {
+            captureAddress = listen.host
+        } else if let host = publicURL.host, IPv4Address(host) != nil {
+            captureAddress = host
+        } else if backend == .none {
+            captureAddress = "127.0.0.1"
+        } else {
+            throw ConfigError("[portal] listen: bind the gateway's LAN IPv4 address (not \(listen.host)) or give public_url an IPv4 host, so captured traffic has somewhere to go")
+        }
+
+        let adminListen = try admin.listenAddress("listen", default: "127.0.0.1:8081")
+        let storePath = resolve(try store.string("path"))
+        let tokenFile = resolve(try admin.string("token_file", default: URL(fileURLWithPath: storePath).deletingLastPathComponent().appendingPathComponent("admin.token").path))
+        var tokens: [Config.AdminToken] = []
+        for (index, entry) in try admin.arrayOfTables("tokens").enumerated() {
+            let name = try entry.string("name")
+            let secret = try entry.secret("token", environment: environment, resolve: resolve)
+            guard secret.count >= 16 else { throw ConfigError("[[admin.tokens]] #\(index + 1) token: must be at least 16 characters") }
+            let scopes = try entry.stringArray("scopes")
+            for scope in scopes where !AdminScope.known.contains(scope) {
+                throw ConfigError("[[admin.tokens]] #\(index + 1) scopes: unknown scope \"\(scope)\" (known: \(AdminScope.known.sorted().joined(separator: ", ")))")
+            }
+            try entry.rejectUnknownKeys()
+            tokens.append(.init(name: name, token: secret, scopes: Set(scopes)))
+        }
+
+        let config = Config(
+            site: .init(id: siteID, name: try site.string("name")),
+            portal: .init(
+                listen: listen, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
+                captureAddress: captureAddress,
+                threads: try portal.int("threads", default: 2, range: 1...64),
+                connectionTimeoutSeconds: try portal.int("connection_timeout_seconds", default: 15, range: 1...600),
+                maxConnectionsPerIP: try portal.int("max_connections_per_ip", default: 32, range: 1...10_000),
+                maxBodyBytes: try portal.int("max_body_bytes", default: 64 * 1024, range: 1024...(16 * 1024 * 1024))),
+            firewall: .init(backend: backend,
+                            table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'")),
+            store: .init(path: storePath),
+            admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
+            log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue))
+        for table in [site, portal, firewall, store, admin, log] { try table.rejectUnknownKeys() }
+        try reader.rejectUnknownKeys()
+        return config
+    }
+}
+
+enum LogLevelName: String, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// The admin API's scopes; a token may carry several.
+public enum AdminScope {
+    public static let clientsRead = "clients:read"
+    public static let clientsWrite = "clients:write"
+    public static let all = "*"
+    static let known: Set<String> = [clientsRead, clientsWrite, all]
+}

@@ -1,0 +1,133 @@
+import Foundation
+import TOMLKit
+
+/// Reads one TOML table with errors that name the key (`[portal] session_minutes: …`)
+/// and remembers which keys were read, so a misspelt key is reported, not ignored.
+final class TableReader {
+    private let table: TOMLTable?
+    private let path: String
+    private var used: Set<String> = []
+
+    init(_ table: TOMLTable?, path: String) {
+        self.table = table
+        self.path = path
+    }
+
+    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path) \(key)" }
+    private func value(_ key: String) -> TOMLValueConvertible? {
+        used.insert(key)
+        return table?[key]
+    }
+
+    func table(_ key: String) throws -> TableReader {
+        guard value(key) != nil else { throw ConfigError("missing section [\(key)]") }
+        return try optionalTable(key)
+    }
+
+    func optionalTable(_ key: String) throws -> TableReader {
+        guard let found = value(key) else { return TableReader(nil, path: "[\(key)]") }
+        guard let table = found.table else { throw ConfigError("\(name(key)): expected a table [\(key)], got \(found.type)") }
+        return TableReader(table, path: "[\(key)]")
+    }
+
+    func arrayOfTables(_ key: String) throws -> [TableReader] {
+        guard let found = value(key) else { return [] }
+        guard let array = found.array else { throw ConfigError("\(name(key)): expected an array of tables [[…\(key)]], got \(found.type)") }
+        return try array.enumerated().map { index, item in
+            guard let table = item.table else { throw ConfigError("\(name(key)) #\(index + 1): expected a table") }
+            return TableReader(table, path: "[[\(path.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))).\(key)]] #\(index + 1)")
+        }
+    }
+
+    func string(_ key: String, default fallback: String? = nil, matching pattern: String? = nil, hint: String = "") throws -> String {
+        let text: String
+        if let found = value(key) {
+            guard let string = found.string else { throw ConfigError("\(name(key)): expected a string, got \(found.type)") }
+            text = string
+        } else if let fallback {
+            return fallback
+        } else {
+            throw ConfigError("\(name(key)): required key is missing")
+        }
+        if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+            throw ConfigError("\(name(key)): \"\(text)\" is not valid (\(hint))")
+        }
+        if text.isEmpty && pattern == nil { throw ConfigError("\(name(key)): must not be empty") }
+        return text
+    }
+
+    func stringArray(_ key: String) throws -> [String] {
+        guard let found = value(key) else { throw ConfigError("\(name(key)): required key is missing") }
+        guard let array = found.array else { throw ConfigError("\(name(key)): expected an array of strings, got \(found.type)") }
+        return try array.map { item in
+            guard let string = item.string else { throw ConfigError("\(name(key)): expected an array of strings") }
+            return string
+        }
+    }
+
+    func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let found = value(key) else { return fallback }
+        guard let number = found.int else { throw ConfigError("\(name(key)): expected an integer, got \(found.type)") }
+        guard range.contains(number) else {
+            throw ConfigError("\(name(key)): \(number) is out of range (\(range.lowerBound)–\(range.upperBound))")
+        }
+        return number
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, default fallback: E) throws -> E where E.RawValue == String {
+        guard value(key) != nil else { return fallback }
+        let text = try string(key)
+        guard let result = E(rawValue: text) else {
+            let choices = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw ConfigError("\(name(key)): \"\(text)\" is not one of \(choices)")
+        }
+        return result
+    }
+
+    func listenAddress(_ key: String, default fallback: String? = nil) throws -> ListenAddress {
+        let text = try string(key, default: fallback)
+        guard let address = ListenAddress(text) else {
+            throw ConfigError("\(name(key)): \"\(text)\" is not host:port (e.g. \"192.0.2.1:8080\" or \"[2001:db8::1]:8080\")")
+        }
+        return address
+    }
+
+    func url(_ key: String) throws -> URL {
+        let text = try string(key)
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty else {
+            throw ConfigError("\(name(key)): \"\(text)\" is not an http(s) URL with a host")
+        }
+        return url
+    }
+
+    /// A secret given inline (`key`), in a file (`key_file`) or in the environment (`key_env`).
+    func secret(_ key: String, environment: [String: String], resolve: (String) -> String) throws -> String {
+        let inline = value(key)?.string
+        let file = value("\(key)_file")?.string
+        let env = value("\(key)_env")?.string
+        let given = [inline, file, env].compactMap { $0 }
+        guard given.count == 1 else {
+            throw ConfigError("\(name(key)): give exactly one of \(key), \(key)_file or \(key)_env")
+        }
+        if let inline { return inline }
+        if let file {
+            guard let data = FileManager.default.contents(atPath: resolve(file)), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError("\(name("\(key)_file")): cannot read \(resolve(file))")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let env, let text = environment[env], !text.isEmpty else {
+            throw ConfigError("\(name("\(key)_env")): environment variable \(env ?? "") is not set")
+        }
+        return text
+    }
+
+    func rejectUnknownKeys() throws {
+        guard let table else { return }
+        let unknown = Set(table.keys).subtracting(used).sorted()
+        if let first = unknown.first {
+            throw ConfigError("\(name(first)): unknown key")
+        }
+    }
+}

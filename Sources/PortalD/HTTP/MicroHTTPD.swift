@@ -1,0 +1,171 @@
+import CMicroHTTPD
+import Foundation
+
+/// Settings of one listener.
+public struct HTTPServerOptions: Sendable {
+    public var listen: ListenAddress
+    /// Threads answering requests. Each runs its own epoll loop over a share of the
+    /// connections (MHD's thread pool), so a slow handler (a login writing SQLite and
+    /// netlink) never stalls the redirects on the other threads. Measured in
+    /// Benchmarks/README.md: a pool of 2 beats one epoll thread on this 2-core machine.
+    public var threads: Int
+    public var connectionTimeoutSeconds: Int
+    public var maxConnectionsPerIP: Int
+    public var maxConnections: Int
+    public var maxBodyBytes: Int
+
+    public init(listen: ListenAddress, threads: Int = 2, connectionTimeoutSeconds: Int = 15,
+                maxConnectionsPerIP: Int = 32, maxConnections: Int = 4096, maxBodyBytes: Int = 64 * 1024) {
+        self.listen = listen
+        self.threads = threads
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.maxConnections = maxConnections
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// An HTTP/1.1 server on libmicrohttpd: the only Swift that touches its C API.
+///
+/// Handlers are plain synchronous functions called on MHD's threads with a
+/// complete request (body included, at most `maxBodyBytes`; more answers 413).
+public final class HTTPServer: Sendable {
+    public let port: UInt16
+    private let daemon: Daemon
+    private let context: Unmanaged<ServerContext>
+
+    private struct Daemon: @unchecked Sendable { let pointer: OpaquePointer }
+
+    public init(options: HTTPServerOptions, handler: @escaping Router.Handler) throws {
+        let socket = try ListeningSocket(options.listen)
+        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: options.maxBodyBytes))
+        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+        guard let daemon = portald_mhd_start(
+            flags, socket.descriptor, UInt32(max(1, options.threads)),
+            UInt32(options.connectionTimeoutSeconds), UInt32(options.maxConnectionsPerIP), UInt32(options.maxConnections),
+            accessHandler, context.toOpaque(), requestCompleted, nil, uriLogger, nil)
+        else {
+            context.release()
+            close(socket.descriptor)
+            throw HTTPServerError("libmicrohttpd could not start on \(options.listen)")
+        }
+        self.daemon = Daemon(pointer: daemon)
+        self.context = context
+        self.port = socket.port
+    }
+
+    /// Stops accepting, closes connections and joins MHD's threads.
+    public func stop() {
+        // MHD closes the listening socket it was given.
+        MHD_stop_daemon(daemon.pointer)
+        context.release()
+    }
+}
+
+private final class ServerContext: Sendable {
+    let handler: Router.Handler
+    let maxBodyBytes: Int
+    init(handler: @escaping Router.Handler, maxBodyBytes: Int) {
+        self.handler = handler
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// One request's state across MHD's calls of the access handler.
+private final class RequestState {
+    let target: String
+    var started = false
+    var body: [UInt8] = []
+    var tooLarge = false
+    init(target: String) { self.target = target }
+}
+
+/// Called first for every request with the raw target (path and query still encoded);
+/// what it returns becomes the request's state pointer.
+private let uriLogger: portald_mhd_uri_logger = { _, uri, _ in
+    let target = uri.map { String(cString: $0) } ?? "/"
+    return Unmanaged.passRetained(RequestState(target: target)).toOpaque()
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { _, _, state, _ in
+    guard let state, let pointer = state.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    state.pointee = nil
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, method, _, uploadData, uploadDataSize, statePointer in
+    guard let cls, let connection, let statePointer, let raw = statePointer.pointee, let uploadDataSize else { return MHD_Result.NO }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    let state = Unmanaged<RequestState>.fromOpaque(raw).takeUnretainedValue()
+
+    // First call: headers only. Answering now would make MHD close the
+    // connection (no keep-alive), so only refuse oversized bodies here.
+    if !state.started {
+        state.started = true
+        if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > context.maxBodyBytes {
+            return queue(connection, tooLarge(context.maxBodyBytes))
+        }
+        return MHD_Result.YES
+    }
+    if uploadDataSize.pointee > 0 {
+        let count = uploadDataSize.pointee
+        if state.body.count + count > context.maxBodyBytes {
+            state.tooLarge = true
+            state.body = []
+            return queue(connection, tooLarge(context.maxBodyBytes))
+        }
+        if let uploadData {
+            uploadData.withMemoryRebound(to: UInt8.self, capacity: count) {
+                state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+            }
+        }
+        uploadDataSize.pointee = 0
+        return MHD_Result.YES
+    }
+    if state.tooLarge { return MHD_Result.YES }
+
+    var address = [CChar](repeating: 0, count: 64)
+    let client = portald_mhd_client_address(connection, &address, socklen_t(address.count)) == 0
+        ? String(cString: address) : ""
+    let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target,
+                              headers: headers(connection), body: state.body, clientAddress: client)
+    return queue(connection, context.handler(request))
+}
+
+private func tooLarge(_ limit: Int) -> HTTPResponse {
+    var response = HTTPResponse.json(["error": ["code": "payload_too_large", "message": "the request body exceeds \(limit) bytes"]], status: 413)
+    response.headers.add("Connection", "close")
+    return response
+}
+
+private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD_Result {
+    let created = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+    }
+    guard let created else { return MHD_Result.NO }
+    defer { MHD_destroy_response(created) }
+    for (name, value) in response.headers {
+        _ = MHD_add_response_header(created, name, value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), created)
+}
+
+private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {
+    MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, name).map { String(cString: $0) }
+}
+
+private final class HeaderCollector {
+    var headers = HTTPHeaders()
+}
+
+private func headers(_ connection: OpaquePointer) -> HTTPHeaders {
+    let collector = HeaderCollector()
+    let unmanaged = Unmanaged.passUnretained(collector)
+    _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
+        guard let cls, let key else { return MHD_Result.YES }
+        let collector = Unmanaged<HeaderCollector>.fromOpaque(cls).takeUnretainedValue()
+        collector.headers.add(String(cString: key), value.map { String(cString: $0) } ?? "")
+        return MHD_Result.YES
+    }, unmanaged.toOpaque())
+    return withExtendedLifetime(collector) { collector.headers }
+}

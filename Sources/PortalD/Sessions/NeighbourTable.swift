@@ -1,0 +1,45 @@
+import Firewall
+import Foundation
+
+/// The kernel's IPv4 neighbour (ARP) table: which MAC is behind a guest's address.
+///
+/// Read from `/proc/net/arp` of the daemon's own network namespace; only complete
+/// entries on the LAN interface count, so a host upstream cannot log in a MAC.
+public struct NeighbourTable: Sendable {
+    public var interface: String?
+    public var path: String
+
+    public init(interface: String?, path: String = "/proc/net/arp") {
+        self.interface = interface
+        self.path = path
+    }
+
+    public struct Entry: Equatable, Sendable {
+        public var ipv4: IPv4Address
+        public var mac: MACAddress
+        public var device: String
+    }
+
+    public func entries() -> [Entry] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return Self.parse(text).filter { interface == nil || $0.device == interface }
+    }
+
+    public func mac(for ipv4: IPv4Address) -> MACAddress? {
+        entries().first { $0.ipv4 == ipv4 }?.mac
+    }
+
+    public func ipv4(for mac: MACAddress) -> IPv4Address? {
+        entries().first { $0.mac == mac }?.ipv4
+    }
+
+    /// Lines: `IP address  HW type  Flags  HW address  Mask  Device`; flag 0x2 is "complete".
+    static func parse(_ text: String) -> [Entry] {
+        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            guard fields.count >= 6, let ip = IPv4Address(String(fields[0])), let flags = Int(fields[2].dropFirst(2), radix: 16),
+                  flags & 0x2 != 0, let mac = MACAddress(String(fields[3])), mac.bytes != [0, 0, 0, 0, 0, 0] else { return nil }
+            return Entry(ipv4: ip, mac: mac, device: String(fields[5]))
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Firewall
+import Foundation
+import GRDB
+import Logging
+
+public struct SessionError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case notFound, firewall, store }
+    public let kind: Kind
+    public let description: String
+}
+
+/// Sessions and the authorized set, kept in step: SQLite is the truth, the nft set
+/// follows it. A login's row and its set element succeed or fail together.
+public final class SessionService: Sendable {
+    let store: Store
+    let firewall: any Firewall
+    let sessionLength: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: Store, firewall: any Firewall, sessionMinutes: Int, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.firewall = firewall
+        self.sessionLength = .seconds(sessionMinutes * 60)
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Starts (or keeps) the device's session. Logging in twice from the same address
+    /// keeps the running session; from a new address it replaces it.
+    @discardableResult
+    public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, minutes: Int? = nil) throws -> Session {
+        let started = now()
+        let length = minutes.map { Duration.seconds($0 * 60) } ?? sessionLength
+        do {
+            return try store.pool.write { db in
+                if let current = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) {
+                    if current.ipv4 == ipv4.description && current.expiresAt > started && minutes == nil { return current }
+                    try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started, in: db)
+                    if current.ipv4 != ipv4.description, let old = IPv4Address(current.ipv4) {
+                        try firewall.deauthorize(mac: mac, ipv4: old)
+                    }
+                }
+                let session = Session(id: UUID().uuidString.lowercased(), mac: mac.description, ipv4: ipv4.description, method: method,
+                                      startedAt: started, expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
+                try session.insert(db)
+                // Inside the transaction: if the kernel refuses, the row is rolled back.
+                try firewall.authorize(AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length))
+                logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
+                return session
+            }
+        } catch let error as FirewallError {
+            throw SessionError(kind: .firewall, description: "could not authorize \(mac): \(error.description)")
+        }
+    }
+
+    /// Ends the device's active session and removes it from the set.
+    @discardableResult
+    public func deauthorize(mac: MACAddress, reason: Session.EndReason = .deauthorized) throws -> Session {
+        let ended = now()
+        do {
+            return try store.pool.write { db in
+                guard var session = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) else {
+                    throw SessionError(kind: .notFound, description: "no active session for \(mac)")
+                }
+                session = try end(session, reason: reason, at: ended, in: db)
+                if let ipv4 = IPv4Address(session.ipv4) { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
+                return session
+            }
+        } catch let error as FirewallError {
+            throw SessionError(kind: .firewall, description: "could not deauthorize \(mac): \(error.description)")
+        }
+    }
+
+    /// Ends the sessions whose time is up. The kernel drops their elements by
+    /// itself; removing them here as well keeps the set exact if clocks disagree.
+    @discardableResult
+    public func expireDue() throws -> [Session] {
+        let at = now()
+        return try store.pool.write { db in
+            let due = try Session.active().filter(Column("expires_at") <= at).fetchAll(db)
+            let ended = try due.map { try end($0, reason: .expired, at: at, in: db) }
+            try firewall.deauthorize(ended.compactMap { session in
+                guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
+                return (mac, ipv4)
+            })
+            return ended
+        }
+    }
+
+    /// Installs the capture with every still-valid session already let through,
+    /// in one transaction: a restart loses no authorized guest.
+    public func restore() throws -> Int {
+        try expireDue()
+        let at = now()
+        let sessions = try activeSessions()
+        let devices = sessions.compactMap { session -> AuthorizedDevice? in
+            guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
+            return AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: .seconds(max(1, session.secondsRemaining(at: at))))
+        }
+        try firewall.install(devices: devices)
+        return devices.count
+    }
+
+    public func activeSessions() throws -> [Session] {
+        try store.pool.read { db in try Session.active().fetchAll(db) }
+    }
+
+    public func activeSession(mac: MACAddress) throws -> Session? {
+        try store.pool.read { db in try Session.active().filter(Column("mac") == mac.description).fetchOne(db) }
+    }
+
+    public func session(id: String) throws -> Session? {
+        try store.pool.read { db in try Session.fetchOne(db, key: id) }
+    }
+
+    @discardableResult
+    private func end(_ session: Session, reason: Session.EndReason, at: Date, in db: Database) throws -> Session {
+        var ended = session
+        ended.endedAt = at
+        ended.endReason = reason
+        try ended.update(db)
+        logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)"])
+        return ended
+    }
+}
