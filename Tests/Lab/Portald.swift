@@ -1,0 +1,133 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `portald serve` process for end-to-end tests, in a namespace of the lab.
+public final class Portald: @unchecked Sendable {
+    public let lab: NetworkLab
+    public let directory: URL
+    public let configPath: String
+    public let logPath: String
+    public let portalURL = "http://\(NetworkLab.gatewayLANIPv4):8080/"
+    public private(set) var process: Process?
+
+    /// The built `portald` binary: `$PORTALD_BIN`, or beside the test bundle.
+    public static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["PORTALD_BIN"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("portald").path
+    }
+
+    /// Writes a config for the lab's gateway; `extra` is appended (more TOML sections).
+    public init(lab: NetworkLab, sessionMinutes: Int = 1440, extra: String = "") throws {
+        self.lab = lab
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("portald-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        configPath = directory.appendingPathComponent("portald.toml").path
+        logPath = directory.appendingPathComponent("portald.log").path
+        let config = """
+        [site]
+        id = "lab-hotel"
+        name = "Lab Hotel"
+
+        [portal]
+        listen = "\(NetworkLab.gatewayLANIPv4):8080"
+        public_url = "\(portalURL)"
+        lan_interface = "\(NetworkLab.lanInterface)"
+        session_minutes = \(sessionMinutes)
+
+        [firewall]
+        backend = "nftables"
+        table = "portald"
+
+        [store]
+        path = "\(directory.appendingPathComponent("portald.db").path)"
+
+        [admin]
+        listen = "127.0.0.1:8081"
+
+        [log]
+        level = "debug"
+        \(extra)
+        """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts the daemon in the gateway and waits until its portal answers.
+    public func start() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw LabError("no portald binary at \(Self.binary); run `swift build` first or set PORTALD_BIN")
+        }
+        let process = try lab.spawn(in: lab.gateway, [Self.binary, "serve", "--config", configPath], logTo: logPath)
+        self.process = process
+        try waitUntil("portald answers on \(portalURL)") {
+            guard process.isRunning else { throw LabError("portald exited \(process.terminationStatus):\n\(log)") }
+            return (try? lab.gateway.exec(["curl", "-s", "-o", "/dev/null", "--max-time", "1", "\(portalURL)api/captive"], check: false).status) == 0
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit (the daemon removes its table).
+    public func stop() throws {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        try waitUntil("portald exits") { !process.isRunning }
+        self.process = nil
+    }
+
+    /// SIGKILL: a crash, leaving the table and the database as they were.
+    public func kill() throws {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        try waitUntil("portald dies") { !process.isRunning }
+        self.process = nil
+    }
+
+    /// Runs a portald CLI verb in the gateway against this daemon's config.
+    public func cli(_ arguments: [String], check: Bool = true) throws -> CommandResult {
+        try lab.gateway.exec([Self.binary] + arguments + ["--config", configPath], check: check)
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A guest's browser, reduced to what the tests need: curl in the guest namespace.
+public struct Guest {
+    public let lab: NetworkLab
+
+    public init(lab: NetworkLab) { self.lab = lab }
+
+    /// Status, headers (lower-cased names) and body of one request; no redirects followed.
+    public func get(_ url: String, host: String? = nil) throws -> (status: Int, headers: [String: String], body: String) {
+        var arguments = ["-i"]
+        if let host { arguments += ["-H", "Host: \(host)"] }
+        return try parse(lab.guestCurl(arguments + [url]))
+    }
+
+    public func post(_ url: String, form: [(String, String)]) throws -> (status: Int, headers: [String: String], body: String) {
+        var arguments = ["-i"]
+        for (name, value) in form { arguments += ["--data-urlencode", "\(name)=\(value)"] }
+        return try parse(lab.guestCurl(arguments + [url]))
+    }
+
+    private func parse(_ result: CommandResult) throws -> (status: Int, headers: [String: String], body: String) {
+        guard result.status == 0 else { throw LabError("guest curl failed (exit \(result.status)): \(result.stderr)") }
+        let normalized = result.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        let parts = normalized.components(separatedBy: "\n\n")
+        let head = parts.first ?? ""
+        var lines = head.split(separator: "\n")
+        let statusLine = lines.isEmpty ? "" : String(lines.removeFirst())
+        let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (status, headers, parts.dropFirst().joined(separator: "\n\n"))
+    }
+}
