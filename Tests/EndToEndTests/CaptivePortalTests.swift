@@ -61,9 +61,9 @@ struct CaptivePortalTests {
         #expect(https.status == 7, "expected connection refused, got curl exit \(https.status)")
         #expect(ContinuousClock.now - started < .seconds(2))
 
-        // Other traffic to the internet is dropped.
-        let ping = try lab.guest.exec(["ping", "-c1", "-W1", NetworkLab.upstreamIPv4], check: false)
-        #expect(ping.status != 0)
+        // Other traffic to the internet is dropped (curl times out: exit 28).
+        let otherPort = try lab.guest.exec(["curl", "-s", "--max-time", "1", "http://\(NetworkLab.upstreamIPv4):8000/"], check: false)
+        #expect(otherPort.status == 28, "port 8000 reachable before login (curl exit \(otherPort.status))")
 
         // RFC 8908 API: captive.
         let captiveBefore = try guest.get("http://192.0.2.1:8080/api/captive")
@@ -79,6 +79,7 @@ struct CaptivePortalTests {
 
         // Online: the upstream server answers, probes reach the internet, the set holds the device.
         #expect(try isOnline(guest))
+        #expect(try lab.guestCurl(["http://\(NetworkLab.upstreamIPv4):8000/"]).stdout.contains("upstream-ok"))
         let probe = try guest.get("http://\(NetworkLab.upstreamIPv4)/generate_204", host: "connectivitycheck.gstatic.com")
         #expect(probe.headers["server"]?.contains("SimpleHTTP") == true, "probe still captured after login")
         let set = try lab.gateway.exec(["nft", "list", "set", "inet", "portald", "authorized"]).stdout

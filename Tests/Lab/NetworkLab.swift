@@ -80,14 +80,17 @@ public final class NetworkLab: @unchecked Sendable {
         return process
     }
 
-    /// Starts "the internet": a plain HTTP server on upstream:80 that answers `upstream-ok`.
+    /// Starts "the internet": a plain HTTP server that answers `upstream-ok` on
+    /// upstream:80 (captured) and upstream:8000 (neither captured nor rejected: dropped).
     public func startUpstreamWebServer() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("lab-www-\(upstream.name)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
-        try spawn(in: upstream, ["python3", "-m", "http.server", "80", "--bind", Self.upstreamIPv4, "--directory", root.path])
-        try waitUntil("upstream web server listens") {
-            (try? self.upstream.exec(["curl", "-sf", "-o", "/dev/null", "http://\(Self.upstreamIPv4)/"], check: false).status) == 0
+        for port in ["80", "8000"] {
+            try spawn(in: upstream, ["python3", "-m", "http.server", port, "--bind", Self.upstreamIPv4, "--directory", root.path])
+            try waitUntil("upstream web server listens on \(port)") {
+                (try? self.upstream.exec(["curl", "-sf", "-o", "/dev/null", "http://\(Self.upstreamIPv4):\(port)/"], check: false).status) == 0
+            }
         }
     }
 
