@@ -77,6 +77,7 @@ private final class RequestState {
     var started = false
     var body: [UInt8] = []
     var tooLarge = false
+    var discarded = 0
     init(target: String) { self.target = target }
 }
 
@@ -109,10 +110,15 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     }
     if uploadDataSize.pointee > 0 {
         let count = uploadDataSize.pointee
-        if state.body.count + count > context.maxBodyBytes {
+        if state.tooLarge || state.body.count + count > context.maxBodyBytes {
+            // MHD accepts a response only once the body is in (chunked bodies have no
+            // length up front), so discard it and answer 413 at the end; a client that
+            // keeps streaming far past the limit is cut off.
+            uploadDataSize.pointee = 0
             state.tooLarge = true
             state.body = []
-            return queue(connection, tooLarge(context.maxBodyBytes))
+            state.discarded += count
+            return state.discarded > 16 * context.maxBodyBytes ? MHD_Result.NO : MHD_Result.YES
         }
         if let uploadData {
             uploadData.withMemoryRebound(to: UInt8.self, capacity: count) {
@@ -122,7 +128,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
         uploadDataSize.pointee = 0
         return MHD_Result.YES
     }
-    if state.tooLarge { return MHD_Result.YES }
+    if state.tooLarge { return queue(connection, tooLarge(context.maxBodyBytes)) }
 
     var address = [CChar](repeating: 0, count: 64)
     let client = portald_mhd_client_address(connection, &address, socklen_t(address.count)) == 0

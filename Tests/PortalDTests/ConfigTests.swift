@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import PortalD
+
+@Suite("configuration")
+struct ConfigTests {
+    let valid = """
+    [site]
+    id = "hotel-1"
+    name = "Hotel One"
+    [portal]
+    listen = "192.0.2.1:8080"
+    public_url = "http://192.0.2.1:8080/"
+    lan_interface = "br-lan"
+    [store]
+    path = "state/portald.db"
+    """
+
+    func parse(_ text: String, environment: [String: String] = [:]) throws -> Config {
+        try Config.parse(text, baseDirectory: "/etc/portald", environment: environment)
+    }
+
+    func error(_ text: String, environment: [String: String] = [:]) -> String {
+        do {
+            _ = try parse(text, environment: environment)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func defaultsAndResolvedPaths() throws {
+        let config = try parse(valid)
+        #expect(config.site.id == "hotel-1")
+        #expect(config.portal.sessionMinutes == 1440)
+        #expect(config.portal.captureAddress == "192.0.2.1")
+        #expect(config.firewall.backend == .nftables)
+        #expect(config.firewall.table == "portald")
+        #expect(config.store.path == "/etc/portald/state/portald.db")
+        #expect(config.admin.listen == ListenAddress(host: "127.0.0.1", port: 8081))
+        #expect(config.admin.tokenFile == "/etc/portald/state/admin.token")
+        #expect(config.log.level == "info")
+    }
+
+    @Test("every bad key is named", arguments: [
+        ("[site]\nid = \"x\"\nname = \"y\"", "missing section [portal]"),
+        ("", "missing section [site]"),
+        ("[site\nid=", "TOML syntax error at line 1"),
+    ])
+    func structuralErrors(text: String, expected: String) {
+        #expect(error(text).contains(expected))
+    }
+
+    @Test("wrong values name their key", arguments: [
+        ("session_minutes = \"long\"", "[portal] session_minutes: expected an integer, got string"),
+        ("session_minutes = 0", "[portal] session_minutes: 0 is out of range"),
+        ("sesion_minutes = 10", "[portal] sesion_minutes: unknown key"),
+        ("threads = 0", "[portal] threads: 0 is out of range"),
+    ])
+    func portalErrors(line: String, expected: String) {
+        let text = valid.replacingOccurrences(of: "[store]", with: "\(line)\n[store]")
+        #expect(error(text).contains(expected), "\(error(text))")
+    }
+
+    @Test func otherErrors() {
+        #expect(error(valid.replacingOccurrences(of: "192.0.2.1:8080\"\npublic", with: "192.0.2.1\"\npublic")).contains("[portal] listen: \"192.0.2.1\" is not host:port"))
+        #expect(error(valid.replacingOccurrences(of: "http://192.0.2.1:8080/", with: "ftp://x/")).contains("[portal] public_url"))
+        #expect(error(valid.replacingOccurrences(of: "lan_interface = \"br-lan\"\n", with: "")).contains("[portal] lan_interface: required"))
+        #expect(error(valid + "\n[firewall]\nbackend = \"iptables\"").contains("[firewall] backend: \"iptables\" is not one of \"nftables\", \"none\""))
+        #expect(error(valid + "\n[firewall]\ntable = \"bad name\"").contains("[firewall] table"))
+        #expect(error(valid + "\n[webhook]\nurl = \"x\"").contains("webhook: unknown key"))
+        #expect(error(valid.replacingOccurrences(of: "id = \"hotel-1\"", with: "id = \"\"")).contains("[site] id"))
+        #expect(error(valid.replacingOccurrences(of: "listen = \"192.0.2.1:8080\"", with: "listen = \"0.0.0.0:8080\"")
+            .replacingOccurrences(of: "http://192.0.2.1:8080/", with: "http://portal.example/")).contains("[portal] listen: bind the gateway's LAN IPv4 address"))
+    }
+
+    @Test func adminTokens() throws {
+        let tokens = valid + """
+
+        [[admin.tokens]]
+        name = "pms"
+        token_env = "PMS_TOKEN"
+        scopes = ["clients:read"]
+        """
+        let config = try parse(tokens, environment: ["PMS_TOKEN": "0123456789abcdef0123"])
+        #expect(config.admin.tokens.first?.token == "0123456789abcdef0123")
+        #expect(config.admin.tokens.first?.scopes == ["clients:read"])
+        #expect(error(tokens).contains("[[admin.tokens]] #1 token_env: environment variable PMS_TOKEN is not set"))
+        #expect(error(tokens, environment: ["PMS_TOKEN": "short"]).contains("at least 16 characters"))
+        #expect(error(tokens.replacingOccurrences(of: "clients:read", with: "clients:delete"), environment: ["PMS_TOKEN": "0123456789abcdef0123"])
+            .contains("unknown scope \"clients:delete\""))
+    }
+
+    @Test func loadNamesTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portald-\(UUID()).toml").path
+        try (valid + "\nbogus = 1\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ConfigError.self) { try Config.load(path: path) }
+        do { _ = try Config.load(path: path) } catch { #expect("\(error)" == "\(path): [store] bogus: unknown key") }
+        do { _ = try Config.load(path: "/nonexistent/portald.toml") } catch {
+            #expect("\(error)" == "/nonexistent/portald.toml: cannot read the file (missing or not readable)")
+        }
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress("[2001:db8::1]:8080") == ListenAddress(host: "2001:db8::1", port: 8080))
+        #expect(ListenAddress("127.0.0.1:0") == ListenAddress(host: "127.0.0.1", port: 0))
+        #expect(ListenAddress("2001:db8::1:8080") == nil)
+        #expect(ListenAddress("host:99999") == nil)
+        #expect(ListenAddress(":80") == nil)
+    }
+}
