@@ -7,7 +7,10 @@ public struct HTTPRequest: Sendable {
     public var path: String
     /// The request target exactly as sent (path and query, still encoded).
     public var target: String
-    public var query: FormData
+    /// The query string (after `?`), still encoded; parsed on use, since the
+    /// hot path (the captive redirect) never needs it.
+    public var rawQuery: Substring
+    public var query: FormData { FormData(query: String(rawQuery)) }
     public var headers: HTTPHeaders
     public var body: [UInt8]
     /// The peer's IP address as text (IPv4-mapped IPv6 is shown as IPv4).
@@ -18,9 +21,10 @@ public struct HTTPRequest: Sendable {
     public init(method: String, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [], clientAddress: String = "127.0.0.1") {
         self.method = method
         self.target = target
-        let pathPart = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
-        self.path = pathPart.removingPercentEncoding ?? pathPart
-        self.query = FormData(query: target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) } ?? "")
+        let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let pathPart = questionMark.map { target[..<$0] } ?? target[...]
+        self.path = pathPart.utf8.contains(UInt8(ascii: "%")) ? (pathPart.removingPercentEncoding ?? String(pathPart)) : String(pathPart)
+        self.rawQuery = questionMark.map { target[target.index(after: $0)...] } ?? ""
         self.headers = headers
         self.body = body
         self.clientAddress = clientAddress
@@ -42,7 +46,13 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { Self.equalIgnoringASCIICase($0.name, name) }?.value
+    }
+
+    /// Header names are ASCII; Foundation's locale-aware comparison is slow on the hot path.
+    static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7a) }
     }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
@@ -126,6 +136,10 @@ public enum RFC3339 {
 
 public enum HTML {
     public static func escape(_ text: String) -> String {
+        let needsEscaping = text.utf8.contains { byte in
+            byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+        }
+        guard needsEscaping else { return text }
         var out = ""
         out.reserveCapacity(text.count)
         for character in text {

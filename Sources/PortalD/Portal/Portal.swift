@@ -9,6 +9,8 @@ public final class Portal: Sendable {
     let publicURL: URL
     /// `host:port` forms under which a request is for the portal rather than captured.
     let portalAuthorities: Set<String>
+    /// The public URL with a path and without a query: where captured requests go.
+    let portalHome: String
     let sessions: SessionService
     let neighbours: NeighbourTable
     let formToken: FormToken
@@ -29,6 +31,10 @@ public final class Portal: Sendable {
             authorities.insert(config.portal.listen.description.lowercased())
         }
         portalAuthorities = authorities
+        var base = URLComponents(url: config.portal.publicURL, resolvingAgainstBaseURL: false)!
+        if base.path.isEmpty { base.path = "/" }
+        base.query = nil
+        portalHome = base.string ?? config.portal.publicURL.absoluteString
         self.sessions = sessions
         self.neighbours = neighbours
         formToken = FormToken(key: formKey)
@@ -63,19 +69,18 @@ public final class Portal: Sendable {
 
     func isForPortal(_ request: HTTPRequest) -> Bool {
         guard let host = request.headers["host"]?.lowercased(), !host.isEmpty else { return false }
-        let withPort = host.hasSuffix("]") || !host.contains(":") ? "\(host):80" : host
-        return portalAuthorities.contains(withPort)
+        // Character-based checks: String.contains(String) goes through Foundation, slowly.
+        let hasPort = host.last != "]" && host.utf8.contains(UInt8(ascii: ":"))
+        return portalAuthorities.contains(hasPort ? host : host + ":80")
     }
 
     /// Any request for another site: send the browser to the portal, keeping where it
     /// wanted to go. A redirect (not a 200) is what makes every phone OS open its sheet.
     func captured(_ request: HTTPRequest) -> HTTPResponse {
-        var location = URLComponents(url: publicURL, resolvingAgainstBaseURL: false)!
-        if location.path.isEmpty { location.path = "/" }
-        if let host = request.headers["host"], !host.isEmpty, request.method == "GET" || request.method == "HEAD" {
-            location.percentEncodedQuery = "url=" + FormData.encode("http://\(host)\(request.target)")
+        guard let host = request.headers["host"], !host.isEmpty, request.method == "GET" || request.method == "HEAD" else {
+            return .redirect(to: portalHome)
         }
-        return .redirect(to: location.string ?? publicURL.absoluteString)
+        return .redirect(to: portalHome + "?url=" + FormData.encode("http://" + host + request.target))
     }
 
     // MARK: Pages
