@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Login -> first forwarded packet, in a private three-namespace lab.
+
+A guest agent (in the guest namespace) fetches the splash page, then times
+  t_login:   POST /login/terms until the "you are online" answer, and
+  t_forward: POST until its first TCP connection through the gateway succeeds.
+Between logins the device is deauthorized with `portald deauth` (not timed).
+Baseline, same run: `nft add element` per authorization, as a portal that
+shells out to nft pays at least (openNDS forks a shell per request on top).
+Bounded: COUNT logins (default 200). Namespaces are deleted on exit.
+"""
+import json, os, statistics, subprocess, sys, tempfile, time
+
+COUNT = int(os.environ.get("COUNT", "200"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
+P = f"pdbench{os.getpid()}"
+GUEST, GW, UP = f"{P}-guest", f"{P}-gateway", f"{P}-upstream"
+
+AGENT = r'''
+import re, socket, sys, time, urllib.request, urllib.parse
+portal = "http://192.0.2.1:8080"
+for line in sys.stdin:
+    html = urllib.request.urlopen(portal + "/", timeout=5).read().decode()
+    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    body = urllib.parse.urlencode({"csrf": token, "accept": "yes"}).encode()
+    t0 = time.perf_counter()
+    answer = urllib.request.urlopen(portal + "/login/terms", data=body, timeout=5).read().decode()
+    t1 = time.perf_counter()
+    assert "You are online" in answer, answer
+    while True:
+        s = socket.socket()
+        s.settimeout(0.02)
+        try:
+            s.connect(("198.51.100.2", 8000))
+            break
+        except OSError:
+            pass
+        finally:
+            s.close()
+    t2 = time.perf_counter()
+    print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f}", flush=True)
+'''
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, capture_output=True, text=True)
+
+def ns(name, *args, check=True):
+    return sh("ip", "netns", "exec", name, *args, check=check)
+
+def cleanup():
+    for name in (GUEST, GW, UP):
+        pids = sh("ip", "netns", "pids", name, check=False).stdout.split()
+        for pid in pids:
+            sh("kill", "-9", pid, check=False)
+        sh("ip", "netns", "del", name, check=False)
+
+def percentile(values, p):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 3)
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        sys.exit(f"build first: swift build -c release (no {BIN})")
+    work = tempfile.mkdtemp(prefix="portald-bench-")
+    try:
+        for name in (GUEST, GW, UP):
+            sh("ip", "netns", "add", name)
+            ns(name, "ip", "link", "set", "lo", "up")
+        sh("ip", "link", "add", "g0", "netns", GUEST, "address", "02:00:00:00:00:10", "type", "veth", "peer", "name", "lan0", "netns", GW)
+        sh("ip", "link", "add", "wan0", "netns", GW, "type", "veth", "peer", "name", "up0", "netns", UP)
+        for n, cmds in ((GUEST, [["ip", "addr", "add", "192.0.2.10/24", "dev", "g0"], ["ip", "link", "set", "g0", "up"],
+                                 ["ip", "route", "add", "default", "via", "192.0.2.1"]]),
+                        (GW, [["ip", "addr", "add", "192.0.2.1/24", "dev", "lan0"], ["ip", "addr", "add", "198.51.100.1/24", "dev", "wan0"],
+                              ["ip", "link", "set", "lan0", "up"], ["ip", "link", "set", "wan0", "up"], ["sysctl", "-qw", "net.ipv4.ip_forward=1"]]),
+                        (UP, [["ip", "addr", "add", "198.51.100.2/24", "dev", "up0"], ["ip", "link", "set", "up0", "up"],
+                              ["ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1"]])):
+            for c in cmds:
+                ns(n, *c)
+        config = os.path.join(work, "portald.toml")
+        with open(config, "w") as f:
+            f.write(f'''[site]\nid = "bench"\nname = "Bench"\n[portal]\nlisten = "192.0.2.1:8080"\npublic_url = "http://192.0.2.1:8080/"
+lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/portald.db"\n[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
+        upstream = subprocess.Popen(["ip", "netns", "exec", UP, "python3", "-m", "http.server", "8000", "--bind", "198.51.100.2"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(["ip", "netns", "exec", GW, BIN, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if ns(GUEST, "curl", "-s", "-o", "/dev/null", "--max-time", "1", "http://192.0.2.1:8080/api/captive", check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        agent = subprocess.Popen(["ip", "netns", "exec", GUEST, "python3", "-c", AGENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        login, forward = [], []
+        for i in range(COUNT):
+            if i:
+                ns(GW, BIN, "deauth", "02:00:00:00:00:10", "--config", config)
+            agent.stdin.write("go\n"); agent.stdin.flush()
+            a, b = agent.stdout.readline().split()
+            login.append(float(a)); forward.append(float(b))
+        agent.stdin.close(); agent.wait(5)
+        # Baseline: one `nft add element` process per authorization.
+        shell = []
+        for i in range(COUNT):
+            t0 = time.perf_counter()
+            ns(GW, "nft", "add", "element", "inet", "portald", "authorized", f"{{ 02:00:00:01:{i // 256:02x}:{i % 256:02x} . 192.0.2.200 timeout 1h }}")
+            shell.append((time.perf_counter() - t0) * 1000)
+        daemon.terminate(); daemon.wait(10); upstream.kill()
+        result = {
+            "logins": COUNT,
+            "login_response_ms": {"p50": percentile(login, 50), "p99": percentile(login, 99)},
+            "login_to_first_forwarded_packet_ms": {"p50": percentile(forward, 50), "p99": percentile(forward, 99)},
+            "baseline_nft_add_element_process_ms": {"p50": percentile(shell, 50), "p99": percentile(shell, 99)},
+        }
+        result["ratio_p50_portald_vs_nft_process"] = round(result["login_to_first_forwarded_packet_ms"]["p50"] / result["baseline_nft_add_element_process_ms"]["p50"], 3)
+        print(json.dumps(result, indent=2))
+    finally:
+        cleanup()
+        subprocess.run(["rm", "-rf", work])
+
+if __name__ == "__main__":
+    main()
