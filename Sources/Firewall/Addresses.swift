@@ -2,7 +2,7 @@
 ///
 /// Phones randomize their MAC per network, so a MAC identifies a device only on
 /// this SSID and only for a while; portald pairs it with the IPv4 address.
-public struct MACAddress: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+public struct MACAddress: Hashable, Sendable, Comparable, AddressText {
     public let bytes: [UInt8]
 
     /// Accepts `:` or `-` separated hex, any case.
@@ -30,23 +30,10 @@ public struct MACAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
-
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let mac = MACAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a MAC address: \(text)"))
-        }
-        self = mac
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }
 
 /// An IPv4 address in dotted-quad form.
-public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+public struct IPv4Address: Hashable, Sendable, Comparable, AddressText {
     public let octets: [UInt8]
 
     public init?(_ text: String) {
@@ -70,11 +57,16 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { octets.map(String.init).joined(separator: ".") }
 
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.octets.lexicographicallyPrecedes(rhs.octets) }
+}
 
+/// An address written as text: encoded as that text in JSON and the database.
+public protocol AddressText: LosslessStringConvertible, Codable {}
+
+extension AddressText {
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 address: \(text)"))
+        guard let address = Self(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a valid \(Self.self): \(text)"))
         }
         self = address
     }

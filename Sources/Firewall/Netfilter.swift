@@ -202,32 +202,29 @@ final class NetfilterSocket: Sendable {
             return nlh
 
         case .newElements(let tableName, let setName, let elements):
-            let set = authorizedSet(table: tableName, name: setName)
-            defer { nftnl_set_free(set) }
-            for element in elements {
-                let item = nftnl_set_elem_alloc()!
-                element.key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
-                if let timeout = element.timeoutMilliseconds {
-                    nftnl_set_elem_set_u64(item, UInt16(NFTNL_SET_ELEM_TIMEOUT), timeout)
-                }
-                nftnl_set_elem_add(set, item)
-            }
-            let nlh = header(buffer, NFT_MSG_NEWSETELEM, flags: NLM_F_CREATE, sequence)
-            nftnl_set_elems_nlmsg_build_payload(nlh, set)
-            return nlh
+            return encodeElements(elements, table: tableName, set: setName, type: NFT_MSG_NEWSETELEM, flags: NLM_F_CREATE, into: buffer, sequence: sequence)
 
         case .deleteElements(let tableName, let setName, let keys):
-            let set = authorizedSet(table: tableName, name: setName)
-            defer { nftnl_set_free(set) }
-            for key in keys {
-                let item = nftnl_set_elem_alloc()!
-                key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
-                nftnl_set_elem_add(set, item)
-            }
-            let nlh = header(buffer, NFT_MSG_DELSETELEM, flags: 0, sequence)
-            nftnl_set_elems_nlmsg_build_payload(nlh, set)
-            return nlh
+            return encodeElements(keys.map { ($0, nil) }, table: tableName, set: setName, type: NFT_MSG_DELSETELEM, flags: 0, into: buffer, sequence: sequence)
         }
+    }
+
+    private static func encodeElements(_ elements: [(key: [UInt8], timeoutMilliseconds: UInt64?)], table: String, set setName: String,
+                                       type: nf_tables_msg_types, flags: Int32,
+                                       into buffer: UnsafeMutablePointer<CChar>, sequence: UInt32) -> UnsafeMutablePointer<nlmsghdr> {
+        let set = authorizedSet(table: table, name: setName)
+        defer { nftnl_set_free(set) }
+        for element in elements {
+            let item = nftnl_set_elem_alloc()!
+            element.key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            if let timeout = element.timeoutMilliseconds {
+                nftnl_set_elem_set_u64(item, UInt16(NFTNL_SET_ELEM_TIMEOUT), timeout)
+            }
+            nftnl_set_elem_add(set, item)  // the set owns it now
+        }
+        let nlh = header(buffer, type, flags: flags, sequence)
+        nftnl_set_elems_nlmsg_build_payload(nlh, set)
+        return nlh
     }
 
     private static func authorizedSet(table: String, name: String) -> OpaquePointer {

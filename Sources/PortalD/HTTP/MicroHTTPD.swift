@@ -132,7 +132,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
 
     var address = [CChar](repeating: 0, count: 64)
     let client = portald_mhd_client_address(connection, &address, socklen_t(address.count)) == 0
-        ? String(cString: address) : ""
+        ? String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
     let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", target: state.target,
                               headers: headers(connection), body: state.body, clientAddress: client)
     return queue(connection, context.handler(request))
