@@ -60,10 +60,13 @@ public final class NetworkLab: @unchecked Sendable {
 
     /// Starts a long-running program in `namespace`; it is killed by `destroy()`.
     @discardableResult
-    public func spawn(in namespace: Namespace, _ arguments: [String], logTo logPath: String? = nil) throws -> Process {
+    public func spawn(in namespace: Namespace, _ arguments: [String], environment: [String: String] = [:], logTo logPath: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", namespace.name] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle.nullDevice
         if let logPath {
             FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -55,11 +55,11 @@ public final class Portald: @unchecked Sendable {
     }
 
     /// Starts the daemon in the gateway and waits until its portal answers.
-    public func start() throws {
+    public func start(environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw LabError("no portald binary at \(Self.binary); run `swift build` first or set PORTALD_BIN")
         }
-        let process = try lab.spawn(in: lab.gateway, [Self.binary, "serve", "--config", configPath], logTo: logPath)
+        let process = try lab.spawn(in: lab.gateway, [Self.binary, "serve", "--config", configPath], environment: environment, logTo: logPath)
         self.process = process
         try waitUntil("portald answers on \(portalURL)") {
             guard process.isRunning else { throw LabError("portald exited \(process.terminationStatus):\n\(log)") }

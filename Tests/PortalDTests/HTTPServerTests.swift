@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import PortalD
 
@@ -75,5 +78,66 @@ struct HTTPServerTests {
         #expect(throws: HTTPServerError.self) {
             _ = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "not-an-ip", port: 0)), handler: { _ in .text("") })
         }
+    }
+}
+
+/// Raw TCP clients, for limits curl cannot show.
+@Suite("HTTP server limits", .serialized)
+struct HTTPServerLimitTests {
+    func connect(_ port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw HTTPServerError("connect failed") }
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Sends a request and reads until the server closes or answers; "" means closed unanswered.
+    func exchange(_ fd: Int32, _ request: String = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") -> String {
+        _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : ""
+    }
+
+    func server(perIP: Int, timeout: Int) throws -> HTTPServer {
+        try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1,
+                                                  connectionTimeoutSeconds: timeout, maxConnectionsPerIP: perIP),
+                       handler: { _ in .text("ok") })
+    }
+
+    @Test func perIPConnectionLimit() throws {
+        let server = try server(perIP: 2, timeout: 10)
+        defer { server.stop() }
+        let held = [try connect(server.port), try connect(server.port)]
+        defer { held.forEach { close($0) } }
+        usleep(100_000)
+        let third = try connect(server.port)
+        defer { close(third) }
+        #expect(exchange(third) == "", "a third connection from one address was served")
+        close(held[0])
+        usleep(100_000)
+        let fourth = try connect(server.port)
+        defer { close(fourth) }
+        #expect(exchange(fourth).hasPrefix("HTTP/1.1 200"))
+    }
+
+    @Test func idleConnectionsTimeOut() throws {
+        let server = try server(perIP: 8, timeout: 1)
+        defer { server.stop() }
+        let idle = try connect(server.port)
+        defer { close(idle) }
+        let started = ContinuousClock.now
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let count = recv(idle, &buffer, buffer.count, 0)
+        #expect(count == 0, "expected the server to close the idle connection")
+        #expect(ContinuousClock.now - started < .seconds(3))
     }
 }
