@@ -61,24 +61,7 @@ public final class NetworkLab: @unchecked Sendable {
     /// Starts a long-running program in `namespace`; it is killed by `destroy()`.
     @discardableResult
     public func spawn(in namespace: Namespace, _ arguments: [String], environment: [String: String] = [:], logTo logPath: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace.name] + arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.standardInput = FileHandle.nullDevice
-        if let logPath {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
+        let process = try spawnProcess(["ip", "netns", "exec", namespace.name] + arguments, environment: environment, logTo: logPath)
         lock.withLock { processes.append(process) }
         return process
     }
@@ -110,6 +93,29 @@ public final class NetworkLab: @unchecked Sendable {
         }
         for namespace in [guest, gateway, upstream] { namespace.destroy() }
     }
+}
+
+/// Starts a program (looked up in PATH) without waiting for it; output to `logPath` or nowhere.
+public func spawnProcess(_ arguments: [String], environment: [String: String] = [:], logTo logPath: String? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    process.standardInput = FileHandle.nullDevice
+    if let logPath {
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+    } else {
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+    }
+    try process.run()
+    return process
 }
 
 /// Polls `condition` every 50 ms until it holds, or throws after `timeout`.

@@ -5,11 +5,13 @@ import Glibc
 
 /// A real `portald serve` process for end-to-end tests, in a namespace of the lab.
 public final class Portald: @unchecked Sendable {
-    public let lab: NetworkLab
+    /// Where it runs: the lab's gateway, or (nil) this host's loopback with `backend = "none"`.
+    public let lab: NetworkLab?
     public let directory: URL
     public let configPath: String
     public let logPath: String
-    public let portalURL = "http://\(NetworkLab.gatewayLANIPv4):8080/"
+    public let portalURL: String
+    public let adminPort: UInt16
     public private(set) var process: Process?
 
     /// The built `portald` binary: `$PORTALD_BIN`, or beside the test bundle.
@@ -20,8 +22,30 @@ public final class Portald: @unchecked Sendable {
     }
 
     /// Writes a config for the lab's gateway; `extra` is appended (more TOML sections).
-    public init(lab: NetworkLab, sessionMinutes: Int = 1440, extra: String = "") throws {
+    public convenience init(lab: NetworkLab, sessionMinutes: Int = 1440, extra: String = "") throws {
+        try self.init(lab: lab, portal: "\(NetworkLab.gatewayLANIPv4):8080", adminPort: 8081, firewall: """
+            lan_interface = "\(NetworkLab.lanInterface)"
+
+            [firewall]
+            backend = "nftables"
+            table = "portald"
+            """, sessionMinutes: sessionMinutes, extra: extra)
+    }
+
+    /// portald on this host's loopback, firewall backend "none": for what needs no capture (webhooks).
+    public static func loopback(sessionMinutes: Int = 1440, extra: String = "") throws -> Portald {
+        let portal = UInt16.random(in: 41000...48000)
+        return try Portald(lab: nil, portal: "127.0.0.1:\(portal)", adminPort: portal + 1, firewall: """
+
+            [firewall]
+            backend = "none"
+            """, sessionMinutes: sessionMinutes, extra: extra)
+    }
+
+    private init(lab: NetworkLab?, portal: String, adminPort: UInt16, firewall: String, sessionMinutes: Int, extra: String) throws {
         self.lab = lab
+        self.adminPort = adminPort
+        portalURL = "http://\(portal)/"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("portald-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configPath = directory.appendingPathComponent("portald.toml").path
@@ -32,20 +56,16 @@ public final class Portald: @unchecked Sendable {
         name = "Lab Hotel"
 
         [portal]
-        listen = "\(NetworkLab.gatewayLANIPv4):8080"
+        listen = "\(portal)"
         public_url = "\(portalURL)"
-        lan_interface = "\(NetworkLab.lanInterface)"
         session_minutes = \(sessionMinutes)
-
-        [firewall]
-        backend = "nftables"
-        table = "portald"
+        \(firewall)
 
         [store]
         path = "\(directory.appendingPathComponent("portald.db").path)"
 
         [admin]
-        listen = "127.0.0.1:8081"
+        listen = "127.0.0.1:\(adminPort)"
 
         [log]
         level = "debug"
@@ -54,16 +74,24 @@ public final class Portald: @unchecked Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    public var databasePath: String { directory.appendingPathComponent("portald.db").path }
+
     /// Starts the daemon in the gateway and waits until its portal answers.
     public func start(environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw LabError("no portald binary at \(Self.binary); run `swift build` first or set PORTALD_BIN")
         }
-        let process = try lab.spawn(in: lab.gateway, [Self.binary, "serve", "--config", configPath], environment: environment, logTo: logPath)
+        let command = [Self.binary, "serve", "--config", configPath]
+        let process: Process
+        if let lab {
+            process = try lab.spawn(in: lab.gateway, command, environment: environment, logTo: logPath)
+        } else {
+            process = try spawnProcess(command, environment: environment, logTo: logPath)
+        }
         self.process = process
         try waitUntil("portald answers on \(portalURL)") {
             guard process.isRunning else { throw LabError("portald exited \(process.terminationStatus):\n\(log)") }
-            return (try? lab.gateway.exec(["curl", "-s", "-o", "/dev/null", "--max-time", "1", "\(portalURL)api/captive"], check: false).status) == 0
+            return (try? run(["curl", "-s", "-o", "/dev/null", "--max-time", "1", "\(portalURL)api/captive"], check: false).status) == 0
         }
     }
 
@@ -85,7 +113,13 @@ public final class Portald: @unchecked Sendable {
 
     /// Runs a portald CLI verb in the gateway against this daemon's config.
     public func cli(_ arguments: [String], check: Bool = true) throws -> CommandResult {
-        try lab.gateway.exec([Self.binary] + arguments + ["--config", configPath], check: check)
+        try run([Self.binary] + arguments + ["--config", configPath], check: check)
+    }
+
+    /// Runs a command where portald runs (the gateway namespace, or this host).
+    public func run(_ arguments: [String], check: Bool = true) throws -> CommandResult {
+        if let lab { return try lab.gateway.exec(arguments, check: check) }
+        return try Shell.run(arguments, check: check)
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

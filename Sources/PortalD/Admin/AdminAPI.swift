@@ -52,13 +52,18 @@ public final class AdminAPI: Sendable {
     let credentials: [Credential]
     let sessions: SessionService
     let neighbours: NeighbourTable
+    let outbox: Outbox
+    let webhooks: WebhooksConfig
     let logger: Logger
 
-    init(tokens: [Config.AdminToken], localToken: String, sessions: SessionService, neighbours: NeighbourTable, logger: Logger) {
+    init(tokens: [Config.AdminToken], localToken: String, sessions: SessionService, neighbours: NeighbourTable,
+         outbox: Outbox, webhooks: WebhooksConfig, logger: Logger) {
         credentials = [Credential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all])]
             + tokens.map { Credential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
         self.sessions = sessions
         self.neighbours = neighbours
+        self.outbox = outbox
+        self.webhooks = webhooks
         self.logger = logger
     }
 
@@ -84,6 +89,7 @@ public final class AdminAPI: Sendable {
         router.post("/api/v1/clients/:mac/deauth") { [self] request in
             authorized(request, AdminScope.clientsWrite) { try deauthorize(request.parameters["mac"] ?? "") }
         }
+        addOutboxRoutes(to: &router)
         let routes = router
         return { routes.handle($0) }
     }
@@ -146,7 +152,7 @@ public final class AdminAPI: Sendable {
 
     // MARK: Plumbing
 
-    private func authorized(_ request: HTTPRequest, _ scope: String, _ body: () throws -> HTTPResponse) -> HTTPResponse {
+    func authorized(_ request: HTTPRequest, _ scope: String, _ body: () throws -> HTTPResponse) -> HTTPResponse {
         guard let header = request.headers["authorization"], header.lowercased().hasPrefix("bearer ") else {
             var response = Self.error(401, "unauthorized", "send Authorization: Bearer <token>")
             response.headers.add("WWW-Authenticate", "Bearer realm=\"portald\"")

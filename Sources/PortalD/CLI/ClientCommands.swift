@@ -73,15 +73,9 @@ struct AnyEncodable: Encodable {
 enum ClientTable {
     static func render(_ clients: [ClientView]) -> String {
         guard !clients.isEmpty else { return "no devices online" }
-        let header = ["MAC", "IPV4", "METHOD", "STARTED (UTC)", "REMAINING"]
-        let rows = clients.map { client in
+        return TextTable.render(["MAC", "IPV4", "METHOD", "STARTED (UTC)", "REMAINING"], clients.map { client in
             [client.mac, client.ipv4, client.method, RFC3339.string(client.startedAt), duration(client.secondsRemaining)]
-        }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        })
     }
 
     static func duration(_ seconds: Int) -> String {

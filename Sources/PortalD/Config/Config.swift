@@ -55,6 +55,7 @@ public struct Config: Sendable {
     public var store: Store
     public var admin: Admin
     public var log: Log
+    public var webhooks: WebhooksConfig
 }
 
 /// `host:port`, IPv6 hosts in brackets.

@@ -43,6 +43,7 @@ extension Config {
         let store = try reader.table("store")
         let admin = try reader.optionalTable("admin")
         let log = try reader.optionalTable("log")
+        let webhooks = try reader.optionalTable("webhooks").webhooks(environment: environment, resolve: resolve)
 
         let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
         let listen = try portal.listenAddress("listen")
@@ -94,7 +95,8 @@ extension Config {
                             table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'")),
             store: .init(path: storePath),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
-            log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue))
+            log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
+            webhooks: webhooks)
         for table in [site, portal, firewall, store, admin, log] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
         return config
@@ -109,6 +111,8 @@ enum LogLevelName: String, CaseIterable {
 public enum AdminScope {
     public static let clientsRead = "clients:read"
     public static let clientsWrite = "clients:write"
+    public static let outboxRead = "outbox:read"
+    public static let outboxWrite = "outbox:write"
     public static let all = "*"
-    static let known: Set<String> = [clientsRead, clientsWrite, all]
+    static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, all]
 }

@@ -13,7 +13,9 @@ final class TableReader {
         self.path = path
     }
 
-    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path) \(key)" }
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path) \(key)" }
+
+    func has(_ key: String) -> Bool { table?[key] != nil }
     private func value(_ key: String) -> TOMLValueConvertible? {
         used.insert(key)
         return table?[key]
@@ -63,6 +65,21 @@ final class TableReader {
             guard let string = item.string else { throw ConfigError("\(name(key)): expected an array of strings") }
             return string
         }
+    }
+
+    func optionalStringArray(_ key: String) throws -> [String]? {
+        guard has(key) else { return nil }
+        return try stringArray(key)
+    }
+
+    /// An RFC 3339 time, written as a TOML date-time or a string.
+    func dateTime(_ key: String) throws -> Date {
+        guard let found = value(key) else { throw ConfigError("\(name(key)): required key is missing") }
+        let text = found.string ?? found.dateTime.map { "\($0)" } ?? ""
+        guard let date = RFC3339.date(text) else {
+            throw ConfigError("\(name(key)): expected an RFC 3339 time like 2026-12-01T00:00:00Z")
+        }
+        return date
     }
 
     func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {

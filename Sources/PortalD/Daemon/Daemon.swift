@@ -24,7 +24,8 @@ public enum Daemon {
             logger.warning("firewall backend \"none\": guests are not captured; logins are recorded only")
             firewall = MemoryFirewall()
         }
-        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: config.portal.sessionMinutes, logger: logger)
+        let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
+        let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
         let restored = try sessions.restore()
         logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "backend": "\(config.firewall.backend.rawValue)", "restored_sessions": "\(restored)"])
 
@@ -33,13 +34,14 @@ public enum Daemon {
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: try store.secret(named: "form-token"), logger: logger)
-            let admin = AdminAPI(tokens: config.admin.tokens, localToken: localToken, sessions: sessions, neighbours: neighbours, logger: logger)
+            let admin = AdminAPI(tokens: config.admin.tokens, localToken: localToken, sessions: sessions, neighbours: neighbours,
+                                 outbox: outbox, webhooks: config.webhooks, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds,
                 maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes), handler: portal.makeHandler())
             do {
-                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 1), handler: admin.makeHandler())]
+                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2), handler: admin.makeHandler())]
             } catch {
                 portalServer.stop()
                 throw error
@@ -52,7 +54,8 @@ public enum Daemon {
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
         let housekeeping = Housekeeping(sessions: sessions, notifier: notifier, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [housekeeping], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let dispatcher = Dispatcher(store: store, outbox: outbox, config: config.webhooks, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
 
         notifier.stopping()

@@ -14,13 +14,16 @@ public struct SessionError: Error, CustomStringConvertible, Sendable {
 public final class SessionService: Sendable {
     let store: Store
     let firewall: any Firewall
+    let outbox: Outbox
     let sessionLength: Duration
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: Store, firewall: any Firewall, sessionMinutes: Int, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
+                logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.firewall = firewall
+        self.outbox = outbox
         self.sessionLength = .seconds(sessionMinutes * 60)
         self.logger = logger
         self.now = now
@@ -44,6 +47,7 @@ public final class SessionService: Sendable {
                 let session = Session(id: UUID().uuidString.lowercased(), mac: mac.description, ipv4: ipv4.description, method: method,
                                       startedAt: started, expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
                 try session.insert(db)
+                try outbox.record("wifi.session.started", data: SessionStarted(session: session), at: started, in: db)
                 // Inside the transaction: if the kernel refuses, the row is rolled back.
                 try firewall.authorize(AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length))
                 logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
@@ -120,6 +124,7 @@ public final class SessionService: Sendable {
         ended.endedAt = at
         ended.endReason = reason
         try ended.update(db)
+        try outbox.record("wifi.session.ended", data: SessionEnded(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)"])
         return ended
     }

@@ -42,6 +42,7 @@ public final class Store: Sendable {
                 t.column("value", .blob).notNull()
             }
         }
+        registerOutboxMigration(&migrator)
         return migrator
     }
 

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Python receiver (`webhook_receiver.py`) on loopback: verifies signatures with
+/// the independent `standardwebhooks` package and logs what arrived.
+public final class WebhookReceiver: @unchecked Sendable {
+    public struct Delivery: Decodable, Sendable {
+        public var path: String
+        public var status: Int
+        public var webhookID: String?
+        public var webhookTimestamp: String?
+        public var idempotencyKey: String?
+        public var userAgent: String?
+        public var contentType: String?
+        public var signature: String?
+        public var verified: Bool
+        public var xSignatureOk: Bool
+        public var id: String?
+        public var event: String?
+        public var siteID: String?
+        public var createdAt: String?
+        public var data: [String: JSONScalar]?
+        enum CodingKeys: String, CodingKey {
+            case path, status, webhookID = "webhook_id", webhookTimestamp = "webhook_timestamp", idempotencyKey = "idempotency_key",
+                 userAgent = "user_agent", contentType = "content_type", signature, verified, xSignatureOk = "x_signature_ok",
+                 id, event, siteID = "site_id", createdAt = "created_at", data
+        }
+    }
+
+    public let port: UInt16
+    public let logPath: String
+    private let process: Process
+    private let directory: URL
+
+    /// `plan`: per path, the statuses to answer in turn (see the script).
+    public init(secrets: [String], plan: [String: [Any]] = [:], sleepMilliseconds: Int = 0, namespace: Namespace? = nil, host: String = "127.0.0.1") throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        logPath = directory.appendingPathComponent("deliveries.jsonl").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let planPath = directory.appendingPathComponent("plan.json").path
+        try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: planPath))
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("webhook_receiver.py").path
+        var arguments = ["python3", script, "--host", host, "--port", "0", "--log", logPath, "--plan", planPath, "--sleep-ms", String(sleepMilliseconds)]
+        for secret in secrets { arguments += ["--secret", secret] }
+        if let namespace { arguments = ["ip", "netns", "exec", namespace.name] + arguments }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        let ready = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        guard ready.hasPrefix("ready "), let port = UInt16(ready.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw LabError("the webhook receiver did not start (is `standardwebhooks` installed? pip install standardwebhooks): \(ready)")
+        }
+        self.port = port
+    }
+
+    public func url(_ path: String, host: String = "127.0.0.1") -> String { "http://\(host):\(port)\(path)" }
+
+    public func deliveries() -> [Delivery] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { try? decoder.decode(Delivery.self, from: Data($0.utf8)) }
+    }
+
+    /// Waits until `condition` holds for what has arrived.
+    @discardableResult
+    public func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: ([Delivery]) -> Bool) throws -> [Delivery] {
+        var latest: [Delivery] = []
+        do {
+            try waitUntil(what, timeout: timeout) {
+                latest = deliveries()
+                return condition(latest)
+            }
+        } catch {
+            throw LabError("\(error); received: \(latest.map { "\($0.path) \($0.event ?? "?") \($0.status)" })")
+        }
+        return latest
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A JSON scalar in an event's data.
+public enum JSONScalar: Decodable, Sendable, Equatable {
+    case string(String), number(Double), bool(Bool), null
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else { self = .string(try container.decode(String.self)) }
+    }
+
+    public var string: String? { if case .string(let value) = self { value } else { nil } }
+}
