@@ -41,13 +41,28 @@ final class WebhookHTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
         request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let started = ContinuousClock.now
-        do {
-            let (_, response) = try await session.data(for: request)
-            let http = response as? HTTPURLResponse
-            return HTTPOutcome(statusCode: http?.statusCode, retryAfter: http?.value(forHTTPHeaderField: "Retry-After"),
-                               error: http == nil ? "not an HTTP response" : nil, latency: ContinuousClock.now - started)
-        } catch {
-            return HTTPOutcome(statusCode: nil, retryAfter: nil, error: Self.describe(error), latency: ContinuousClock.now - started)
+        // Not `session.data(for:)`: cancelling a Swift task inside it deadlocks
+        // FoundationNetworking (URLSessionTask.cancel waits on the session queue while
+        // holding the task's status lock, which that queue needs to resume the task).
+        // A completion-handler task, cancelled from another queue, cannot.
+        let handle = CancellableTask()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<HTTPOutcome, Never>) in
+                let task = session.dataTask(with: request) { _, response, error in
+                    let latency = ContinuousClock.now - started
+                    if let error {
+                        continuation.resume(returning: HTTPOutcome(statusCode: nil, retryAfter: nil, error: Self.describe(error), latency: latency))
+                    } else if let http = response as? HTTPURLResponse {
+                        continuation.resume(returning: HTTPOutcome(statusCode: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"),
+                                                                   error: nil, latency: latency))
+                    } else {
+                        continuation.resume(returning: HTTPOutcome(statusCode: nil, retryAfter: nil, error: "not an HTTP response", latency: latency))
+                    }
+                }
+                handle.start(task)
+            }
+        } onCancel: {
+            DispatchQueue.global().async { handle.cancel() }
         }
     }
 
@@ -72,4 +87,28 @@ final class WebhookHTTPClient: NSObject, URLSessionTaskDelegate, @unchecked Send
     }
 
     func close() { session.invalidateAndCancel() }
+}
+
+/// A data task that may be cancelled before it has started.
+private final class CancellableTask: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: URLSessionDataTask?
+    private var cancelled = false
+
+    func start(_ task: URLSessionDataTask) {
+        let cancelNow = lock.withLock { () -> Bool in
+            self.task = task
+            return cancelled
+        }
+        task.resume()
+        if cancelNow { task.cancel() }
+    }
+
+    func cancel() {
+        let task = lock.withLock { () -> URLSessionDataTask? in
+            cancelled = true
+            return self.task
+        }
+        task?.cancel()
+    }
 }
