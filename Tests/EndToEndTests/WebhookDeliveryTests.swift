@@ -150,4 +150,31 @@ struct WebhookDeliveryTests {
         let bad = try portald.cli(["outbox", "replay", "evt_nope"], check: false)
         #expect(bad.status == 1 && bad.stderr.contains("no event evt_nope"))
     }
+
+    @Test("redirects are not followed, slow receivers time out, untrusted TLS is refused")
+    func transportFailures() throws {
+        let receiver = try WebhookReceiver(secrets: [Self.secret], plan: [
+            "/moved": [["status": 302, "location": "/elsewhere"]],
+            "/slow": [["status": 204, "sleep_ms": 2500], 204],
+        ])
+        let tls = try WebhookReceiver(secrets: [Self.secret], selfSignedTLS: true)
+        let portald = try start("[webhooks]\ntimeout_seconds = 1\nretry_delays = [\"2s\", \"2s\"]\n"
+            + endpoint("moved", receiver.url("/moved"), topics: ["wifi.session.started"])
+            + endpoint("slow", receiver.url("/slow"), topics: ["wifi.session.started"])
+            + endpoint("tls", tls.url("/hooks"), topics: ["wifi.session.started"]))
+        defer { try? portald.stop() }
+        try login(portald, 1)
+        let received = try receiver.waitFor("the redirect and both slow attempts") { $0.filter { $0.path == "/slow" }.count >= 2 }
+        #expect(!received.contains { $0.path == "/elsewhere" }, "a redirect was followed")
+        let event = try #require(received.first?.id)
+        try waitUntil("settled") { () throws -> Bool in
+            let shown = try portald.cli(["outbox", "show", event]).stdout
+            return shown.contains("moved: dead after 1 attempt(s), last error: HTTP 302") && shown.contains("slow: delivered after 2 attempt(s)")
+                && shown.contains("TLS failed")
+        }
+        let shown = try portald.cli(["outbox", "show", event, "--json"]).stdout
+        #expect(shown.contains(#""error":"timed out""#), "\(shown)")
+        #expect(shown.contains("TLS failed"), "\(shown)")
+        #expect(tls.deliveries().isEmpty, "a body went to an untrusted TLS server")
+    }
 }

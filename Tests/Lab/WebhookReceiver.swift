@@ -35,7 +35,9 @@ public final class WebhookReceiver: @unchecked Sendable {
     private let directory: URL
 
     /// `plan`: per path, the statuses to answer in turn (see the script).
-    public init(secrets: [String], plan: [String: [Any]] = [:], sleepMilliseconds: Int = 0, namespace: Namespace? = nil, host: String = "127.0.0.1") throws {
+    /// `selfSignedTLS`: serve HTTPS with a fresh self-signed certificate (which no client should trust).
+    public init(secrets: [String], plan: [String: [Any]] = [:], sleepMilliseconds: Int = 0, namespace: Namespace? = nil, host: String = "127.0.0.1",
+                selfSignedTLS: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logPath = directory.appendingPathComponent("deliveries.jsonl").path
@@ -45,6 +47,13 @@ public final class WebhookReceiver: @unchecked Sendable {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("webhook_receiver.py").path
         var arguments = ["python3", script, "--host", host, "--port", "0", "--log", logPath, "--plan", planPath, "--sleep-ms", String(sleepMilliseconds)]
         for secret in secrets { arguments += ["--secret", secret] }
+        if selfSignedTLS {
+            let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+            try Shell.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                           "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
+            arguments += ["--tls-cert", cert, "--tls-key", key]
+            scheme = "https"
+        }
         if let namespace { arguments = ["ip", "netns", "exec", namespace.name] + arguments }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -60,7 +69,9 @@ public final class WebhookReceiver: @unchecked Sendable {
         self.port = port
     }
 
-    public func url(_ path: String, host: String = "127.0.0.1") -> String { "http://\(host):\(port)\(path)" }
+    private var scheme = "http"
+
+    public func url(_ path: String, host: String = "127.0.0.1") -> String { "\(scheme)://\(host):\(port)\(path)" }
 
     public func deliveries() -> [Delivery] {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

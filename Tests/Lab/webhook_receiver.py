@@ -18,6 +18,8 @@ parser.add_argument("--secret", action="append", required=True, help="whsec_ sec
 parser.add_argument("--plan", default=None)
 parser.add_argument("--log", required=True)
 parser.add_argument("--sleep-ms", type=int, default=0)
+parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (and --tls-key)")
+parser.add_argument("--tls-key", default=None)
 args = parser.parse_args()
 
 plan = json.load(open(args.plan)) if args.plan else {}
@@ -86,5 +88,10 @@ class Handler(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer.daemon_threads = True
 server = ThreadingHTTPServer((args.host, args.port), Handler)
+if args.tls_cert:
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"ready {server.server_address[1]}", flush=True)
 server.serve_forever()

@@ -22,20 +22,24 @@ final class Dispatcher: Service {
         self.store = store
         self.outbox = outbox
         self.config = config
-        self.client = WebhookHTTPClient(timeout: config.timeout, maxConnectionsPerHost: max(4, config.concurrency))
+        self.client = WebhookHTTPClient(timeout: config.timeout)
         self.logger = logger
         self.now = now
     }
 
     func run() async throws {
-        defer { client.close() }
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                for endpoint in self.config.endpoints where endpoint.status != .inactive {
-                    group.addTask { await self.serve(endpoint) }
+        // On shutdown: abort transfers in flight (their events stay pending) and stop.
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown {
+                await withTaskGroup(of: Void.self) { group in
+                    for endpoint in self.config.endpoints where endpoint.status != .inactive {
+                        group.addTask { await self.serve(endpoint) }
+                    }
+                    group.addTask { await self.purgeLoop() }
                 }
-                group.addTask { await self.purgeLoop() }
             }
+        } onGracefulShutdown: { [client] in
+            client.close()
         }
     }
 
@@ -123,7 +127,7 @@ final class Dispatcher: Service {
         if verdict != .delivered, let fallback = endpoint.fallbackURL, RetryPolicy.triesFallback(main) {
             if RetryPolicy.verdict(await attempt(fallback)) == .delivered { verdict = .delivered }
         }
-        if Task.isCancelled && main.statusCode == nil { return false }  // shutting down: leave it pending, untouched
+        if client.isClosed && main.statusCode == nil { return false }  // shutting down: leave it pending, untouched
 
         var record = item.record
         record.attempts += 1
@@ -149,8 +153,20 @@ final class Dispatcher: Service {
         let suspends = verdict == .gone
         do {
             try await store.pool.write { db in
-                for var entry in entries { try entry.insert(db) }
-                try settled.update(db)
+                // Prepared once per connection: this runs after every attempt.
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO delivery_attempt(event_sequence, endpoint_id, attempted_at, url, status_code, latency_ms, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for entry in entries {
+                    try insert.execute(arguments: [entry.eventSequence, entry.endpointID, entry.attemptedAt, entry.url,
+                                                   entry.statusCode, entry.latencyMs, entry.error])
+                }
+                try db.cachedStatement(sql: """
+                    UPDATE delivery SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+                    WHERE endpoint_id = ? AND event_sequence = ?
+                    """).execute(arguments: [settled.status.rawValue, settled.attempts, settled.nextAttemptAt, settled.lastError,
+                                             settled.updatedAt, settled.endpointID, settled.eventSequence])
                 if suspends {
                     try db.execute(sql: """
                         INSERT INTO endpoint_state(endpoint_id, suspended_at, suspended_reason) VALUES (?, ?, ?)
