@@ -109,4 +109,25 @@ struct ConfigTests {
         #expect(ListenAddress("host:99999") == nil)
         #expect(ListenAddress(":80") == nil)
     }
+
+    @Test("the shipped example configs are valid, with and without their webhook section")
+    func shippedExamples() throws {
+        let configDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config")
+        let dev = try Config.load(path: configDirectory.appendingPathComponent("dev.toml").path)
+        #expect(dev.firewall.backend == .none)
+        let example = try String(contentsOf: configDirectory.appendingPathComponent("portald.example.toml"), encoding: .utf8)
+        #expect(try Config.parse(example, baseDirectory: "/etc/portald").portal.lanInterface == "br-lan")
+        // Uncomment the webhook section, with its secret inline rather than in a file.
+        let uncommented = example.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasPrefix("# [") || line.hasPrefix("# ") && line.contains(" = ") && !line.hasPrefix("# #") else { return String(line) }
+            return String(line.dropFirst(2))
+        }.joined(separator: "\n")
+            .replacingOccurrences(of: "secret_file = \"/etc/portald/cloud.whsec\"", with: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"")
+            .replacingOccurrences(of: "token_file = \"/etc/portald/pms.token\"", with: "token = \"0123456789abcdef0123\"")
+        let config = try Config.parse(uncommented, baseDirectory: "/etc/portald")
+        #expect(config.webhooks.endpoints.map(\.id) == ["cloud"])
+        #expect(config.webhooks.endpoints.first?.topics == ["wifi.*", "arrival.*"])
+        #expect(config.admin.tokens.map(\.name) == ["pms-integration"])
+    }
 }

@@ -43,7 +43,8 @@ struct SessionServiceTests {
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("session"))
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1: sessions and secrets"])
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1: sessions and secrets", "v2: outbox"])
+            #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         let secret = try store.secret(named: "form-token")
         #expect(secret.count == 32)

@@ -186,7 +186,7 @@ struct OutboxTransactionTests {
         let envelope = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: Any])
         #expect(Set(envelope.keys) == ["id", "event", "created_at", "site_id", "data"])
         #expect(envelope["site_id"] as? String == "h")
-        #expect((envelope["id"] as? String)?.hasPrefix("evt_") == true)
+        #expect((envelope["id"] as? String).flatMap(UUID.init(uuidString:)) != nil)
         let data = try #require(envelope["data"] as? [String: Any])
         #expect(data["session_id"] as? String == session.id)
         #expect(data["reason"] as? String == "deauthorized")

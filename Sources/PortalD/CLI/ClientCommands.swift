@@ -8,7 +8,7 @@ struct Clients: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let client = try options.adminClient()
             let data = try await client.send("GET", "/api/v1/clients")
             if json {
                 print(String(decoding: data, as: UTF8.self))
@@ -33,7 +33,7 @@ struct Auth: AsyncParsableCommand {
             var body: [String: AnyEncodable] = [:]
             if let ip { body["ipv4"] = AnyEncodable(ip) }
             if let minutes { body["minutes"] = AnyEncodable(minutes) }
-            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let client = try options.adminClient()
             let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/auth", body: JSON.encode(body))
             try printClient(data, json: json, verb: "authorized")
         }
@@ -48,7 +48,7 @@ struct Deauth: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let client = try AdminClient(config: try options.load(), tokenFile: nil)
+            let client = try options.adminClient()
             let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/deauth")
             try printClient(data, json: json, verb: "deauthorized")
         }

@@ -17,7 +17,7 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reporting {
                 var path = "/api/v1/outbox?limit=\(limit)"
                 if let status { path += "&status=\(FormData.encode(status))" }
-                let data = try await AdminClient(config: try options.load(), tokenFile: nil).send("GET", path)
+                let data = try await options.adminClient().send("GET", path)
                 if json { return print(String(decoding: data, as: UTF8.self)) }
                 let events = try JSON.decoder().decode([String: [OutboxEventView]].self, from: data)["events"] ?? []
                 guard !events.isEmpty else { return print("no events") }
@@ -32,12 +32,12 @@ struct OutboxCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One event: its envelope, deliveries and every attempt.")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "The event id (evt_…).") var id: String
+        @Argument(help: "The event id (a UUID, as in the envelope and webhook-id).") var id: String
         @Flag(help: "Print typed JSON.") var json = false
 
         func run() async throws {
             try await reporting {
-                let data = try await AdminClient(config: try options.load(), tokenFile: nil).send("GET", "/api/v1/outbox/\(FormData.encode(id))")
+                let data = try await options.adminClient().send("GET", "/api/v1/outbox/\(FormData.encode(id))")
                 if json { return print(String(decoding: data, as: UTF8.self)) }
                 let event = try JSON.decoder().decode(OutboxEventView.self, from: data)
                 print("\(event.id)  \(event.event)  created \(RFC3339.string(event.createdAt))")
@@ -65,7 +65,7 @@ struct OutboxCommand: AsyncParsableCommand {
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send an event again (same id), or every dead one with --dead.")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "The event id (evt_…).") var id: String?
+        @Argument(help: "The event id (a UUID, as in the envelope and webhook-id).") var id: String?
         @Flag(help: "Replay every dead delivery.") var dead = false
 
         func validate() throws {
@@ -74,7 +74,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let client = try AdminClient(config: try options.load(), tokenFile: nil)
+                let client = try options.adminClient()
                 let path = dead ? "/api/v1/outbox/replay-dead" : "/api/v1/outbox/\(FormData.encode(id ?? ""))/replay"
                 let data = try await client.send("POST", path)
                 let count = (try JSONSerialization.jsonObject(with: data) as? [String: Int])?["replayed"] ?? 0
@@ -90,7 +90,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let data = try await AdminClient(config: try options.load(), tokenFile: nil).send("GET", "/api/v1/outbox/stats")
+                let data = try await options.adminClient().send("GET", "/api/v1/outbox/stats")
                 if json { return print(String(decoding: data, as: UTF8.self)) }
                 let stats = try JSON.decoder().decode(OutboxStats.self, from: data)
                 print(TextTable.render(["ENDPOINT", "STATUS", "PENDING", "DELIVERED", "DEAD", "OLDEST PENDING (UTC)"], stats.endpoints.map {
@@ -143,7 +143,7 @@ struct WebhooksCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let data = try await AdminClient(config: try options.load(), tokenFile: nil).send("POST", "/api/v1/webhooks/\(FormData.encode(endpoint))/resume")
+                let data = try await options.adminClient().send("POST", "/api/v1/webhooks/\(FormData.encode(endpoint))/resume")
                 let answer = (try JSONSerialization.jsonObject(with: data) as? [String: String])?["resumed"] ?? ""
                 print("\(endpoint): \(answer == "yes" ? "resumed" : answer)")
             }

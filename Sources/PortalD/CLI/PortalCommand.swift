@@ -17,6 +17,11 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "The TOML configuration file.")
     var config: String = "/etc/portald/portald.toml"
 
+    /// The running daemon's admin API, as this config describes it.
+    func adminClient() throws -> AdminClient {
+        try AdminClient(config: load(), tokenFile: nil)
+    }
+
     func load() throws -> Config {
         do {
             return try Config.load(path: config)

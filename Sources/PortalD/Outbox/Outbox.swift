@@ -36,7 +36,7 @@ public final class Outbox: Sendable {
             return TopicPattern.matches(any: endpoint.topics, event)
         }
         guard !targets.isEmpty else { return nil }
-        let id = "evt_" + UUID().uuidString.lowercased()
+        let id = UUID().uuidString.lowercased()
         let body = JSON.encode(Envelope(id: id, event: event, createdAt: date, siteID: siteID, data: data))
         var record = OutboxEventRecord(sequence: nil, id: id, event: event, createdAt: date, body: body)
         try record.insert(db)

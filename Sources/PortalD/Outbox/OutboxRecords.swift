@@ -3,7 +3,7 @@ import GRDB
 
 /// An event as stored: the envelope's bytes are fixed when the event is recorded,
 /// so every attempt (and every replay) sends exactly the same body.
-struct OutboxEventRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
+struct OutboxEventRecord: SnakeCaseRecord, MutablePersistableRecord {
     var sequence: Int64?
     var id: String
     var event: String
@@ -11,14 +11,12 @@ struct OutboxEventRecord: Codable, FetchableRecord, MutablePersistableRecord, Se
     var body: Data
 
     static let databaseTableName = "outbox_event"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
 }
 
 /// One event's way to one endpoint.
-struct DeliveryRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+struct DeliveryRecord: SnakeCaseRecord, PersistableRecord {
     enum Status: String, Codable, Sendable { case pending, delivered, dead }
 
     var eventSequence: Int64
@@ -30,15 +28,13 @@ struct DeliveryRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var updatedAt: Date
 
     static let databaseTableName = "delivery"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     enum CodingKeys: String, CodingKey {
         case eventSequence, endpointID = "endpointId", status, attempts, nextAttemptAt, lastError, updatedAt
     }
 }
 
 /// The delivery log: one row per HTTP attempt, purged after `log_retention_days`.
-struct DeliveryAttemptRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
+struct DeliveryAttemptRecord: SnakeCaseRecord, MutablePersistableRecord {
     var id: Int64?
     var eventSequence: Int64
     var endpointID: String
@@ -49,8 +45,6 @@ struct DeliveryAttemptRecord: Codable, FetchableRecord, MutablePersistableRecord
     var error: String?
 
     static let databaseTableName = "delivery_attempt"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     enum CodingKeys: String, CodingKey {
         case id, eventSequence, endpointID = "endpointId", attemptedAt, url, statusCode, latencyMs, error
     }

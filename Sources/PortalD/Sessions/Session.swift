@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A device's time online: from login until it expires or is ended.
-public struct Session: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     public enum Method: String, Codable, Sendable {
         /// The guest accepted the terms on the splash page.
         case terms
@@ -27,8 +27,6 @@ public struct Session: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     public var endReason: EndReason?
 
     public static let databaseTableName = "session"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var isActive: Bool { endedAt == nil }
 

@@ -47,7 +47,7 @@ public final class SessionService: Sendable {
                 let session = Session(id: UUID().uuidString.lowercased(), mac: mac.description, ipv4: ipv4.description, method: method,
                                       startedAt: started, expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
                 try session.insert(db)
-                try outbox.record("wifi.session.started", data: SessionStarted(session: session), at: started, in: db)
+                try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
                 // Inside the transaction: if the kernel refuses, the row is rolled back.
                 try firewall.authorize(AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length))
                 logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
@@ -124,7 +124,7 @@ public final class SessionService: Sendable {
         ended.endedAt = at
         ended.endReason = reason
         try ended.update(db)
-        try outbox.record("wifi.session.ended", data: SessionEnded(session: ended), at: at, in: db)
+        try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)"])
         return ended
     }

@@ -58,3 +58,11 @@ public final class Store: Sendable {
         }
     }
 }
+
+/// A Codable record whose columns are the snake_case of its properties.
+public protocol SnakeCaseRecord: Codable, FetchableRecord, EncodableRecord, Sendable {}
+
+extension SnakeCaseRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}
