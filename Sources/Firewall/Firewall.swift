@@ -30,6 +30,19 @@ public struct CaptureSettings: Hashable, Sendable {
     }
 }
 
+/// Traffic a device moved through the gateway (to and from the internet).
+public struct TrafficCounters: Hashable, Sendable {
+    public var bytesUp: UInt64
+    public var bytesDown: UInt64
+
+    public init(bytesUp: UInt64 = 0, bytesDown: UInt64 = 0) {
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+    }
+
+    public static let zero = TrafficCounters()
+}
+
 public struct FirewallError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -47,6 +60,9 @@ public protocol Firewall: Sendable {
     func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws
     /// Removes portald's table; absent is not an error.
     func teardown() throws
+    /// Bytes forwarded per authorized IPv4 address since it was (re)authorized, or
+    /// since the table was installed; empty when there is no table.
+    func counters() throws -> [IPv4Address: TrafficCounters]
 }
 
 extension Firewall {

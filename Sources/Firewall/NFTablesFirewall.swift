@@ -18,7 +18,8 @@ public final class NFTablesFirewall: Firewall {
         let table = settings.table
         // add + delete + add: replaces a stale table (after a crash) in the same
         // transaction, so guests are never left without a capture in between.
-        var messages: [NetfilterMessage] = [.newTable(table), .deleteTable(table), .newTable(table), .newAuthorizedSet(table: table)]
+        var messages: [NetfilterMessage] = [.newTable(table), .deleteTable(table), .newTable(table)]
+        messages += Ruleset.sets.map { .newSet(table: table, $0) }
         messages += Ruleset.chains.map { .newChain(table: table, $0) }
         messages += Ruleset.rules(for: settings).map { .newRule(table: table, $0) }
         messages += addMessages(devices)
@@ -27,36 +28,60 @@ public final class NFTablesFirewall: Firewall {
 
     public func authorize(_ devices: [AuthorizedDevice]) throws {
         guard !devices.isEmpty else { return }
-        // An existing element keeps its old timeout on a plain add: add (so the
-        // delete cannot fail), delete, add again, all in one transaction.
-        let keys = devices.map { Ruleset.key(mac: $0.mac, ipv4: $0.ipv4) }
-        var messages = addMessages(devices)
-        messages += chunks(keys).map { .deleteElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
-        messages += addMessages(devices)
-        try socket.commit(messages)
+        // An existing element keeps its old timeout (and counter) on a plain add: add
+        // (so the delete cannot fail), delete, add again, all in one transaction.
+        try socket.commit(addMessages(devices) + deleteMessages(devices.map { ($0.mac, $0.ipv4) }) + addMessages(devices))
     }
 
     public func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws {
         guard !devices.isEmpty else { return }
-        let keys = devices.map { Ruleset.key(mac: $0.mac, ipv4: $0.ipv4) }
         // Add first (without timeout) so deleting an already expired element succeeds.
-        var messages: [NetfilterMessage] = chunks(keys).map { chunk in
-            .newElements(table: settings.table, set: Ruleset.authorizedSet, chunk.map { ($0, nil) })
-        }
-        messages += chunks(keys).map { .deleteElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
-        try socket.commit(messages)
+        let placeholders = devices.map { AuthorizedDevice(mac: $0.mac, ipv4: $0.ipv4, timeout: nil) }
+        try socket.commit(addMessages(placeholders) + deleteMessages(devices))
     }
 
     public func teardown() throws {
         try socket.commit([.newTable(settings.table), .deleteTable(settings.table)])
     }
 
-    private func addMessages(_ devices: [AuthorizedDevice]) -> [NetfilterMessage] {
-        let elements = devices.map { device in
-            (key: Ruleset.key(mac: device.mac, ipv4: device.ipv4),
-             timeoutMilliseconds: device.timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) })
+    public func counters() throws -> [IPv4Address: TrafficCounters] {
+        var result: [IPv4Address: TrafficCounters] = [:]
+        do {
+            for (key, bytes) in try socket.counters(table: settings.table, set: Ruleset.uploadSet) {
+                if let ipv4 = IPv4Address(octets: key) { result[ipv4, default: .zero].bytesUp = bytes }
+            }
+            for (key, bytes) in try socket.counters(table: settings.table, set: Ruleset.downloadSet) {
+                if let ipv4 = IPv4Address(octets: key) { result[ipv4, default: .zero].bytesDown = bytes }
+            }
+        } catch let error as FirewallError where error.description.contains("No such file or directory") {
+            return [:]  // no table (yet): nothing counted
         }
-        return chunks(elements).map { .newElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
+        return result
+    }
+
+    /// Counting elements outlive the session a little, so the session's end can
+    /// still read them after the kernel has let the access element expire.
+    static let accountingGrace: Duration = .seconds(600)
+
+    private func addMessages(_ devices: [AuthorizedDevice]) -> [NetfilterMessage] {
+        func milliseconds(_ timeout: Duration?) -> UInt64? {
+            timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
+        }
+        let access = devices.map { (key: Ruleset.key(mac: $0.mac, ipv4: $0.ipv4), timeoutMilliseconds: milliseconds($0.timeout)) }
+        let counting = devices.map { (key: $0.ipv4.octets, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
+        return chunks(access).map { .newElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
+            + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
+                chunks(counting).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
+            }
+    }
+
+    private func deleteMessages(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) -> [NetfilterMessage] {
+        let access = devices.map { Ruleset.key(mac: $0.mac, ipv4: $0.ipv4) }
+        let counting = devices.map(\.ipv4.octets)
+        return chunks(access).map { .deleteElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
+            + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
+                chunks(counting).map { NetfilterMessage.deleteElements(table: settings.table, set: set, $0) }
+            }
     }
 
     private func chunks<T>(_ items: [T]) -> [[T]] {

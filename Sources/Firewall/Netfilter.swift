@@ -7,7 +7,7 @@ enum NetfilterMessage {
     case newTable(String)
     case deleteTable(String)
     case newChain(table: String, Ruleset.Chain)
-    case newAuthorizedSet(table: String)
+    case newSet(table: String, Ruleset.SetSpec)
     case newRule(table: String, Ruleset.Rule)
     case newElements(table: String, set: String, [(key: [UInt8], timeoutMilliseconds: UInt64?)])
     case deleteElements(table: String, set: String, [[UInt8]])
@@ -17,7 +17,7 @@ enum NetfilterMessage {
         case .newTable(let name): "add table inet \(name)"
         case .deleteTable(let name): "delete table inet \(name)"
         case .newChain(let table, let chain): "add chain inet \(table) \(chain.name)"
-        case .newAuthorizedSet(let table): "add set inet \(table) \(Ruleset.authorizedSet)"
+        case .newSet(let table, let spec): "add set inet \(table) \(spec.name)"
         case .newRule(let table, let rule): "add rule inet \(table) \(rule.chain)"
         case .newElements(let table, let set, let elements): "add \(elements.count) element(s) to inet \(table) \(set)"
         case .deleteElements(let table, let set, let keys): "delete \(keys.count) element(s) from inet \(table) \(set)"
@@ -104,6 +104,72 @@ final class NetfilterSocket: Sendable {
         }
     }
 
+    /// Every element of a set that has a counter: its key and its byte count.
+    /// A missing table or set is reported as ENOENT in the error.
+    func counters(table: String, set setName: String) throws -> [(key: [UInt8], bytes: UInt64)] {
+        try handle.withLock { handle in
+            let capacity = 1 << 20
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            defer { buffer.deallocate() }
+            handle.sequence &+= 1
+            let sequence = handle.sequence
+            let set = Self.setObject(table: table, name: setName)
+            defer { nftnl_set_free(set) }
+            // A dump: answered by NEWSETELEM messages and closed by NLMSG_DONE (no ACK asked).
+            let request = nftnl_nlmsg_build_hdr(buffer.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETSETELEM.rawValue),
+                                                UInt16(Self.family), UInt16(NLM_F_DUMP), sequence)!
+            nftnl_set_elems_nlmsg_build_payload(request, set)
+            guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
+                throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
+            }
+            var result: [(key: [UInt8], bytes: UInt64)] = []
+            var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(handle.socket), events: Int16(POLLIN), revents: 0)
+            while true {
+                guard poll(&pollfd, 1, 1000) > 0 else { throw FirewallError("netlink: the set dump of \(setName) did not finish") }
+                let received = mnl_socket_recvfrom(handle.socket, buffer, capacity)
+                guard received > 0 else { throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))") }
+                var remaining = Int32(received)
+                var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
+                while let current = message, mnl_nlmsg_ok(current, remaining) {
+                    defer { message = UnsafePointer(mnl_nlmsg_next(current, &remaining)) }
+                    guard portald_nlmsg_seq(current) == sequence else { continue }  // a late reply to something else
+                    switch Int32(portald_nlmsg_type(current)) {
+                    case NLMSG_DONE:
+                        return result
+                    case NLMSG_ERROR:
+                        let error = portald_nlmsg_error(current)
+                        if error != 0 {
+                            throw FirewallError("nftables refused \"list set inet \(table) \(setName)\": \(String(cString: strerror(-error)))")
+                        }
+                    default:
+                        result += Self.parseCounters(current)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func parseCounters(_ message: UnsafePointer<nlmsghdr>) -> [(key: [UInt8], bytes: UInt64)] {
+        let set = nftnl_set_alloc()!
+        defer { nftnl_set_free(set) }
+        guard nftnl_set_elems_nlmsg_parse(message, set) >= 0, let iterator = nftnl_set_elems_iter_create(set) else { return [] }
+        defer { nftnl_set_elems_iter_destroy(iterator) }
+        var result: [(key: [UInt8], bytes: UInt64)] = []
+        while let element = nftnl_set_elems_iter_next(iterator) {
+            var length: UInt32 = 0
+            guard let key = nftnl_set_elem_get(element, UInt16(NFTNL_SET_ELEM_KEY), &length) else { continue }
+            var bytes: UInt64 = 0
+            if let expression = nftnl_set_elem_get(element, UInt16(NFTNL_SET_ELEM_EXPR), nil) {
+                let counter = OpaquePointer(expression)
+                if let name = nftnl_expr_get_str(counter, UInt16(NFTNL_EXPR_NAME)), String(cString: name) == "counter" {
+                    bytes = nftnl_expr_get_u64(counter, UInt16(NFTNL_EXPR_CTR_BYTES))
+                }
+            }
+            result.append((Array(UnsafeRawBufferPointer(start: key, count: Int(length))), bytes))
+        }
+        return result
+    }
+
     /// Reads one NLMSG_ERROR per message; the kernel queues them all before `sendmsg`
     /// returns, so a short wait only guards against a lost reply.
     private func readAcknowledgements(socket: OpaquePointer, pending: inout [UInt32: String]) throws {
@@ -178,12 +244,15 @@ final class NetfilterSocket: Sendable {
             nftnl_chain_nlmsg_build_payload(nlh, chain)
             return nlh
 
-        case .newAuthorizedSet(let tableName):
-            let set = authorizedSet(table: tableName, name: Ruleset.authorizedSet)
+        case .newSet(let tableName, let spec):
+            let set = setObject(table: tableName, name: spec.name)
             defer { nftnl_set_free(set) }
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(NFT_SET_TIMEOUT.rawValue))
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), Ruleset.keyType)
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), Ruleset.keyLength)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), spec.keyType)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), spec.keyLength)
+            if spec.counter {
+                nftnl_set_add_expr(set, nftnl_expr_alloc("counter"))  // every element gets its own counter
+            }
             let nlh = header(buffer, NFT_MSG_NEWSET, flags: NLM_F_CREATE, sequence)
             nftnl_set_nlmsg_build_payload(nlh, set)
             return nlh
@@ -212,7 +281,7 @@ final class NetfilterSocket: Sendable {
     private static func encodeElements(_ elements: [(key: [UInt8], timeoutMilliseconds: UInt64?)], table: String, set setName: String,
                                        type: nf_tables_msg_types, flags: Int32,
                                        into buffer: UnsafeMutablePointer<CChar>, sequence: UInt32) -> UnsafeMutablePointer<nlmsghdr> {
-        let set = authorizedSet(table: table, name: setName)
+        let set = setObject(table: table, name: setName)
         defer { nftnl_set_free(set) }
         for element in elements {
             let item = nftnl_set_elem_alloc()!
@@ -227,12 +296,14 @@ final class NetfilterSocket: Sendable {
         return nlh
     }
 
-    private static func authorizedSet(table: String, name: String) -> OpaquePointer {
+    private static func setObject(table: String, name: String) -> OpaquePointer {
         let set = nftnl_set_alloc()!
         nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), table)
         nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), name)
         nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), family)
-        nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), Ruleset.authorizedSetID)
+        if let spec = Ruleset.set(named: name) {
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), spec.id)
+        }
         return set
     }
 
@@ -249,6 +320,7 @@ final class NetfilterSocket: Sendable {
             let e = make("meta")
             let code: UInt32 = switch key {
             case .iifname: NFT_META_IIFNAME.rawValue
+            case .oifname: NFT_META_OIFNAME.rawValue
             case .iiftype: NFT_META_IFTYPE.rawValue
             case .nfproto: NFT_META_NFPROTO.rawValue
             case .l4proto: NFT_META_L4PROTO.rawValue

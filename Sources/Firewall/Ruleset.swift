@@ -8,7 +8,11 @@
 ///     iifname LAN ether saddr . ip saddr @authorized return
 ///     iifname LAN meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT
 ///   }
+///   set acct_up { type ipv4_addr; flags timeout; counter; }    # bytes per guest, each direction
+///   set acct_down { type ipv4_addr; flags timeout; counter; }
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
+///     oifname LAN ip daddr @acct_down
+///     iifname LAN ip saddr @acct_up
 ///     iifname LAN ether saddr . ip saddr @authorized accept
 ///     iifname LAN tcp dport 443 reject with tcp reset   # phones fail fast instead of timing out
 ///     iifname LAN drop                                   # IPv6 included: no leak past the portal
@@ -24,6 +28,27 @@
 enum Ruleset {
     static let authorizedSet = "authorized"
     static let authorizedSetID: UInt32 = 1
+    /// Per-address byte counters: one set for each direction, keyed by the guest's
+    /// IPv4 address, looked up once per forwarded packet (never in prerouting, which
+    /// would count a connection's first packet twice).
+    static let uploadSet = "acct_up"
+    static let downloadSet = "acct_down"
+
+    struct SetSpec {
+        var name: String
+        var id: UInt32
+        var keyType: UInt32
+        var keyLength: UInt32
+        var counter: Bool
+    }
+
+    static let sets: [SetSpec] = [
+        SetSpec(name: authorizedSet, id: authorizedSetID, keyType: keyType, keyLength: keyLength, counter: false),
+        SetSpec(name: uploadSet, id: 2, keyType: 7, keyLength: 4, counter: true),
+        SetSpec(name: downloadSet, id: 3, keyType: 7, keyLength: 4, counter: true),
+    ]
+
+    static func set(named name: String) -> SetSpec? { sets.first { $0.name == name } }
 
     enum Hook { case prerouting, input, forward }
     enum ChainType: String { case nat, filter }
@@ -36,7 +61,7 @@ enum Ruleset {
     }
 
     enum Verdict { case accept, drop, `return` }
-    enum MetaKey { case iifname, iiftype, nfproto, l4proto }
+    enum MetaKey { case iifname, oifname, iiftype, nfproto, l4proto }
     enum PayloadBase { case link, network, transport }
     enum CmpOp { case eq, neq }
 
@@ -88,6 +113,12 @@ enum Ruleset {
                 .immediate(register: Register.r2, data: port),
                 .dnatIPv4(addressRegister: Register.r1, portRegister: Register.r2),
             ]),
+            Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + ipv4Address(offset: 16) + [
+                .lookup(set: downloadSet, setID: 3, register: Register.r1),
+            ]),
+            Rule(chain: "forward_guests", expressions: lan + ipv4Address(offset: 12) + [
+                .lookup(set: uploadSet, setID: 2, register: Register.r1),
+            ]),
             Rule(chain: "forward_guests", expressions: lan + authorizedLookup + [.verdict(.accept)]),
             Rule(chain: "forward_guests", expressions: lan + destinationPort(tcp, 443) + [.rejectTCPReset]),
             Rule(chain: "forward_guests", expressions: lan + [.verdict(.drop)]),
@@ -112,10 +143,18 @@ enum Ruleset {
     }
 
     /// `iifname LAN`: the kernel compares the full 16-byte name buffer.
-    private static func fromLAN(_ name: String) -> [Expression] {
+    private static func fromLAN(_ name: String) -> [Expression] { interface(.iifname, name) }
+
+    private static func interface(_ key: MetaKey, _ name: String) -> [Expression] {
         var data = Array(name.utf8.prefix(15))
         data += [UInt8](repeating: 0, count: 16 - data.count)
-        return [.meta(.iifname, into: Register.r1), .cmp(.eq, register: Register.r1, data: data)]
+        return [.meta(key, into: Register.r1), .cmp(.eq, register: Register.r1, data: data)]
+    }
+
+    /// `ip saddr` (offset 12) or `ip daddr` (16) into register 1, IPv4 packets only.
+    private static func ipv4Address(offset: UInt32) -> [Expression] {
+        [.meta(.nfproto, into: Register.r1), .cmp(.eq, register: Register.r1, data: [2]),
+         .payload(.network, offset: offset, length: 4, into: Register.r1)]
     }
 
     /// `ether saddr . ip saddr @authorized`, with the type checks nft adds for it.

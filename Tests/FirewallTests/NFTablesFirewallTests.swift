@@ -42,6 +42,12 @@ struct NFTablesFirewallTests {
             #expect(set.contains("type ether_addr . ipv4_addr"))
             #expect(set.contains("flags timeout"))
             #expect(set.contains { $0.contains("02:00:00:00:00:01 . 192.0.2.3 timeout 30m") })
+            // Counting elements: one per address and direction, outliving the session by the grace period.
+            for name in ["acct_up", "acct_down"] {
+                let counting = block(text, "set \(name)")
+                #expect(counting.contains("type ipv4_addr") && counting.contains("counter"), "\(counting)")
+                #expect(counting.contains { $0.contains("192.0.2.3 counter packets 0 bytes 0 timeout 40m") }, "\(counting)")
+            }
             #expect(block(text, "chain prerouting") == [
                 "type nat hook prerouting priority dstnat; policy accept;",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized return",
@@ -49,6 +55,8 @@ struct NFTablesFirewallTests {
             ])
             #expect(block(text, "chain forward_guests") == [
                 "type filter hook forward priority filter; policy accept;",
+                "oifname \"lan0\" ip daddr @acct_down",
+                "iifname \"lan0\" ip saddr @acct_up",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized accept",
                 "iifname \"lan0\" tcp dport 443 reject with tcp reset",
                 "iifname \"lan0\" drop",
@@ -89,8 +97,11 @@ struct NFTablesFirewallTests {
             #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 5m"))
             try firewall.authorize(device(7, minutes: 90))
             #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 1h30m"))
+            #expect(try firewall.counters() == [device(7).ipv4: .zero])
             try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
             #expect(!(try listTable(namespace).contains("02:00:00:00:00:07")))
+            #expect(!(try listTable(namespace).contains("192.0.2.9")))
+            #expect(try firewall.counters().isEmpty)
             try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
         }
     }
@@ -107,6 +118,8 @@ struct NFTablesFirewallTests {
             try firewall.install(devices: devices)
             let json = try namespace.exec(["nft", "-j", "list", "set", "inet", settings.table, "authorized"]).stdout
             #expect(json.components(separatedBy: "\"concat\"").count - 1 == 10_000)
+            let counters = try firewall.counters()
+            #expect(counters.count == 10_000 && counters.values.allSatisfy { $0 == .zero })
         }
     }
 
@@ -114,6 +127,7 @@ struct NFTablesFirewallTests {
     func errorsAndTeardown() throws {
         try withNamespace { namespace, firewall in
             #expect(throws: FirewallError.self) { try firewall.authorize(device(1)) }  // no table yet
+            #expect(try firewall.counters().isEmpty)
             do {
                 try firewall.authorize(device(1))
             } catch let error as FirewallError {

@@ -67,11 +67,13 @@ public final class NetworkLab: @unchecked Sendable {
     }
 
     /// Starts "the internet": a plain HTTP server that answers `upstream-ok` on
-    /// upstream:80 (captured) and upstream:8000 (neither captured nor rejected: dropped).
+    /// upstream:80 (captured) and upstream:8000 (neither captured nor rejected: dropped);
+    /// `/megabyte.bin` is 1 000 000 bytes, for counting traffic.
     public func startUpstreamWebServer() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("lab-www-\(upstream.name)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        try Data(count: 1_000_000).write(to: root.appendingPathComponent("megabyte.bin"))
         for port in ["80", "8000"] {
             try spawn(in: upstream, ["python3", "-m", "http.server", port, "--bind", Self.upstreamIPv4, "--directory", root.path])
             try waitUntil("upstream web server listens on \(port)") {

@@ -19,6 +19,7 @@ struct RefusingFirewall: Firewall {
     func authorize(_ devices: [AuthorizedDevice]) throws { throw FirewallError("refused") }
     func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws {}
     func teardown() throws {}
+    func counters() throws -> [IPv4Address: TrafficCounters] { [:] }
 }
 
 func temporaryStore() throws -> (Store, String) {
@@ -43,7 +44,7 @@ struct SessionServiceTests {
         try store.pool.read { (db: Database) throws in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("session"))
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1: sessions and secrets", "v2: outbox"])
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1: sessions and secrets", "v2: outbox", "v3: session traffic"])
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         let secret = try store.secret(named: "form-token")
@@ -103,6 +104,23 @@ struct SessionServiceTests {
         #expect(expired.map(\.mac) == [mac.description])
         #expect(expired.first?.endReason == .expired)
         #expect(firewall.devices.map(\.mac) == [other])
+    }
+
+    @Test("traffic counted before a table reinstall is kept, and the end reports the total")
+    func trafficSurvivesReinstall() throws {
+        let firewall = MemoryFirewall()
+        let (service, _, _) = try make(firewall: firewall)
+        try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        firewall.addTraffic(ipv4, up: 1_000, down: 50_000)
+        #expect(try service.restore() == 1)  // the table (and its counters) is replaced
+        #expect(try firewall.counters()[ipv4] == .zero)
+        #expect(try service.activeSession(mac: mac)?.bytesDown == 50_000)
+        firewall.addTraffic(ipv4, up: 234, down: 6_789)
+        let ended = try service.deauthorize(mac: mac)
+        #expect(ended.bytesUp == 1_234)
+        #expect(ended.bytesDown == 56_789)
+        // A new session of the same device starts from zero.
+        #expect(try service.login(mac: mac, ipv4: ipv4, method: .terms).bytesDown == 0)
     }
 
     @Test func restoreReinstallsValidSessionsWithTheirRemainingTime() throws {

@@ -61,7 +61,7 @@ public enum Daemon {
         notifier.stopping()
         for server in servers { server.stop() }
         do {
-            try firewall.teardown()
+            try sessions.preservingTraffic { try firewall.teardown() }
             logger.info("capture removed; portald stopped")
         } catch {
             logger.error("could not remove the capture table", metadata: ["error": "\(error)"])

@@ -25,6 +25,10 @@ public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     public var expiresAt: Date
     public var endedAt: Date?
     public var endReason: EndReason?
+    /// Bytes to and from the internet: totals once ended; while active, what tables
+    /// replaced since login had counted (the live table holds the rest).
+    public var bytesUp: Int64 = 0
+    public var bytesDown: Int64 = 0
 
     public static let databaseTableName = "session"
 

@@ -1,13 +1,13 @@
 import Foundation
 
 /// The data of `wifi.session.started` and `wifi.session.ended`: the session's
-/// fields, and for an ended one why, when and how long.
+/// fields, and for an ended one why, when, how long and how many bytes each way.
 struct SessionEventData: Encodable {
     let session: Session
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id", mac, ipv4, method, startedAt = "started_at", expiresAt = "expires_at"
-        case reason, endedAt = "ended_at", durationSeconds = "duration_seconds"
+        case reason, endedAt = "ended_at", durationSeconds = "duration_seconds", bytesUp = "bytes_up", bytesDown = "bytes_down"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -23,5 +23,7 @@ struct SessionEventData: Encodable {
         try container.encode(session.endReason?.rawValue, forKey: .reason)
         try container.encode(endedAt, forKey: .endedAt)
         try container.encode(max(0, Int(endedAt.timeIntervalSince(session.startedAt).rounded())), forKey: .durationSeconds)
+        try container.encode(session.bytesUp, forKey: .bytesUp)
+        try container.encode(session.bytesDown, forKey: .bytesDown)
     }
 }

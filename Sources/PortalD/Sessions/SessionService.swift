@@ -39,7 +39,8 @@ public final class SessionService: Sendable {
             return try store.pool.write { db in
                 if let current = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) {
                     if current.ipv4 == ipv4.description && current.expiresAt > started && minutes == nil { return current }
-                    try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started, in: db)
+                    try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started,
+                            traffic: try? firewall.counters(), in: db)
                     if current.ipv4 != ipv4.description, let old = IPv4Address(current.ipv4) {
                         try firewall.deauthorize(mac: mac, ipv4: old)
                     }
@@ -67,7 +68,7 @@ public final class SessionService: Sendable {
                 guard var session = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) else {
                     throw SessionError(kind: .notFound, description: "no active session for \(mac)")
                 }
-                session = try end(session, reason: reason, at: ended, in: db)
+                session = try end(session, reason: reason, at: ended, traffic: try? firewall.counters(), in: db)
                 if let ipv4 = IPv4Address(session.ipv4) { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
                 return session
             }
@@ -83,7 +84,9 @@ public final class SessionService: Sendable {
         let at = now()
         return try store.pool.write { db in
             let due = try Session.active().filter(Column("expires_at") <= at).fetchAll(db)
-            let ended = try due.map { try end($0, reason: .expired, at: at, in: db) }
+            guard !due.isEmpty else { return [] }
+            let traffic = try? firewall.counters()
+            let ended = try due.map { try end($0, reason: .expired, at: at, traffic: traffic, in: db) }
             try firewall.deauthorize(ended.compactMap { session in
                 guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
                 return (mac, ipv4)
@@ -102,8 +105,25 @@ public final class SessionService: Sendable {
             guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
             return AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: .seconds(max(1, session.secondsRemaining(at: at))))
         }
-        try firewall.install(devices: devices)
+        try preservingTraffic { try firewall.install(devices: devices) }
         return devices.count
+    }
+
+    /// Runs `change`, which replaces or removes the table (and so its counters),
+    /// after reading the counters, and adds them to the active sessions once it
+    /// succeeded: bytes survive restarts and crashes, and are never counted twice.
+    public func preservingTraffic(_ change: () throws -> Void) throws {
+        let traffic = (try? firewall.counters()) ?? [:]
+        try change()
+        guard !traffic.isEmpty else { return }
+        try store.pool.write { db in
+            for var session in try Session.active().fetchAll(db) {
+                guard let ipv4 = IPv4Address(session.ipv4), let counted = traffic[ipv4] else { continue }
+                session.bytesUp += Int64(clamping: counted.bytesUp)
+                session.bytesDown += Int64(clamping: counted.bytesDown)
+                try session.update(db)
+            }
+        }
     }
 
     public func activeSessions() throws -> [Session] {
@@ -118,14 +138,20 @@ public final class SessionService: Sendable {
         try store.pool.read { db in try Session.fetchOne(db, key: id) }
     }
 
+    /// Ends a session in `db`; `traffic` (the live counters) adds the last bytes.
     @discardableResult
-    private func end(_ session: Session, reason: Session.EndReason, at: Date, in db: Database) throws -> Session {
+    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: [IPv4Address: TrafficCounters]?, in db: Database) throws -> Session {
         var ended = session
         ended.endedAt = at
         ended.endReason = reason
+        if let ipv4 = IPv4Address(session.ipv4), let counted = traffic?[ipv4] {
+            ended.bytesUp += Int64(clamping: counted.bytesUp)
+            ended.bytesDown += Int64(clamping: counted.bytesDown)
+        }
         try ended.update(db)
         try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
-        logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)"])
+        logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
+                                                "bytes_up": "\(ended.bytesUp)", "bytes_down": "\(ended.bytesDown)"])
         return ended
     }
 }

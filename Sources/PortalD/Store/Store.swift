@@ -43,6 +43,14 @@ public final class Store: Sendable {
             }
         }
         registerOutboxMigration(&migrator)
+        migrator.registerMigration("v3: session traffic") { db in
+            // While a session is active: bytes counted by tables since replaced (restarts);
+            // once ended: the session's totals.
+            try db.alter(table: "session") { t in
+                t.add(column: "bytes_up", .integer).notNull().defaults(to: 0)
+                t.add(column: "bytes_down", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
