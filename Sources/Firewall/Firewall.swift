@@ -45,7 +45,12 @@ public struct TrafficCounters: Hashable, Sendable {
 
 public struct FirewallError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The kernel's errno, when the kernel refused (ENOENT: no such table, set or element).
+    public let errno: Int32?
+    public init(_ description: String, errno: Int32? = nil) {
+        self.description = description
+        self.errno = errno
+    }
 }
 
 /// The capture: a table that holds guests back and a set that lets them through.
@@ -63,6 +68,8 @@ public protocol Firewall: Sendable {
     /// Bytes forwarded per authorized IPv4 address since it was (re)authorized, or
     /// since the table was installed; empty when there is no table.
     func counters() throws -> [IPv4Address: TrafficCounters]
+    /// One address's counters (one netlink lookup, not a dump); nil when not counted.
+    func counters(for ipv4: IPv4Address) throws -> TrafficCounters?
 }
 
 extension Firewall {

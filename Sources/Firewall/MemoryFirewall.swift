@@ -49,6 +49,10 @@ public final class MemoryFirewall: Firewall {
         state.withLock { $0.traffic }
     }
 
+    public func counters(for ipv4: IPv4Address) throws -> TrafficCounters? {
+        state.withLock { $0.traffic[ipv4] }
+    }
+
     /// Lets tests stand in for traffic the kernel would have counted.
     public func addTraffic(_ ipv4: IPv4Address, up: UInt64, down: UInt64) {
         state.withLock { state in

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The real capture: portald's own `inet` table, edited over netlink.
 public final class NFTablesFirewall: Firewall {
     public let settings: CaptureSettings
@@ -53,10 +57,20 @@ public final class NFTablesFirewall: Firewall {
             for (key, bytes) in try socket.counters(table: settings.table, set: Ruleset.downloadSet) {
                 if let ipv4 = IPv4Address(octets: key) { result[ipv4, default: .zero].bytesDown = bytes }
             }
-        } catch let error as FirewallError where error.description.contains("No such file or directory") {
+        } catch let error as FirewallError where error.errno == ENOENT {
             return [:]  // no table (yet): nothing counted
         }
         return result
+    }
+
+    public func counters(for ipv4: IPv4Address) throws -> TrafficCounters? {
+        do {
+            let up = try socket.counters(table: settings.table, set: Ruleset.uploadSet, key: ipv4.octets)
+            let down = try socket.counters(table: settings.table, set: Ruleset.downloadSet, key: ipv4.octets)
+            return TrafficCounters(bytesUp: up.first?.bytes ?? 0, bytesDown: down.first?.bytes ?? 0)
+        } catch let error as FirewallError where error.errno == ENOENT {
+            return nil  // no table, or the address is not counted
+        }
     }
 
     /// Counting elements outlive the session a little, so the session's end can

@@ -104,9 +104,10 @@ final class NetfilterSocket: Sendable {
         }
     }
 
-    /// Every element of a set that has a counter: its key and its byte count.
-    /// A missing table or set is reported as ENOENT in the error.
-    func counters(table: String, set setName: String) throws -> [(key: [UInt8], bytes: UInt64)] {
+    /// The elements of a set that has a counter, with their byte counts: all of them
+    /// (a dump), or only the one with `key` (a lookup). A missing table, set or
+    /// element is a `FirewallError` with errno ENOENT.
+    func counters(table: String, set setName: String, key: [UInt8]? = nil) throws -> [(key: [UInt8], bytes: UInt64)] {
         try handle.withLock { handle in
             let capacity = 1 << 20
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
@@ -115,9 +116,15 @@ final class NetfilterSocket: Sendable {
             let sequence = handle.sequence
             let set = Self.setObject(table: table, name: setName)
             defer { nftnl_set_free(set) }
-            // A dump: answered by NEWSETELEM messages and closed by NLMSG_DONE (no ACK asked).
+            if let key {
+                let item = nftnl_set_elem_alloc()!
+                key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+                nftnl_set_elem_add(set, item)
+            }
+            // A dump is answered by NEWSETELEM messages closed by NLMSG_DONE; a lookup by
+            // one NEWSETELEM message or an error. No ACK is asked for either.
             let request = nftnl_nlmsg_build_hdr(buffer.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETSETELEM.rawValue),
-                                                UInt16(Self.family), UInt16(NLM_F_DUMP), sequence)!
+                                                UInt16(Self.family), UInt16(key == nil ? NLM_F_DUMP : 0), sequence)!
             nftnl_set_elems_nlmsg_build_payload(request, set)
             guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
                 throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
@@ -139,10 +146,11 @@ final class NetfilterSocket: Sendable {
                     case NLMSG_ERROR:
                         let error = portald_nlmsg_error(current)
                         if error != 0 {
-                            throw FirewallError("nftables refused \"list set inet \(table) \(setName)\": \(String(cString: strerror(-error)))")
+                            throw FirewallError("nftables refused \"list set inet \(table) \(setName)\": \(String(cString: strerror(-error)))", errno: -error)
                         }
                     default:
                         result += Self.parseCounters(current)
+                        if key != nil { return result }
                     }
                 }
             }
@@ -201,7 +209,7 @@ final class NetfilterSocket: Sendable {
             }
         }
         if let failure {
-            throw FirewallError("nftables refused \"\(failure.message)\": \(String(cString: strerror(failure.errno)))")
+            throw FirewallError("nftables refused \"\(failure.message)\": \(String(cString: strerror(failure.errno)))", errno: failure.errno)
         }
     }
 

@@ -98,6 +98,8 @@ struct NFTablesFirewallTests {
             try firewall.authorize(device(7, minutes: 90))
             #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 1h30m"))
             #expect(try firewall.counters() == [device(7).ipv4: .zero])
+            #expect(try firewall.counters(for: device(7).ipv4) == .zero)
+            #expect(try firewall.counters(for: IPv4Address("192.0.2.250")!) == nil)
             try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
             #expect(!(try listTable(namespace).contains("02:00:00:00:00:07")))
             #expect(!(try listTable(namespace).contains("192.0.2.9")))
@@ -128,6 +130,7 @@ struct NFTablesFirewallTests {
         try withNamespace { namespace, firewall in
             #expect(throws: FirewallError.self) { try firewall.authorize(device(1)) }  // no table yet
             #expect(try firewall.counters().isEmpty)
+            #expect(try firewall.counters(for: device(1).ipv4) == nil)
             do {
                 try firewall.authorize(device(1))
             } catch let error as FirewallError {

@@ -20,6 +20,7 @@ struct RefusingFirewall: Firewall {
     func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws {}
     func teardown() throws {}
     func counters() throws -> [IPv4Address: TrafficCounters] { [:] }
+    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { nil }
 }
 
 func temporaryStore() throws -> (Store, String) {

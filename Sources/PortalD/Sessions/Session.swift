@@ -1,3 +1,4 @@
+import Firewall
 import Foundation
 import GRDB
 
@@ -33,6 +34,12 @@ public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     public static let databaseTableName = "session"
 
     public var isActive: Bool { endedAt == nil }
+
+    /// Adds bytes the kernel counted for this session's address.
+    mutating func addTraffic(_ counted: TrafficCounters) {
+        bytesUp += Int64(clamping: counted.bytesUp)
+        bytesDown += Int64(clamping: counted.bytesDown)
+    }
 
     public func secondsRemaining(at now: Date) -> Int {
         max(0, Int(expiresAt.timeIntervalSince(now).rounded(.down)))

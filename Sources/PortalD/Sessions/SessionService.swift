@@ -40,7 +40,7 @@ public final class SessionService: Sendable {
                 if let current = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) {
                     if current.ipv4 == ipv4.description && current.expiresAt > started && minutes == nil { return current }
                     try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started,
-                            traffic: try? firewall.counters(), in: db)
+                            traffic: traffic(of: current), in: db)
                     if current.ipv4 != ipv4.description, let old = IPv4Address(current.ipv4) {
                         try firewall.deauthorize(mac: mac, ipv4: old)
                     }
@@ -68,7 +68,7 @@ public final class SessionService: Sendable {
                 guard var session = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) else {
                     throw SessionError(kind: .notFound, description: "no active session for \(mac)")
                 }
-                session = try end(session, reason: reason, at: ended, traffic: try? firewall.counters(), in: db)
+                session = try end(session, reason: reason, at: ended, traffic: traffic(of: session), in: db)
                 if let ipv4 = IPv4Address(session.ipv4) { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
                 return session
             }
@@ -85,8 +85,10 @@ public final class SessionService: Sendable {
         return try store.pool.write { db in
             let due = try Session.active().filter(Column("expires_at") <= at).fetchAll(db)
             guard !due.isEmpty else { return [] }
-            let traffic = try? firewall.counters()
-            let ended = try due.map { try end($0, reason: .expired, at: at, traffic: traffic, in: db) }
+            let traffic = (try? firewall.counters()) ?? [:]  // one dump for the whole batch
+            let ended = try due.map { session in
+                try end(session, reason: .expired, at: at, traffic: IPv4Address(session.ipv4).flatMap { traffic[$0] }, in: db)
+            }
             try firewall.deauthorize(ended.compactMap { session in
                 guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
                 return (mac, ipv4)
@@ -119,8 +121,7 @@ public final class SessionService: Sendable {
         try store.pool.write { db in
             for var session in try Session.active().fetchAll(db) {
                 guard let ipv4 = IPv4Address(session.ipv4), let counted = traffic[ipv4] else { continue }
-                session.bytesUp += Int64(clamping: counted.bytesUp)
-                session.bytesDown += Int64(clamping: counted.bytesDown)
+                session.addTraffic(counted)
                 try session.update(db)
             }
         }
@@ -138,16 +139,18 @@ public final class SessionService: Sendable {
         try store.pool.read { db in try Session.fetchOne(db, key: id) }
     }
 
-    /// Ends a session in `db`; `traffic` (the live counters) adds the last bytes.
+    /// One session's live counters: a lookup of its address, not a dump of every guest's.
+    private func traffic(of session: Session) -> TrafficCounters? {
+        IPv4Address(session.ipv4).flatMap { try? firewall.counters(for: $0) }
+    }
+
+    /// Ends a session in `db`; `traffic` (its live counters) adds the last bytes.
     @discardableResult
-    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: [IPv4Address: TrafficCounters]?, in db: Database) throws -> Session {
+    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: TrafficCounters?, in db: Database) throws -> Session {
         var ended = session
         ended.endedAt = at
         ended.endReason = reason
-        if let ipv4 = IPv4Address(session.ipv4), let counted = traffic?[ipv4] {
-            ended.bytesUp += Int64(clamping: counted.bytesUp)
-            ended.bytesDown += Int64(clamping: counted.bytesDown)
-        }
+        if let traffic { ended.addTraffic(traffic) }
         try ended.update(db)
         try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
