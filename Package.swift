@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The target graph (dependencies flow downward only; see README "Architecture"):
+//
+//   Main → PortalD → Arrivals → Outbox → Store → Crypto
+//                  → HTTPServer
+//                  → Firewall
+//
+// Arrivals and Firewall never import each other, HTTPServer or PortalD.
+// Each C library has one shim target (C*) faced by exactly one Swift file.
 let package = Package(
     name: "portald",
     platforms: [.macOS(.v14)],
@@ -22,26 +30,46 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        // HMAC, the CSPRNG and constant-time comparison (libcrypto), for the store, outbox and daemon.
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        // The SQLite database: GRDB pool in WAL mode, migrations contributed by each module.
+        .target(name: "Store", dependencies: ["Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Events recorded in the caller's transaction; signed, delivered and retried.
+        .target(name: "Outbox", dependencies: [
+            "Store", "Crypto", "CCurl",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // libmicrohttpd behind a router with groups, middleware, request contexts and typed errors.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        // nftables through libnftnl/libmnl netlink.
         .target(name: "Firewall", dependencies: ["CNetfilter"]),
-        .target(name: "Arrivals"),
+        // The check-in domain: no HTTP, no C.
+        .target(name: "Arrivals", dependencies: ["Store", "Outbox", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The daemon: wiring, guest web, admin API, CLI.
         .target(
             name: "PortalD",
             dependencies: [
-                "Firewall", "Arrivals", "CMicroHTTPD", "COpenSSL", "CCurl",
+                "Arrivals", "Outbox", "Store", "Crypto", "HTTPServer", "Firewall",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
-            ]
+            ],
+            // Compiled into the binary: an installed `portald` needs no resource bundle beside it.
+            resources: [.embedInCode("Resources/templates"), .embedInCode("Resources/locales")]
         ),
         .executableTarget(name: "Main", dependencies: ["PortalD"]),
 
         // The network lab every end-to-end test uses (namespaces, veth, processes).
         .target(name: "Lab", path: "Tests/Lab"),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
-        .testTarget(name: "PortalDTests", dependencies: ["PortalD"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Lab"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import PortalD
+@testable import Outbox
+@testable import HTTPServer
+import Store
+import Crypto
 
 @Suite("configuration")
 struct ConfigTests {

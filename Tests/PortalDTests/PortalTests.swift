@@ -3,6 +3,10 @@ import Foundation
 import Logging
 import Testing
 @testable import PortalD
+@testable import Outbox
+@testable import HTTPServer
+import Store
+import Crypto
 
 @Suite("crypto and form tokens")
 struct CryptoTests {
@@ -35,7 +39,7 @@ struct CryptoTests {
 /// The portal's handlers, called directly (the real sockets are in HTTPServerTests and the lab).
 @Suite("portal pages and capture")
 struct PortalTests {
-    func makePortal() throws -> (Portal, Router.Handler, MemoryFirewall) {
+    func makePortal(timeZone: String = "UTC") throws -> (Portal, (HTTPRequest) -> HTTPResponse, MemoryFirewall) {
         let config = try Config.parse("""
         [site]
         id = "h"
@@ -53,12 +57,18 @@ struct PortalTests {
         let arp = FileManager.default.temporaryDirectory.appendingPathComponent("arp-\(UUID())").path
         try "IP address HW type Flags HW address Mask Device\n192.0.2.10 0x1 0x2 02:00:00:00:00:10 * lan0\n"
             .write(toFile: arp, atomically: true, encoding: .utf8)
+        let pages = try GuestPages(siteName: config.site.name, timeZone: TimeZone(identifier: timeZone)!)
         let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
-                            formKey: Array(repeating: 1, count: 32), logger: Logger(label: "t"))
-        return (portal, portal.makeHandler(), firewall)
+                            formKey: Array(repeating: 1, count: 32), pages: pages, logger: Logger(label: "t"))
+        return (portal, { request in
+            switch portal.respond(to: request) {
+            case .now(let response): response
+            case .later(let work): work()
+            }
+        }, firewall)
     }
 
-    func request(_ method: String, _ target: String, host: String? = "portal.example:8080", form: String? = nil, client: String = "192.0.2.10") -> HTTPRequest {
+    func request(_ method: HTTPMethod, _ target: String, host: String? = "portal.example:8080", form: String? = nil, client: String = "192.0.2.10") -> HTTPRequest {
         var headers = HTTPHeaders()
         if let host { headers.add("Host", host) }
         if form != nil { headers.add("Content-Type", "application/x-www-form-urlencoded") }
@@ -110,7 +120,7 @@ struct PortalTests {
         #expect(online.status == 200)
         #expect(text(online).contains("You are online"))
         #expect(text(online).contains("href=\"http://example.com/\""))
-        #expect(firewall.devices.map(\.mac.description) == ["02:00:00:00:00:10"])
+        #expect(firewall.devices.map { $0.mac.description } == ["02:00:00:00:00:10"])
     }
 
     @Test func unknownDeviceIsRefused() throws {

@@ -4,6 +4,10 @@ import GRDB
 import Logging
 import Testing
 @testable import PortalD
+@testable import Outbox
+@testable import HTTPServer
+import Store
+import Crypto
 
 @Suite("webhook signing, topics, retries and config")
 struct WebhookTests {
@@ -27,7 +31,7 @@ struct WebhookTests {
         let old = try WebhookSecret("whsec_" + Data(repeating: 2, count: 24).base64EncodedString(), validUntil: Date(timeIntervalSince1970: 2_000_000_000))
         let body = Array("{}".utf8)
         func headers(at seconds: TimeInterval) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: WebhookSigner.headers(id: "evt_1", timestamp: Date(timeIntervalSince1970: seconds), body: body, secrets: [new, old]))
+            Dictionary(uniqueKeysWithValues: WebhookSigner.headers(id: "evt_1", timestamp: Date(timeIntervalSince1970: seconds), body: body, secrets: [new, old], userAgent: "portald/0.1.0"))
         }
         let during = headers(at: 1_999_999_000)
         #expect(during["webhook-signature"]?.split(separator: " ").count == 2)
@@ -43,9 +47,9 @@ struct WebhookTests {
     }
 
     @Test func secretsMustBeWhsec() {
-        #expect(throws: ConfigError.self) { try WebhookSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_!!!") }
-        #expect(throws: ConfigError.self) { try WebhookSecret("whsec_c2hvcnQ=") }
+        #expect(throws: WebhookSecret.FormatError.self) { try WebhookSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") }
+        #expect(throws: WebhookSecret.FormatError.self) { try WebhookSecret("whsec_!!!") }
+        #expect(throws: WebhookSecret.FormatError.self) { try WebhookSecret("whsec_c2hvcnQ=") }
     }
 
     @Test func topics() {
@@ -135,8 +139,8 @@ struct WebhookTests {
             ordering = "none"
             """, baseDirectory: "/tmp", environment: ["HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
         let endpoint = try #require(config.webhooks.endpoints.first)
-        #expect(config.webhooks.retryDelays == [.seconds(1), .seconds(120)])
-        #expect(config.webhooks.timeout == .seconds(5))
+        #expect(config.webhooks.delivery.retryDelays == [.seconds(1), .seconds(120)])
+        #expect(config.webhooks.delivery.timeout == .seconds(5))
         #expect(endpoint.secrets.count == 2)
         #expect(endpoint.secrets[1].validUntil == RFC3339.date("2027-01-01T00:00:00Z"))
         #expect(endpoint.fallbackURL?.absoluteString == "https://backup.example/portald")
@@ -157,7 +161,7 @@ struct WebhookTests {
 /// The outbox row and the state change are one transaction.
 @Suite("transactional outbox")
 struct OutboxTransactionTests {
-    func endpoint(_ id: String, topics: [String], status: WebhooksConfig.EndpointStatus = .active) throws -> WebhooksConfig.Endpoint {
+    func endpoint(_ id: String, topics: [String], status: WebhookEndpoint.Status = .active) throws -> WebhookEndpoint {
         .init(id: id, url: URL(string: "http://127.0.0.1:9/")!, secrets: [try WebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
               topics: topics, fallbackURL: nil, status: status, ordering: .ordered)
     }
@@ -191,6 +195,7 @@ struct OutboxTransactionTests {
         #expect(data["session_id"] as? String == session.id)
         #expect(data["reason"] as? String == "deauthorized")
         #expect(data["duration_seconds"] is Int)
+        #expect(data["subject"] is NSNull, "a terms login belongs to nobody in particular: subject is null")
     }
 
     @Test func aRefusedChangeLeavesNoEvent() throws {

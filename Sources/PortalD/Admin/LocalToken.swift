@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The admin token of the local CLI: a file only the service user (and root) can

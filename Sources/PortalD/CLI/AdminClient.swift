@@ -1,7 +1,18 @@
 import Foundation
+import HTTPServer
+import Outbox
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+
+/// `{"error": {"code", "message"}}`, the shape of every admin API error.
+struct APIError: Decodable {
+    struct Body: Decodable {
+        var code: String
+        var message: String
+    }
+    var error: Body
+}
 
 /// The CLI's way into the running daemon: its admin API on the configured listener,
 /// with the local token portald wrote at start.

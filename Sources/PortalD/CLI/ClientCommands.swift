@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
+import Outbox
 
 struct Clients: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the devices that are online.")

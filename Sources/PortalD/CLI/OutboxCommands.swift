@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
+import Outbox
 
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,7 +120,7 @@ struct WebhooksCommand: AsyncParsableCommand {
                 guard let id = (try JSONSerialization.jsonObject(with: created) as? [String: String])?["id"], !id.isEmpty else {
                     throw CLIError("the endpoint did not take the test event")
                 }
-                let deadline = ContinuousClock.now + .seconds(config.webhooks.timeout.components.seconds * 2 + 5)
+                let deadline = ContinuousClock.now + .seconds(config.webhooks.delivery.timeout.components.seconds * 2 + 5)
                 while ContinuousClock.now < deadline {
                     let data = try await client.send("GET", "/api/v1/outbox/\(id)")
                     let event = try JSON.decoder().decode(OutboxEventView.self, from: data)

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
+import Outbox
 import Logging
 
 /// `portald`: the daemon and its ndsctl-like control verbs.

@@ -1,10 +1,20 @@
 import Foundation
+import HTTPServer
+import Outbox
+import HTTPServer
 
 /// portald's configuration, as read from TOML. See `portald.example.toml`.
 public struct Config: Sendable {
     public struct Site: Sendable {
         public var id: String
         public var name: String
+        /// Times shown to guests are in this zone (`[site] time_zone`, an IANA name).
+        public var timeZone: TimeZone
+    }
+
+    public struct Branding: Sendable {
+        /// An operator's overrides: templates, locale texts, logo, colours (see `Branding`).
+        public var directory: String?
     }
 
     public struct Portal: Sendable {
@@ -56,33 +66,5 @@ public struct Config: Sendable {
     public var admin: Admin
     public var log: Log
     public var webhooks: WebhooksConfig
-}
-
-/// `host:port`, IPv6 hosts in brackets.
-public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: UInt16
-
-    public init(host: String, port: UInt16) {
-        self.host = host
-        self.port = port
-    }
-
-    public init?(_ text: String) {
-        let host: Substring, port: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let number = UInt16(port) else { return nil }
-        self.host = String(host)
-        self.port = number
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var branding: Branding
 }

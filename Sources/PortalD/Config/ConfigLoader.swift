@@ -1,6 +1,9 @@
 import Foundation
+import HTTPServer
+import Outbox
 import TOMLKit
 import Firewall
+import HTTPServer
 
 /// A configuration problem, worded for the person editing the file.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -44,8 +47,14 @@ extension Config {
         let admin = try reader.optionalTable("admin")
         let log = try reader.optionalTable("log")
         let webhooks = try reader.optionalTable("webhooks").webhooks(environment: environment, resolve: resolve)
+        let branding = try reader.optionalTable("branding")
 
         let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
+        let zoneName = try site.string("time_zone", default: "UTC")
+        guard let timeZone = TimeZone(identifier: zoneName) else {
+            throw ConfigError("[site] time_zone: \"\(zoneName)\" is not an IANA time zone (e.g. \"Europe/Madrid\", \"UTC\")")
+        }
+        let brandingDirectory = branding.has("directory") ? resolve(try branding.string("directory")) : nil
         let listen = try portal.listenAddress("listen")
         let publicURL = try portal.url("public_url")
         let sessionMinutes = try portal.int("session_minutes", default: 1440, range: 1...(366 * 24 * 60))
@@ -83,7 +92,7 @@ extension Config {
         }
 
         let config = Config(
-            site: .init(id: siteID, name: try site.string("name")),
+            site: .init(id: siteID, name: try site.string("name"), timeZone: timeZone),
             portal: .init(
                 listen: listen, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
                 captureAddress: captureAddress,
@@ -96,8 +105,9 @@ extension Config {
             store: .init(path: storePath),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
             log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
-            webhooks: webhooks)
-        for table in [site, portal, firewall, store, admin, log] { try table.rejectUnknownKeys() }
+            webhooks: webhooks,
+            branding: .init(directory: brandingDirectory))
+        for table in [site, portal, firewall, store, admin, log, branding] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
         return config
     }

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPServer
+import Outbox
 import TOMLKit
 
 /// Reads one TOML table with errors that name the key (`[portal] session_minutes: …`)

@@ -1,16 +1,26 @@
 import Firewall
 import Foundation
+import HTTPServer
 import Logging
+import Outbox
 import ServiceLifecycle
+import Store
 
 /// `portald serve`: everything the running service is, started in order and
-/// stopped in reverse on SIGTERM.
+/// stopped in reverse on SIGTERM. Blocking steps (SQLite, netlink) run on the
+/// worker pool, never on Swift's cooperative threads.
 public enum Daemon {
     public static let version = "0.1.0"
 
+    /// The modules' tables, in the store.
+    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self] }
+
     public static func run(config: Config, logger: Logger) async throws {
+        let workers = WorkerPool.shared
         let notifier = SystemdNotifier()
-        let store = try Store(path: config.store.path)
+        let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone,
+                                   branding: try config.branding.directory.map(Branding.load) ?? Branding())
+        let store = try await workers.run { try Store(path: config.store.path, schemas: schemas) }
         let firewall: any Firewall
         switch config.firewall.backend {
         case .nftables:
@@ -26,42 +36,47 @@ public enum Daemon {
         }
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
-        let restored = try sessions.restore()
+        let restored = try await workers.run { try sessions.restore() }
         logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "backend": "\(config.firewall.backend.rawValue)", "restored_sessions": "\(restored)"])
 
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let servers: [HTTPServer]
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
-            let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: try store.secret(named: "form-token"), logger: logger)
-            let admin = AdminAPI(tokens: config.admin.tokens, localToken: localToken, sessions: sessions, neighbours: neighbours,
-                                 outbox: outbox, webhooks: config.webhooks, logger: logger)
+            let formKey = try await workers.run { try store.secret(named: "form-token") }
+            let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages, logger: logger)
+            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all])]
+                + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
+            let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
+                                 outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds,
-                maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes), handler: portal.makeHandler())
+                maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes), responder: portal, workers: workers)
             do {
-                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2), handler: admin.makeHandler())]
+                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2), responder: admin, workers: workers)]
             } catch {
                 portalServer.stop()
                 throw error
             }
         } catch {
-            try? firewall.teardown()
+            try? await workers.run { try firewall.teardown() }
             throw error
         }
         logger.info("portald \(version) ready", metadata: ["portal": "\(config.portal.listen)", "admin": "\(config.admin.listen)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
-        let housekeeping = Housekeeping(sessions: sessions, notifier: notifier, logger: logger)
-        let dispatcher = Dispatcher(store: store, outbox: outbox, config: config.webhooks, logger: logger)
+        let housekeeping = Housekeeping(sessions: sessions, workers: workers, notifier: notifier, logger: logger)
+        var delivery = config.webhooks.delivery
+        delivery.userAgent = "portald/\(version) (+webhooks)"
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
 
         notifier.stopping()
         for server in servers { server.stop() }
         do {
-            try sessions.preservingTraffic { try firewall.teardown() }
+            try await workers.run { try sessions.preservingTraffic { try firewall.teardown() } }
             logger.info("capture removed; portald stopped")
         } catch {
             logger.error("could not remove the capture table", metadata: ["error": "\(error)"])
@@ -69,9 +84,10 @@ public enum Daemon {
     }
 }
 
-/// Periodic work: ends expired sessions, pings systemd's watchdog.
+/// Periodic work: ends expired sessions (on the worker pool), pings systemd's watchdog.
 struct Housekeeping: Service {
     let sessions: SessionService
+    let workers: WorkerPool
     let notifier: SystemdNotifier
     let logger: Logger
 
@@ -81,12 +97,12 @@ struct Housekeeping: Service {
             try await cancelWhenGracefulShutdown {
                 while true {
                     do {
-                        try sessions.expireDue()
+                        _ = try await workers.run { try sessions.expireDue() }
                     } catch {
                         logger.error("expiring sessions failed", metadata: ["error": "\(error)"])
                     }
                     notifier.watchdog()
-                    try await Task.sleep(for: tick)
+                    try await Task.sleep(for: .seconds(Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18))
                 }
             }
         } catch is CancellationError {

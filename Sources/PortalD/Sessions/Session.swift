@@ -1,12 +1,18 @@
 import Firewall
 import Foundation
-import GRDB
 
 /// A device's time online: from login until it expires or is ended.
-public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
-    public enum Method: String, Codable, Sendable {
+public struct Session: Sendable, Equatable {
+    /// How access was granted.
+    public enum Method: String, Codable, Sendable, CaseIterable {
         /// The guest accepted the terms on the splash page.
         case terms
+        /// The guest entered an access code.
+        case code
+        /// The guest gave a room number and surname.
+        case room
+        /// The guest finished online check-in.
+        case arrival
         /// Staff authorized the device (`portald auth`, admin API).
         case admin
     }
@@ -19,9 +25,11 @@ public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     }
 
     public var id: String
-    public var mac: String
-    public var ipv4: String
+    /// The device and the addresses it uses.
+    public var device: DeviceBinding
     public var method: Method
+    /// Whom the access belongs to (a reservation, an access code), if anyone.
+    public var subject: SessionSubject?
     public var startedAt: Date
     public var expiresAt: Date
     public var endedAt: Date?
@@ -31,9 +39,9 @@ public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     public var bytesUp: Int64 = 0
     public var bytesDown: Int64 = 0
 
-    public static let databaseTableName = "session"
-
     public var isActive: Bool { endedAt == nil }
+    public var mac: MACAddress { device.mac }
+    public var ipv4: IPv4Address? { device.ipv4 }
 
     /// Adds bytes the kernel counted for this session's address.
     mutating func addTraffic(_ counted: TrafficCounters) {
@@ -46,9 +54,60 @@ public struct Session: SnakeCaseRecord, Equatable, PersistableRecord {
     }
 }
 
-extension Session {
-    /// Active sessions, oldest first.
-    static func active() -> QueryInterfaceRequest<Session> {
-        Session.filter(Column("ended_at") == nil).order(Column("started_at"), Column("id"))
+/// A device as a session binds it: its link-layer address and the IP addresses it
+/// uses on the LAN. Stored one row per address, so IPv6 (several per device) adds
+/// rows, not columns.
+public struct DeviceBinding: Sendable, Hashable {
+    public var mac: MACAddress
+    public var ipv4: IPv4Address?
+
+    public init(mac: MACAddress, ipv4: IPv4Address?) {
+        self.mac = mac
+        self.ipv4 = ipv4
+    }
+}
+
+/// Whom a session's access belongs to: `{"type": "reservation" | "code", "id": …}`.
+public enum SessionSubject: Sendable, Hashable, Codable {
+    case reservation(String)
+    case accessCode(String)
+
+    public var type: String {
+        switch self {
+        case .reservation: "reservation"
+        case .accessCode: "code"
+        }
+    }
+
+    public var id: String {
+        switch self {
+        case .reservation(let id), .accessCode(let id): id
+        }
+    }
+
+    public init?(type: String?, id: String?) {
+        guard let type, let id else { return nil }
+        switch type {
+        case "reservation": self = .reservation(id)
+        case "code": self = .accessCode(id)
+        default: return nil
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case type, id }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        guard let subject = SessionSubject(type: type, id: try container.decode(String.self, forKey: .id)) else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown subject type \(type)")
+        }
+        self = subject
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(type, forKey: .type)
+        try container.encode(id, forKey: .id)
     }
 }

@@ -6,16 +6,17 @@ struct SessionEventData: Encodable {
     let session: Session
 
     enum CodingKeys: String, CodingKey {
-        case sessionID = "session_id", mac, ipv4, method, startedAt = "started_at", expiresAt = "expires_at"
+        case sessionID = "session_id", mac, ipv4, method, subject, startedAt = "started_at", expiresAt = "expires_at"
         case reason, endedAt = "ended_at", durationSeconds = "duration_seconds", bytesUp = "bytes_up", bytesDown = "bytes_down"
     }
 
     func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(session.id, forKey: .sessionID)
-        try container.encode(session.mac, forKey: .mac)
-        try container.encode(session.ipv4, forKey: .ipv4)
+        try container.encode(session.mac.description, forKey: .mac)
+        try container.encode(session.ipv4?.description, forKey: .ipv4)
         try container.encode(session.method.rawValue, forKey: .method)
+        try container.encode(session.subject, forKey: .subject)  // null when nobody in particular
         try container.encode(session.startedAt, forKey: .startedAt)
         guard let endedAt = session.endedAt else {
             return try container.encode(session.expiresAt, forKey: .expiresAt)

@@ -1,12 +1,23 @@
 import Firewall
 import Foundation
 import GRDB
+import HTTPServer
 import Logging
+import Outbox
+import Store
 
-public struct SessionError: Error, CustomStringConvertible, Sendable {
+public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorConvertible {
     public enum Kind: Sendable { case notFound, firewall, store }
     public let kind: Kind
     public let description: String
+
+    public var httpError: HTTPError {
+        switch kind {
+        case .notFound: .notFound(description)
+        case .firewall: .serviceUnavailable("firewall_error", description)
+        case .store: HTTPError(500, code: "store_error", message: description)
+        }
+    }
 }
 
 /// Sessions and the authorized set, kept in step: SQLite is the truth, the nft set
@@ -32,22 +43,24 @@ public final class SessionService: Sendable {
     /// Starts (or keeps) the device's session. Logging in twice from the same address
     /// keeps the running session; from a new address it replaces it.
     @discardableResult
-    public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, minutes: Int? = nil) throws -> Session {
+    public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
+                      minutes: Int? = nil) throws -> Session {
         let started = now()
         let length = minutes.map { Duration.seconds($0 * 60) } ?? sessionLength
         do {
             return try store.pool.write { db in
-                if let current = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) {
-                    if current.ipv4 == ipv4.description && current.expiresAt > started && minutes == nil { return current }
+                if let current = try SessionRecords.active("mac = ?", [mac.description], in: db).first {
+                    if current.ipv4 == ipv4 && current.expiresAt > started && minutes == nil { return current }
                     try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started,
                             traffic: traffic(of: current), in: db)
-                    if current.ipv4 != ipv4.description, let old = IPv4Address(current.ipv4) {
+                    if current.ipv4 != ipv4, let old = current.ipv4 {
                         try firewall.deauthorize(mac: mac, ipv4: old)
                     }
                 }
-                let session = Session(id: UUID().uuidString.lowercased(), mac: mac.description, ipv4: ipv4.description, method: method,
-                                      startedAt: started, expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
-                try session.insert(db)
+                let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
+                                      subject: subject, startedAt: started,
+                                      expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
+                try SessionRecords.insert(session, in: db)
                 try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
                 // Inside the transaction: if the kernel refuses, the row is rolled back.
                 try firewall.authorize(AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length))
@@ -65,11 +78,11 @@ public final class SessionService: Sendable {
         let ended = now()
         do {
             return try store.pool.write { db in
-                guard var session = try Session.active().filter(Column("mac") == mac.description).fetchOne(db) else {
+                guard var session = try SessionRecords.active("mac = ?", [mac.description], in: db).first else {
                     throw SessionError(kind: .notFound, description: "no active session for \(mac)")
                 }
                 session = try end(session, reason: reason, at: ended, traffic: traffic(of: session), in: db)
-                if let ipv4 = IPv4Address(session.ipv4) { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
+                if let ipv4 = session.ipv4 { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
                 return session
             }
         } catch let error as FirewallError {
@@ -83,16 +96,13 @@ public final class SessionService: Sendable {
     public func expireDue() throws -> [Session] {
         let at = now()
         return try store.pool.write { db in
-            let due = try Session.active().filter(Column("expires_at") <= at).fetchAll(db)
+            let due = try SessionRecords.active("expires_at <= ?", [at], in: db)
             guard !due.isEmpty else { return [] }
             let traffic = (try? firewall.counters()) ?? [:]  // one dump for the whole batch
             let ended = try due.map { session in
-                try end(session, reason: .expired, at: at, traffic: IPv4Address(session.ipv4).flatMap { traffic[$0] }, in: db)
+                try end(session, reason: .expired, at: at, traffic: session.ipv4.flatMap { traffic[$0] }, in: db)
             }
-            try firewall.deauthorize(ended.compactMap { session in
-                guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
-                return (mac, ipv4)
-            })
+            try firewall.deauthorize(ended.compactMap { session in session.ipv4.map { (session.mac, $0) } })
             return ended
         }
     }
@@ -104,8 +114,8 @@ public final class SessionService: Sendable {
         let at = now()
         let sessions = try activeSessions()
         let devices = sessions.compactMap { session -> AuthorizedDevice? in
-            guard let mac = MACAddress(session.mac), let ipv4 = IPv4Address(session.ipv4) else { return nil }
-            return AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: .seconds(max(1, session.secondsRemaining(at: at))))
+            guard let ipv4 = session.ipv4 else { return nil }
+            return AuthorizedDevice(mac: session.mac, ipv4: ipv4, timeout: .seconds(max(1, session.secondsRemaining(at: at))))
         }
         try preservingTraffic { try firewall.install(devices: devices) }
         return devices.count
@@ -119,29 +129,29 @@ public final class SessionService: Sendable {
         try change()
         guard !traffic.isEmpty else { return }
         try store.pool.write { db in
-            for var session in try Session.active().fetchAll(db) {
-                guard let ipv4 = IPv4Address(session.ipv4), let counted = traffic[ipv4] else { continue }
+            for var session in try SessionRecords.active(in: db) {
+                guard let ipv4 = session.ipv4, let counted = traffic[ipv4] else { continue }
                 session.addTraffic(counted)
-                try session.update(db)
+                try SessionRecords.update(session, in: db)
             }
         }
     }
 
     public func activeSessions() throws -> [Session] {
-        try store.pool.read { db in try Session.active().fetchAll(db) }
+        try store.pool.read { db in try SessionRecords.active(in: db) }
     }
 
     public func activeSession(mac: MACAddress) throws -> Session? {
-        try store.pool.read { db in try Session.active().filter(Column("mac") == mac.description).fetchOne(db) }
+        try store.pool.read { db in try SessionRecords.active("mac = ?", [mac.description], in: db).first }
     }
 
     public func session(id: String) throws -> Session? {
-        try store.pool.read { db in try Session.fetchOne(db, key: id) }
+        try store.pool.read { db in try SessionRecords.one(id: id, in: db) }
     }
 
     /// One session's live counters: a lookup of its address, not a dump of every guest's.
     private func traffic(of session: Session) -> TrafficCounters? {
-        IPv4Address(session.ipv4).flatMap { try? firewall.counters(for: $0) }
+        session.ipv4.flatMap { try? firewall.counters(for: $0) }
     }
 
     /// Ends a session in `db`; `traffic` (its live counters) adds the last bytes.
@@ -151,7 +161,7 @@ public final class SessionService: Sendable {
         ended.endedAt = at
         ended.endReason = reason
         if let traffic { ended.addTraffic(traffic) }
-        try ended.update(db)
+        try SessionRecords.update(ended, in: db)
         try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
                                                 "bytes_up": "\(ended.bytesUp)", "bytes_down": "\(ended.bytesDown)"])

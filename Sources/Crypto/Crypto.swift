@@ -1,0 +1,31 @@
+import COpenSSL
+import Foundation
+
+/// The only Swift that touches libcrypto: HMAC-SHA256 and the CSPRNG.
+public enum Crypto {
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = key.withUnsafeBytes { keyBytes in
+            message.withUnsafeBytes { messageBytes in
+                HMAC(EVP_sha256(), keyBytes.baseAddress, Int32(keyBytes.count),
+                     messageBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBytes.count,
+                     &digest, &length)
+            }
+        }
+        precondition(result != nil, "HMAC-SHA256 failed")
+        return Array(digest.prefix(Int(length)))
+    }
+
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        precondition(RAND_bytes(&bytes, Int32(count)) == 1, "the CSPRNG failed")
+        return bytes
+    }
+
+    /// Compares secrets in time independent of where they differ.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+    }
+}

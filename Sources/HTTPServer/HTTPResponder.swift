@@ -1,0 +1,50 @@
+import Foundation
+
+/// What a listener asks of the application for each complete request.
+public protocol HTTPResponder: Sendable {
+    /// The answer now, or work that may block (SQLite, netlink), which the server
+    /// runs on its worker pool while libmicrohttpd keeps serving other connections.
+    func respond(to request: HTTPRequest) -> HTTPReply
+
+    /// The answer to a request the server refused before routing it (413 …).
+    func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse
+}
+
+/// When an answer is ready.
+public enum HTTPReply: Sendable {
+    /// Answered on the server's own thread: must not block.
+    case now(HTTPResponse)
+    /// Runs on the worker pool; the connection is suspended meanwhile.
+    case later(@Sendable () -> HTTPResponse)
+}
+
+extension HTTPResponder {
+    public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
+        .plainJSON(error)
+    }
+}
+
+extension HTTPResponse {
+    /// `{"error": {"code", "message"}}` with the error's status and headers.
+    public static func plainJSON(_ error: HTTPError) -> HTTPResponse {
+        func quoted(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        let body = "{\"error\":{\"code\":\(quoted(error.code)),\"message\":\(quoted(error.message))}}"
+        var response = HTTPResponse.json(bytes: Array(body.utf8), status: error.status)
+        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { response.headers.add(name, value) }
+        return response
+    }
+}

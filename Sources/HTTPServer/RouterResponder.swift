@@ -1,0 +1,98 @@
+/// A finished router: matches a request, builds its context, runs the route's
+/// middleware and handler, and renders what they throw.
+public struct RouterResponder<Context: RequestContext>: HTTPResponder {
+    let root: RouteTrie<Context>.Node
+    let errors: Router<Context>.ErrorRenderer
+    let unexpected: Router<Context>.UnexpectedErrorHandler
+
+    public func respond(to request: HTTPRequest) -> HTTPReply {
+        let segments = request.pathSegments
+        var parameters = Parameters()
+        guard let node = root.match(segments[...], &parameters) else {
+            return .now(errors(.notFound("There is nothing at this address."), request))
+        }
+        let route = node.routes[request.method] ?? (request.method == .head ? node.routes[.get] : nil)
+        guard let route else {
+            var allowed = node.routes.keys.map(\.rawValue)
+            if node.routes[.get] != nil { allowed.append("HEAD") }
+            let allow = allowed.sorted().joined(separator: ", ")
+            return .now(errors(HTTPError(405, code: "method_not_allowed", message: "\(request.method) is not allowed here; use \(allow)",
+                                         headers: ["Allow": allow]), request))
+        }
+        var context = Context(request: request)
+        context.parameters = parameters
+        let ready = context
+        switch route.execution {
+        case .inline: return .now(run(route, request, ready))
+        case .offloaded: return .later { run(route, request, ready) }
+        }
+    }
+
+    public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
+        errors(error, request)
+    }
+
+    private func run(_ route: Route<Context>, _ request: HTTPRequest, _ context: Context) -> HTTPResponse {
+        do {
+            return try route.run(request, context)
+        } catch let error as any HTTPErrorConvertible {
+            return errors(error.httpError, request)
+        } catch {
+            return errors(unexpected(error, request), request)
+        }
+    }
+}
+
+/// The routing table as a tree of path segments: a lookup costs one step per
+/// segment, however many routes there are. A literal segment wins over a
+/// parameter (`/outbox/stats` before `/outbox/{id}`), backtracking when the
+/// literal branch has no route for the rest of the path.
+final class RouteTrie<Context: RequestContext> {
+    final class Node: @unchecked Sendable {  // mutated only while the router is built
+        var literals: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var routes: [HTTPMethod: Route<Context>] = [:]
+
+        func match(_ segments: ArraySlice<String>, _ parameters: inout Parameters) -> Node? {
+            guard let segment = segments.first else { return routes.isEmpty ? nil : self }
+            if let literal = literals[segment], let found = literal.match(segments.dropFirst(), &parameters) {
+                return found
+            }
+            if let (name, node) = parameter {
+                var attempt = parameters
+                attempt[name] = segment
+                if let found = node.match(segments.dropFirst(), &attempt) {
+                    parameters = attempt
+                    return found
+                }
+            }
+            return nil
+        }
+    }
+
+    private let root = Node()
+
+    func insert(segments: ArraySlice<String>, method: HTTPMethod, route: Route<Context>) {
+        var node = root
+        for segment in segments {
+            if segment.hasPrefix("{") && segment.hasSuffix("}") {
+                let name = String(segment.dropFirst().dropLast())
+                if let existing = node.parameter {
+                    precondition(existing.name == name, "parameter {\(name)} clashes with {\(existing.name)} at the same place")
+                    node = existing.node
+                } else {
+                    let child = Node()
+                    node.parameter = (name, child)
+                    node = child
+                }
+            } else {
+                let child = node.literals[segment] ?? Node()
+                node.literals[segment] = child
+                node = child
+            }
+        }
+        node.routes[method] = route
+    }
+
+    func frozen() -> Node { root }
+}

@@ -1,0 +1,94 @@
+import HTTPServer
+import Outbox
+
+/// Registers an admin route and its OpenAPI operation in one call, so the served
+/// document is built from the very routes the router answers (a test also walks
+/// both sides). A scoped group adds `RequireScope` once for all its routes.
+struct DocumentedRoutes {
+    let group: RouterGroup<AdminContext>
+    let document: OpenAPIBuilder
+    let prefix: String
+    let scope: String?
+
+    /// A sub-group whose routes need `scope`.
+    func scoped(_ scope: String) -> DocumentedRoutes {
+        DocumentedRoutes(group: group.group(middleware: [RequireScope(scope: scope)]), document: document, prefix: prefix, scope: scope)
+    }
+
+    func on(_ method: HTTPMethod, _ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) {
+        group.on(method, path, handler)
+        document.add(method: method, path: prefix + path, scope: scope, operation: operation)
+    }
+
+    func get(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.get, path, operation, handler) }
+    func post(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.post, path, operation, handler) }
+}
+
+/// One operation's documentation: what it does, its query parameters and body, its answers.
+struct APIOperation {
+    var summary: String
+    var query: [(name: String, schema: JSONValue, description: String)] = []
+    var body: JSONValue?
+    /// Status → (description, schema reference name or nil).
+    var responses: [Int: (String, String?)]
+}
+
+/// Collects operations while routes are registered, then writes the OpenAPI 3 document.
+final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is built, read-only after
+    private(set) var operations: [(method: HTTPMethod, path: String, scope: String?, operation: APIOperation)] = []
+
+    func add(method: HTTPMethod, path: String, scope: String?, operation: APIOperation) {
+        operations.append((method, path, scope, operation))
+    }
+
+    func document(version: String) -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for entry in operations {
+            let pathParameters: [JSONValue] = entry.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
+                ["name": .string(String(segment.dropFirst().dropLast())), "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            let queryParameters: [JSONValue] = entry.operation.query.map { parameter in
+                ["name": .string(parameter.name), "in": "query", "required": false, "schema": parameter.schema,
+                 "description": .string(parameter.description)]
+            }
+            var responses: [String: JSONValue] = [:]
+            for (status, (description, schema)) in entry.operation.responses {
+                var response: [String: JSONValue] = ["description": .string(description)]
+                if let schema { response["content"] = ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]] }
+                responses[String(status)] = .object(response)
+            }
+            if entry.scope != nil {
+                responses["401"] = ["$ref": "#/components/responses/Unauthorized"]
+                responses["403"] = ["$ref": "#/components/responses/Forbidden"]
+            }
+            var operation: [String: JSONValue] = [
+                "summary": .string(entry.operation.summary + (entry.scope.map { " (scope \($0))" } ?? "")),
+                "operationId": .string(Self.operationID(entry.method, entry.path)),
+                "responses": .object(responses),
+            ]
+            if let scope = entry.scope {
+                operation["security"] = [["bearer": []]]
+                operation["x-required-scope"] = .string(scope)
+            } else {
+                operation["security"] = []
+            }
+            let parameters = pathParameters + queryParameters
+            if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+            if let body = entry.operation.body {
+                operation["requestBody"] = ["required": false, "content": ["application/json": ["schema": body]]]
+            }
+            paths[entry.path, default: [:]][entry.method.rawValue.lowercased()] = .object(operation)
+        }
+        return [
+            "openapi": "3.0.3",
+            "info": ["title": "portald admin API", "version": .string(version)],
+            "components": AdminSchemas.components,
+            "paths": .object(paths.mapValues { .object($0) }),
+        ]
+    }
+
+    static func operationID(_ method: HTTPMethod, _ path: String) -> String {
+        let words = path.split(separator: "/").dropFirst(2).map { $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "") }
+        return ([method.rawValue.lowercased()] + words).joined(separator: "_").replacingOccurrences(of: "-", with: "_")
+    }
+}

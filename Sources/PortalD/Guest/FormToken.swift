@@ -1,0 +1,33 @@
+import Crypto
+import Foundation
+
+/// The anti-CSRF token of the login forms, kept in the form itself: the iOS
+/// captive sheet keeps no cookies between loads, so nothing can live in one.
+///
+/// A token is `issued-at || HMAC(key, purpose|client|issued-at)` (truncated to
+/// 128 bits), base64url. It is bound to the client's address and expires.
+struct FormToken: Sendable {
+    let key: [UInt8]
+    var lifetime: TimeInterval = 4 * 3600
+
+    func issue(purpose: String, client: String, at date: Date) -> String {
+        let issued = UInt64(max(0, date.timeIntervalSince1970))
+        return (bytes(of: issued) + mac(purpose: purpose, client: client, issued: issued)).base64URLString
+    }
+
+    func verify(_ token: String, purpose: String, client: String, at date: Date) -> Bool {
+        guard let raw = [UInt8](base64URL: token), raw.count == 24 else { return false }
+        let issued = raw.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let age = date.timeIntervalSince1970 - TimeInterval(issued)
+        guard age >= -60, age <= lifetime else { return false }
+        return Crypto.constantTimeEqual(Array(raw.suffix(16)), mac(purpose: purpose, client: client, issued: issued))
+    }
+
+    private func mac(purpose: String, client: String, issued: UInt64) -> [UInt8] {
+        Array(Crypto.hmacSHA256(key: key, message: Array("\(purpose)|\(client)|\(issued)".utf8)).prefix(16))
+    }
+
+    private func bytes(of value: UInt64) -> [UInt8] {
+        (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+    }
+}

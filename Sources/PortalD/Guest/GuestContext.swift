@@ -1,0 +1,36 @@
+import HTTPServer
+
+/// A guest request's context: path parameters and the language its pages use.
+struct GuestContext: RequestContext {
+    var parameters = Parameters()
+    var language = "en"
+    init(request: HTTPRequest) {}
+}
+
+/// Picks the guest's language: `?lang=` in the URL, then a `lang` form field (the
+/// iOS captive sheet keeps no cookies, so the choice travels in links and forms),
+/// then the browser's Accept-Language, then the site's default.
+struct GuestLocale: RouterMiddleware {
+    let available: Set<String>
+    let fallback: String
+
+    func handle(_ request: HTTPRequest, context: GuestContext,
+                next: (HTTPRequest, GuestContext) throws -> HTTPResponse) throws -> HTTPResponse {
+        var context = context
+        context.language = language(for: request)
+        return try next(request, context)
+    }
+
+    func language(for request: HTTPRequest) -> String {
+        for candidate in [request.query["lang"], request.form?["lang"]] {
+            if let candidate, available.contains(candidate) { return candidate }
+        }
+        // "de-CH,de;q=0.9,en;q=0.8": the first listed language we have (q-order is the listing order in practice).
+        for part in (request.headers["accept-language"] ?? "").split(separator: ",") {
+            let tag = part.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            let language = String(tag.prefix { $0 != "-" })
+            if available.contains(language) { return language }
+        }
+        return fallback
+    }
+}

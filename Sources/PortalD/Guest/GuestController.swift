@@ -1,0 +1,129 @@
+import Firewall
+import Foundation
+import HTTPServer
+import Logging
+
+/// The portal's own pages: splash, terms login, status, the RFC 8908 API, the logo.
+/// Pages that only render run on the listener's thread; what reads or writes
+/// SQLite, the neighbour table or netlink is offloaded to the worker pool.
+struct GuestController: Sendable {
+    let publicURL: URL
+    let sessions: SessionService
+    let neighbours: NeighbourTable
+    let formToken: FormToken
+    /// With `backend = "none"` there may be no ARP entry (a laptop, loopback): a
+    /// stable locally administered MAC is derived from the address instead.
+    let derivesMissingMAC: Bool
+    let pages: GuestPages
+    let logger: Logger
+
+    func addRoutes(to group: RouterGroup<GuestContext>) {
+        group.get("/") { request, context in splash(request, context) }
+        if let logo = pages.logo {
+            group.get(logo.path) { _, _ in
+                HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", logo.contentType), ("Cache-Control", "public, max-age=86400"),
+                                                                ("X-Content-Type-Options", "nosniff")]), body: logo.bytes)
+            }
+        }
+        let blocking = group.group(execution: .offloaded)
+        blocking.post("/login/terms") { request, context in try loginWithTerms(request, context) }
+        blocking.get("/status") { request, context in status(request, context) }
+        blocking.get("/api/captive") { request, _ in captiveAPI(request) }
+    }
+
+    func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {
+        let page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
+                              url: url ?? Self.safeDestination(request.query["url"]) ?? "", error: error)
+        return .html(pages.render(page, language: context.language), status: status)
+    }
+
+    func loginWithTerms(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
+        let catalog = pages.catalog(context.language)
+        guard let form = request.form else {
+            throw HTTPError(415, code: "unsupported_form", message: "send the login form (application/x-www-form-urlencoded)")
+        }
+        let destination = Self.safeDestination(form["url"])
+        guard let token = form["csrf"], formToken.verify(token, purpose: "login", client: request.clientAddress, at: sessions.now()) else {
+            return splash(request, context, error: catalog.text("splash.error.expired"), status: 403, url: destination)
+        }
+        guard form["accept"] == "yes" else {
+            return splash(request, context, error: catalog.text("splash.error.not_accepted"), status: 400, url: destination)
+        }
+        guard let ipv4 = IPv4Address(request.clientAddress) else {
+            throw HTTPError(400, code: "ipv6", message: "the device reached the portal over IPv6")
+        }
+        guard let mac = device(for: ipv4) else {
+            logger.warning("login without a neighbour entry", metadata: ["ipv4": "\(ipv4)"])
+            throw HTTPError(400, code: "device", message: "no neighbour entry for \(ipv4)")
+        }
+        let session: Session
+        do {
+            session = try sessions.login(mac: mac, ipv4: ipv4, method: .terms)
+        } catch {
+            logger.error("login failed", metadata: ["mac": "\(mac)", "error": "\(error)"])
+            throw HTTPError(503, code: "login_failed", message: "the login could not be completed")
+        }
+        return .html(pages.render(online(session, url: destination, language: context.language), language: context.language))
+    }
+
+    func status(_ request: HTTPRequest, _ context: GuestContext) -> HTTPResponse {
+        if let session = currentSession(request) {
+            return .html(pages.render(online(session, url: nil, language: context.language), language: context.language))
+        }
+        let catalog = pages.catalog(context.language)
+        return .html(pages.render(MessagePage(heading: catalog.text("status.offline.heading"), message: catalog.text("status.offline.message"),
+                                              link: context.language == pages.defaultLanguage ? "/" : "/?lang=\(context.language)",
+                                              linkText: catalog.text("link.login")), language: context.language))
+    }
+
+    /// RFC 8908: `captive`, `user-portal-url`, and the time left once online.
+    func captiveAPI(_ request: HTTPRequest) -> HTTPResponse {
+        struct CaptiveStatus: Encodable {
+            var captive: Bool
+            var userPortalURL: String
+            var secondsRemaining: Int?
+            var canExtendSession: Bool?
+            enum CodingKeys: String, CodingKey {
+                case captive, userPortalURL = "user-portal-url", secondsRemaining = "seconds-remaining", canExtendSession = "can-extend-session"
+            }
+        }
+        var body = CaptiveStatus(captive: true, userPortalURL: publicURL.absoluteString)
+        if let session = currentSession(request) {
+            body.captive = false
+            body.secondsRemaining = session.secondsRemaining(at: sessions.now())
+            body.canExtendSession = false
+        }
+        var response = HTTPResponse.json(body, contentType: "application/captive+json")
+        response.headers.add("Access-Control-Allow-Origin", "*")
+        return response
+    }
+
+    // MARK: Helpers
+
+    func online(_ session: Session, url: String?, language: String) -> OnlinePage {
+        let catalog = pages.catalog(language)
+        let minutes = (session.secondsRemaining(at: sessions.now()) + 59) / 60
+        return OnlinePage(validUntil: catalog.text("online.valid_until", ["expires": pages.dateTime(session.expiresAt, language: language)]),
+                          timeLeft: catalog.text("online.time_left", count: minutes), url: url,
+                          continueText: url.map { catalog.text("online.continue", ["url": $0]) })
+    }
+
+    func currentSession(_ request: HTTPRequest) -> Session? {
+        guard let ipv4 = IPv4Address(request.clientAddress), let mac = device(for: ipv4),
+              let session = try? sessions.activeSession(mac: mac), session.ipv4 == ipv4,
+              session.expiresAt > sessions.now() else { return nil }
+        return session
+    }
+
+    func device(for ipv4: IPv4Address) -> MACAddress? {
+        if let mac = neighbours.mac(for: ipv4) { return mac }
+        return derivesMissingMAC ? MACAddress(bytes: [0x02, 0x00] + ipv4.octets) : nil
+    }
+
+    /// Only absolute http(s) URLs of sane length are followed after login.
+    static func safeDestination(_ text: String?) -> String? {
+        guard let text, text.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host?.isEmpty == false else { return nil }
+        return text
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Mustache
+
+/// The guest pages: template files compiled into the binary (Resources/templates),
+/// one layout with partials, texts from the locale catalogs, and the operator's
+/// branding laid over both. Rendering takes a typed page model, never a dictionary.
+public struct GuestPages: Sendable {
+    private let library: MustacheLibrary
+    public let catalogs: [String: Catalog]
+    public let defaultLanguage: String
+    let siteName: String
+    let timeZone: TimeZone
+    let branding: Branding
+
+    /// The built-in templates by name. A new file in Resources/templates is added here
+    /// too (a test checks that none is missing).
+    static let builtInTemplates: [String: [UInt8]] = [
+        "layout": PackageResources.layout_mustache, "style": PackageResources.style_mustache,
+        "header": PackageResources.header_mustache, "footer": PackageResources.footer_mustache,
+        "alert": PackageResources.alert_mustache, "splash": PackageResources.splash_mustache,
+        "online": PackageResources.online_mustache, "message": PackageResources.message_mustache,
+    ]
+
+    /// The built-in catalogs by language.
+    static let builtInLocales: [String: [UInt8]] = ["en": PackageResources.en_json]
+
+    /// Compiles the templates and catalogs with `branding` over them; every error names its file.
+    public init(siteName: String, timeZone: TimeZone, branding: Branding = Branding(), defaultLanguage: String = "en") throws {
+        var library = MustacheLibrary()
+        for (name, bytes) in Self.builtInTemplates {
+            let text = branding.templates[name] ?? String(decoding: bytes, as: UTF8.self)
+            do {
+                try library.register(text, named: name)
+            } catch {
+                throw BrandingError("template \(name).mustache\(branding.templates[name] == nil ? "" : " (branding)"): \(error)")
+            }
+        }
+        var catalogs: [String: Catalog] = [:]
+        for (language, bytes) in Self.builtInLocales {
+            catalogs[language] = try Catalog(json: bytes, source: "locales/\(language).json")
+        }
+        for (language, bytes) in branding.locales {
+            let source = "branding locales/\(language).json"
+            let override = try Catalog(json: bytes, source: source)
+            guard override.language == language else { throw CatalogError("\(source): \"language\" is \"\(override.language)\", not \"\(language)\"") }
+            guard let base = catalogs[language] else {
+                throw CatalogError("\(source): portald has no built-in \(language) texts to override (built in: \(catalogs.keys.sorted().joined(separator: ", ")))")
+            }
+            catalogs[language] = try base.overlaid(with: override, source: source)
+        }
+        self.library = library
+        self.catalogs = catalogs
+        self.defaultLanguage = catalogs[defaultLanguage] == nil ? "en" : defaultLanguage
+        self.siteName = siteName
+        self.timeZone = timeZone
+        self.branding = branding
+    }
+
+    public func catalog(_ language: String) -> Catalog { catalogs[language] ?? catalogs[defaultLanguage]! }
+
+    /// Renders `page` in `language` with the layout's common values around it.
+    public func render<Page: PageModel>(_ page: Page, language: String) -> String {
+        let catalog = catalog(language)
+        let chrome = Chrome(site: siteName, lang: catalog.language, t: Texts(catalog: catalog, arguments: ["site": siteName]),
+                            logo: branding.logo?.path, theme: branding.theme)
+        return library.render(PageContext(page: page, chrome: chrome), withTemplate: Page.template)
+            ?? "<!doctype html><title>Error</title><p>Page unavailable.</p>"
+    }
+
+    /// A date and time in the guest's language and the site's zone.
+    public func dateTime(_ date: Date, language: String) -> String {
+        catalog(language).dateTime(date, timeZone: timeZone)
+    }
+
+    var logo: Branding.Logo? { branding.logo }
+}
+
+/// A page's own values; the template named `template` renders it.
+public protocol PageModel: Sendable {
+    static var template: String { get }
+}
+
+/// What every page's layout shows.
+struct Chrome {
+    let site: String
+    let lang: String
+    let t: Texts
+    let logo: String?
+    let theme: Branding.Theme
+}
+
+/// The page's values first, then the layout's (Mustache looks names up in this order).
+struct PageContext: MustacheParent {
+    let page: Any
+    let chrome: Chrome
+
+    func child(named name: String) -> Any? {
+        Self.value(named: name, in: page) ?? Self.value(named: name, in: chrome)
+    }
+
+    /// A stored property's value; nil for an absent name or an empty optional.
+    static func value(named name: String, in object: Any) -> Any? {
+        guard let value = Mirror(reflecting: object).children.first(where: { $0.label == name })?.value else { return nil }
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional { return mirror.children.first?.value }
+        return value
+    }
+}
+
+/// `{{t.splash.title}}`: a catalog's texts as Mustache sees them, placeholders filled.
+struct Texts: MustacheParent {
+    let catalog: Catalog
+    let arguments: [String: String]
+    var prefix = ""
+
+    func child(named name: String) -> Any? {
+        let key = prefix + name
+        if catalog.messages[key] != nil { return catalog.text(key, arguments) }
+        let deeper = key + "."
+        guard catalog.messages.keys.contains(where: { $0.hasPrefix(deeper) }) else { return nil }
+        return Texts(catalog: catalog, arguments: arguments, prefix: deeper)
+    }
+}

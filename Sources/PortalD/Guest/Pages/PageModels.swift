@@ -1,0 +1,25 @@
+/// The terms form. `url` is where the guest was going; `error` explains a refusal.
+struct SplashPage: PageModel {
+    static let template = "splash"
+    let csrf: String
+    let url: String
+    var error: String?
+}
+
+/// "You are online", until when, and the way on.
+struct OnlinePage: PageModel {
+    static let template = "online"
+    let validUntil: String
+    let timeLeft: String
+    let url: String?
+    let continueText: String?
+}
+
+/// A heading, a sentence and one link: errors and notices.
+struct MessagePage: PageModel {
+    static let template = "message"
+    let heading: String
+    let message: String
+    let link: String
+    let linkText: String
+}

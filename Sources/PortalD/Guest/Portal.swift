@@ -1,0 +1,97 @@
+import Firewall
+import Foundation
+import HTTPServer
+import Logging
+import Outbox
+
+/// The guest listener: captures every request that is not for the portal (a 302
+/// to the portal, answered on the server's thread without routing: the hot path),
+/// and routes the rest to the guest pages.
+public final class Portal: HTTPResponder {
+    /// `host:port` forms under which a request is for the portal rather than captured.
+    let portalAuthorities: Set<String>
+    /// The public URL with a path and without a query: where captured requests go.
+    let portalHome: String
+    let pages: GuestPages
+    let locale: GuestLocale
+    private let router: RouterResponder<GuestContext>
+
+    init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages, logger: Logger) {
+        let scheme = config.portal.publicURL.scheme?.lowercased() ?? "http"
+        let port = config.portal.publicURL.port ?? (scheme == "https" ? 443 : 80)
+        let host = config.portal.publicURL.host?.lowercased() ?? ""
+        var authorities: Set<String> = ["\(host):\(port)", "\(config.portal.captureAddress):\(config.portal.listen.port)"]
+        if config.portal.listen.host != "0.0.0.0" && config.portal.listen.host != "::" {
+            authorities.insert(config.portal.listen.description.lowercased())
+        }
+        portalAuthorities = authorities
+        var base = URLComponents(url: config.portal.publicURL, resolvingAgainstBaseURL: false)!
+        if base.path.isEmpty { base.path = "/" }
+        base.query = nil
+        portalHome = base.string ?? config.portal.publicURL.absoluteString
+        self.pages = pages
+        let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
+        self.locale = locale
+
+        let controller = GuestController(
+            publicURL: config.portal.publicURL, sessions: sessions, neighbours: neighbours, formToken: FormToken(key: formKey),
+            derivesMissingMAC: config.firewall.backend == .none, pages: pages, logger: logger)
+        let router = Router(context: GuestContext.self, errors: { error, request in
+            GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
+        }, unexpected: { error, request in
+            logger.error("guest request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            return .internalError
+        })
+        controller.addRoutes(to: router.group().add(middleware: locale))
+        self.router = router.responder()
+    }
+
+    public func respond(to request: HTTPRequest) -> HTTPReply {
+        isForPortal(request) ? router.respond(to: request) : .now(captured(request))
+    }
+
+    public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
+        GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
+    }
+
+    func isForPortal(_ request: HTTPRequest) -> Bool {
+        guard let host = request.headers["host"]?.lowercased(), !host.isEmpty else { return false }
+        // Character-based checks: String.contains(String) goes through Foundation, slowly.
+        let hasPort = host.last != "]" && host.utf8.contains(UInt8(ascii: ":"))
+        return portalAuthorities.contains(hasPort ? host : host + ":80")
+    }
+
+    /// Any request for another site: send the browser to the portal, keeping where it
+    /// wanted to go. A redirect (not a 200) is what makes every phone OS open its sheet.
+    func captured(_ request: HTTPRequest) -> HTTPResponse {
+        guard let host = request.headers["host"], !host.isEmpty, request.method == .get || request.method == .head else {
+            return .redirect(to: portalHome)
+        }
+        return .redirect(to: portalHome + "?url=" + FormData.encode("http://" + host + request.target))
+    }
+}
+
+/// Errors as guests see them: a page in their language. The heading and sentence
+/// come from the catalog by the error's code (`error.device.heading`), else by its
+/// status (`error.404.heading`), else a generic one.
+enum GuestErrors {
+    static func page(for error: HTTPError, language: String, pages: GuestPages) -> HTTPResponse {
+        let catalog = pages.catalog(language)
+        let key = catalog.messages["error.\(error.code).heading"] != nil ? "error.\(error.code)"
+            : catalog.messages["error.\(error.status).heading"] != nil ? "error.\(error.status)" : "error.500"
+        let home = language == pages.defaultLanguage ? "/" : "/?lang=\(language)"
+        let linkText = [404, 405, 413].contains(error.status) || error.code == "unsupported_form" ? "link.login" : "link.retry"
+        let page = MessagePage(heading: catalog.text(key + ".heading"), message: catalog.text(key + ".message"),
+                               link: home, linkText: catalog.text(linkText))
+        var response = HTTPResponse.html(pages.render(page, language: language), status: error.status)
+        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { response.headers.add(name, value) }
+        return response
+    }
+}
+
+extension HTTPResponse {
+    /// A JSON body in portald's conventions (RFC 3339 times, sorted keys).
+    static func json<T: Encodable>(_ value: T, status: Int = 200, contentType: String = "application/json") -> HTTPResponse {
+        .json(bytes: Array(JSON.encode(value)), status: status, contentType: contentType)
+    }
+}

@@ -1,0 +1,67 @@
+import Firewall
+import Foundation
+import GRDB
+
+/// Sessions as rows: `session`, and one `session_address` row per address. The
+/// only place that turns columns into typed values (MAC, addresses, subject).
+enum SessionRecords {
+    static func insert(_ session: Session, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO session(id, mac, method, subject_type, subject_id, started_at, expires_at, ended_at, end_reason, bytes_up, bytes_down)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [session.id, session.mac.description, session.method.rawValue, session.subject?.type, session.subject?.id,
+                             session.startedAt, session.expiresAt, session.endedAt, session.endReason?.rawValue,
+                             session.bytesUp, session.bytesDown])
+        if let ipv4 = session.ipv4 {
+            try db.execute(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', ?)",
+                           arguments: [session.id, ipv4.description])
+        }
+    }
+
+    /// Writes what changes after login: the end and the byte counts.
+    static func update(_ session: Session, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE session SET ended_at = ?, end_reason = ?, bytes_up = ?, bytes_down = ?, expires_at = ? WHERE id = ?
+            """, arguments: [session.endedAt, session.endReason?.rawValue, session.bytesUp, session.bytesDown, session.expiresAt, session.id])
+    }
+
+    /// Active sessions, oldest first; `filter` is SQL over the `session` table.
+    static func active(_ filter: String = "1", _ arguments: StatementArguments = [], in db: Database) throws -> [Session] {
+        try fetch("ended_at IS NULL AND (\(filter)) ORDER BY started_at, id", arguments, in: db)
+    }
+
+    static func one(id: String, in db: Database) throws -> Session? {
+        try fetch("id = ?", [id], in: db).first
+    }
+
+    private static func fetch(_ condition: String, _ arguments: StatementArguments, in db: Database) throws -> [Session] {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM session WHERE \(condition)", arguments: arguments)
+        guard !rows.isEmpty else { return [] }
+        var addresses: [String: [(family: String, address: String)]] = [:]
+        let ids = rows.map { $0["id"] as String }
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM session_address WHERE session_id IN (\(placeholders))",
+                                        arguments: StatementArguments(chunk)) {
+                addresses[row["session_id"], default: []].append((row["family"], row["address"]))
+            }
+        }
+        return try rows.map { row in
+            let id: String = row["id"]
+            guard let mac = MACAddress(row["mac"] as String), let method = Session.Method(rawValue: row["method"]) else {
+                throw StoreCorruption("session \(id) has an unreadable mac or method")
+            }
+            let ipv4 = addresses[id]?.first { $0.family == "ipv4" }.flatMap { IPv4Address($0.address) }
+            return Session(id: id, device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
+                           subject: SessionSubject(type: row["subject_type"], id: row["subject_id"]),
+                           startedAt: row["started_at"], expiresAt: row["expires_at"], endedAt: row["ended_at"],
+                           endReason: (row["end_reason"] as String?).flatMap(Session.EndReason.init(rawValue:)),
+                           bytesUp: row["bytes_up"], bytesDown: row["bytes_down"])
+        }
+    }
+}
+
+struct StoreCorruption: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

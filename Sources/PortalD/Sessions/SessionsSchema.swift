@@ -1,0 +1,48 @@
+import GRDB
+import Store
+
+/// The sessions' tables. Versions 1 and 3 keep the identifiers they were released
+/// with (version 2 is the outbox's).
+enum SessionsSchema: StoreSchema {
+    static let migrations = [
+        StoreMigration(version: 1, "sessions and secrets") { db in
+            try db.create(table: "session") { t in
+                t.primaryKey("id", .text)
+                t.column("mac", .text).notNull()
+                t.column("ipv4", .text).notNull()
+                t.column("method", .text).notNull()
+                t.column("started_at", .datetime).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("ended_at", .datetime)
+                t.column("end_reason", .text)
+            }
+            // One active session per device.
+            try db.execute(sql: "CREATE UNIQUE INDEX session_active_mac ON session(mac) WHERE ended_at IS NULL")
+            try db.execute(sql: "CREATE INDEX session_active_expiry ON session(expires_at) WHERE ended_at IS NULL")
+        },
+        StoreMigration(version: 3, "session traffic") { db in
+            // While a session is active: bytes counted by tables since replaced (restarts);
+            // once ended: the session's totals.
+            try db.alter(table: "session") { t in
+                t.add(column: "bytes_up", .integer).notNull().defaults(to: 0)
+                t.add(column: "bytes_down", .integer).notNull().defaults(to: 0)
+            }
+        },
+        StoreMigration(version: 4, "session subject and device addresses") { db in
+            try db.execute(sql: """
+                ALTER TABLE session ADD COLUMN subject_type TEXT CHECK (subject_type IN ('reservation', 'code'));
+                ALTER TABLE session ADD COLUMN subject_id TEXT;
+                CREATE INDEX session_active_subject ON session(subject_type, subject_id) WHERE ended_at IS NULL;
+                CREATE TABLE session_address (
+                    session_id TEXT NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                    family TEXT NOT NULL CHECK (family IN ('ipv4', 'ipv6')),
+                    address TEXT NOT NULL,
+                    PRIMARY KEY (session_id, address)
+                );
+                CREATE INDEX session_address_address ON session_address(address);
+                INSERT INTO session_address(session_id, family, address) SELECT id, 'ipv4', ipv4 FROM session;
+                ALTER TABLE session DROP COLUMN ipv4;
+                """)
+        },
+    ]
+}

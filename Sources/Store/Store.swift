@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// portald's SQLite database. Each module owns its tables and contributes their
+/// migrations (`StoreSchema`); the store runs them once each, in version order.
+///
+/// GRDB over the system libsqlite3: a `DatabasePool` is WAL mode (guests' logins
+/// write while the CLI, the admin API and the dispatcher read), and every
+/// migration runs in its own transaction.
+public final class Store: Sendable {
+    public let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it with `schemas`.
+    public init(path: String, schemas: [any StoreSchema.Type]) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // durable in WAL mode across process crashes
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator(schemas: [StoreSecrets.self] + schemas).migrate(pool)
+    }
+
+    /// All migrations of `schemas`, ordered by version. Two migrations with one version
+    /// are a programming error, reported before anything is touched.
+    static func migrator(schemas: [any StoreSchema.Type]) throws -> DatabaseMigrator {
+        let migrations = schemas.flatMap { $0.migrations }.sorted { $0.version < $1.version }
+        for (a, b) in zip(migrations, migrations.dropFirst()) where a.version == b.version {
+            throw StoreError("migrations \"\(a.identifier)\" and \"\(b.identifier)\" share version \(a.version)")
+        }
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.identifier, migrate: migration.migrate)
+        }
+        return migrator
+    }
+
+    /// The identifiers of the migrations applied to this database, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try DatabaseMigrator().appliedIdentifiers(db).sorted { Self.version(of: $0) < Self.version(of: $1) } }
+    }
+
+    private static func version(of identifier: String) -> Int {
+        Int(identifier.dropFirst().prefix { $0.isNumber }) ?? .max
+    }
+}
+
+/// A module's tables, as a list of migrations.
+public protocol StoreSchema {
+    static var migrations: [StoreMigration] { get }
+}
+
+/// One schema step. The version orders steps across modules (the database keeps
+/// the identifier `v<version>: <name>`, so neither may change once released).
+public struct StoreMigration: Sendable {
+    public let version: Int
+    public let name: String
+    public let migrate: @Sendable (Database) throws -> Void
+
+    public init(version: Int, _ name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+        self.version = version
+        self.name = name
+        self.migrate = migrate
+    }
+
+    public var identifier: String { "v\(version): \(name)" }
+}
+
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A Codable record whose columns are the snake_case of its properties.
+public protocol SnakeCaseRecord: Codable, FetchableRecord, EncodableRecord, Sendable {}
+
+extension SnakeCaseRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}

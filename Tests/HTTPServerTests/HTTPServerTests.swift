@@ -1,0 +1,178 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import HTTPServer
+
+/// The real libmicrohttpd listener on loopback, driven by curl.
+@Suite("HTTP server over libmicrohttpd", .serialized)
+struct HTTPServerTests {
+    func withServer(maxBody: Int = 1024, perIP: Int = 32, _ body: (String) throws -> Void) throws {
+        let router = Router(context: BasicRequestContext.self, errors: { error, _ in
+            error.status == 404 ? .plainJSON(HTTPError(404, code: "not_found", message: "nothing here")) : .plainJSON(error)
+        })
+        router.get("/echo/{name}") { request, context in
+            let fields = ["name": context.parameters["name"] ?? "", "q": request.query["q"] ?? "", "client": request.clientAddress,
+                          "ua": request.headers["user-agent"] ?? "", "target": request.target]
+            return .json(bytes: Array(try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])))
+        }
+        router.post("/form") { request, _ in .text("accept=\(request.form?["accept"] ?? "-") bytes=\(request.body.count)") }
+        router.post("/slow", execution: .offloaded) { request, _ in
+            usleep(UInt32(Int(request.query["ms"] ?? "0") ?? 0) * 1000)
+            return .text("slept")
+        }
+        let server = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1,
+                                                               connectionTimeoutSeconds: 5, maxConnectionsPerIP: perIP, maxBodyBytes: maxBody),
+                                    responder: router.responder())
+        defer { server.stop() }
+        try body("http://127.0.0.1:\(server.port)")
+    }
+
+    func curl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func routesQueriesAndHeaders() throws {
+        try withServer { (base: String) throws in
+            let body = try curl(["-A", "phone/1.0", "\(base)/echo/zo%C3%AB?q=a+b%26c"])
+            #expect(body.contains(#""name":"zoë""#))
+            #expect(body.contains(#""q":"a b&c""#))
+            #expect(body.contains(#""client":"127.0.0.1""#))
+            #expect(body.contains(#""ua":"phone/1.0""#))
+            #expect(body.contains(#""target":"/echo/zo%C3%AB?q=a+b%26c""#))
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/missing"]) == "404")
+            #expect(try curl(["\(base)/missing"]) == #"{"error":{"code":"not_found","message":"nothing here"}}"#)
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", "\(base)/echo/x"]) == "405")
+        }
+    }
+
+    @Test func formBodiesAndTheSizeLimit() throws {
+        try withServer(maxBody: 1024) { (base: String) throws in
+            #expect(try curl(["-d", "accept=yes&x=1", "\(base)/form"]) == "accept=yes bytes=14")
+            let big = String(repeating: "a", count: 5000)
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-d", "x=\(big)", "\(base)/form"]) == "413")
+            // Chunked, without a length up front: refused once it passes the limit.
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Transfer-Encoding: chunked", "-d", "x=\(big)", "\(base)/form"]) == "413")
+        }
+    }
+
+    @Test func keepAliveReusesTheConnection() throws {
+        try withServer { (base: String) throws in
+            let verbose = try curl(["-v", "-o", "/dev/null", "-o", "/dev/null", "\(base)/echo/a", "\(base)/echo/b"])
+            #expect(verbose.contains("Re-using existing connection") || verbose.contains("Reusing existing connection"))
+            #expect(!verbose.lowercased().contains("connection: close"))
+        }
+    }
+
+    @Test("offloaded work does not stall other requests on the same MHD thread")
+    func offloadedWorkRunsBeside() throws {
+        try withServer { (base: String) throws in
+            // One MHD thread: a 1.5 s offloaded request, and meanwhile a quick one on another connection.
+            let slow = Process()
+            slow.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            slow.arguments = ["curl", "-s", "-X", "POST", "--max-time", "5", "\(base)/slow?ms=1500"]
+            let pipe = Pipe()
+            slow.standardOutput = pipe
+            try slow.run()
+            usleep(200_000)
+            let started = ContinuousClock.now
+            #expect(try curl(["\(base)/echo/quick"]).contains("quick"))
+            #expect(ContinuousClock.now - started < .milliseconds(700), "the quick request waited for the slow one")
+            slow.waitUntilExit()
+            #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "slept")
+        }
+    }
+
+    @Test func bindErrorsAreClear() throws {
+        try withServer { (base: String) throws in
+            let port = UInt16(base.split(separator: ":").last!)!
+            #expect(throws: HTTPServerError.self) {
+                _ = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: port)), responder: Fixed(.text("")))
+            }
+        }
+        #expect(throws: HTTPServerError.self) {
+            _ = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "not-an-ip", port: 0)), responder: Fixed(.text("")))
+        }
+    }
+}
+
+/// Raw TCP clients, for limits curl cannot show.
+@Suite("HTTP server limits", .serialized)
+struct HTTPServerLimitTests {
+    func connect(_ port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw HTTPServerError("connect failed") }
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Sends a request and reads until the server closes or answers; "" means closed unanswered.
+    func exchange(_ fd: Int32, _ request: String = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") -> String {
+        _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : ""
+    }
+
+    func server(perIP: Int, timeout: Int) throws -> HTTPServer {
+        try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1,
+                                                  connectionTimeoutSeconds: timeout, maxConnectionsPerIP: perIP),
+                       responder: Fixed(.text("ok")))
+    }
+
+    @Test func perIPConnectionLimit() throws {
+        let server = try server(perIP: 2, timeout: 10)
+        defer { server.stop() }
+        let first = try connect(server.port)
+        let second = try connect(server.port)
+        defer { close(second) }
+        usleep(100_000)
+        let third = try connect(server.port)
+        defer { close(third) }
+        #expect(exchange(third) == "", "a third connection from one address was served")
+        // Closed once, here: a second close() could hit a descriptor another test
+        // (or MHD) has opened meanwhile under the same number.
+        close(first)
+        usleep(100_000)
+        let fourth = try connect(server.port)
+        defer { close(fourth) }
+        #expect(exchange(fourth).hasPrefix("HTTP/1.1 200"))
+    }
+
+    @Test func idleConnectionsTimeOut() throws {
+        let server = try server(perIP: 8, timeout: 1)
+        defer { server.stop() }
+        let idle = try connect(server.port)
+        defer { close(idle) }
+        let started = ContinuousClock.now
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let count = recv(idle, &buffer, buffer.count, 0)
+        #expect(count == 0, "expected the server to close the idle connection")
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+}
+
+/// A responder that always answers the same.
+struct Fixed: HTTPResponder {
+    let response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+    func respond(to request: HTTPRequest) -> HTTPReply { .now(response) }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+import Testing
+@testable import Outbox
+
+/// A transport that answers from a script and records what it was sent.
+final class FakeTransport: WebhookTransport {
+    /// Per event id: the status to answer and how long to take.
+    let script: @Sendable (String) -> (status: Int?, delay: Duration)
+    let sent = Mutex<[String]>([])
+    let closed = Mutex(false)
+
+    init(_ script: @escaping @Sendable (String) -> (status: Int?, delay: Duration)) { self.script = script }
+
+    func post(_ url: URL, body: Data, headers: [(String, String)], timeout: Duration) async -> HTTPOutcome {
+        let id = headers.first { $0.0 == "webhook-id" }?.1 ?? ""
+        sent.withLock { $0.append(id) }
+        let (status, delay) = script(id)
+        try? await Task.sleep(for: delay)
+        return HTTPOutcome(statusCode: status, error: status == nil ? "connection refused" : nil)
+    }
+
+    func close() { closed.withLock { $0 = true } }
+    var isClosed: Bool { closed.withLock { $0 } }
+}
+
+@Suite("dispatcher rules, with a fake transport")
+struct DispatcherTests {
+    func setUp(ordering: WebhookEndpoint.Ordering) throws -> (Store, Outbox, [String]) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID())/o.db").path
+        let store = try Store(path: path, schemas: [OutboxSchema.self])
+        let endpoint = WebhookEndpoint(id: "cloud", url: URL(string: "http://127.0.0.1:9/")!,
+                                       secrets: [try WebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")], topics: ["*"], ordering: ordering)
+        let outbox = Outbox(siteID: "h", endpoints: [endpoint])
+        let ids = try store.pool.write { db in
+            try (1...3).map { n in try outbox.record("test.event", data: ["n": n], at: Date(), in: db)! }
+        }
+        return (store, outbox, ids)
+    }
+
+    func statuses(_ store: Store) throws -> [String] {
+        try store.pool.read { try String.fetchAll($0, sql: "SELECT status FROM delivery ORDER BY event_sequence") }
+    }
+
+    /// Runs the dispatcher until `done` holds (or 30 s pass: the whole suite runs in parallel
+    /// on two cores), then shuts it down.
+    /// Returns how long it took until `done` held.
+    @discardableResult
+    func run(_ dispatcher: Dispatcher, until done: @escaping @Sendable () throws -> Bool) async throws -> Duration {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run() }
+            let started = ContinuousClock.now
+            while try !done(), ContinuousClock.now < started + .seconds(30) { try await Task.sleep(for: .milliseconds(20)) }
+            let elapsed = ContinuousClock.now - started
+            group.cancelAll()
+            return elapsed
+        }
+    }
+
+    @Test("ordering none: a slow delivery holds back nothing")
+    func unorderedDoesNotWait() async throws {
+        let (store, outbox, ids) = try setUp(ordering: .none)
+        let slow = ids[0]
+        // The slow receiver takes far longer than the test may run: it can only pass if 2 and 3 do not wait for it.
+        let transport = FakeTransport { id in (200, id == slow ? .seconds(60) : .zero) }
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(concurrency: 2), transport: transport,
+                                    logger: Logger(label: "t"))
+        try await run(dispatcher) { try statuses(store) == ["pending", "delivered", "delivered"] }
+        // With a window of 2, event 3 went out as soon as event 2 settled, while event 1 still waited on its receiver.
+        #expect(try statuses(store) == ["pending", "delivered", "delivered"], "events 2 and 3 waited for the slow event 1")
+        #expect(transport.sent.withLock { Set($0) } == Set(ids))
+    }
+
+    @Test("ordered: a failing event holds back the later ones")
+    func orderedWaits() async throws {
+        let (store, outbox, ids) = try setUp(ordering: .ordered)
+        let transport = FakeTransport { id in (id == ids[0] ? 500 : 200, .zero) }
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"))
+        try await run(dispatcher) { transport.sent.withLock { !$0.isEmpty } }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(transport.sent.withLock { $0 } == [ids[0]])
+        #expect(try statuses(store) == ["pending", "pending", "pending"])
+        let attempts = try await store.pool.read { try Int.fetchOne($0, sql: "SELECT attempts FROM delivery ORDER BY event_sequence LIMIT 1") }
+        #expect(attempts == 1)
+    }
+
+    @Test("410 suspends the endpoint and keeps the event first in line")
+    func goneSuspends() async throws {
+        let (store, outbox, _) = try setUp(ordering: .ordered)
+        let transport = FakeTransport { _ in (410, .zero) }
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"))
+        try await run(dispatcher) {
+            try store.pool.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM endpoint_state WHERE suspended_at IS NOT NULL") ?? false }
+        }
+        #expect(transport.sent.withLock { $0.count } == 1)
+        #expect(try statuses(store) == ["pending", "pending", "pending"])
+        let resumed = try await store.pool.write { try outbox.resume(endpoint: "cloud", in: $0) }
+        #expect(resumed)
+    }
+}
