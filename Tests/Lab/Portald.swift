@@ -34,7 +34,8 @@ public final class Portald: @unchecked Sendable {
 
     /// portald on this host's loopback, firewall backend "none": for what needs no capture (webhooks).
     public static func loopback(sessionMinutes: Int = 1440, extra: String = "") throws -> Portald {
-        let portal = UInt16.random(in: 41000...48000)
+        // Below Linux's ephemeral range (32768–60999), where outgoing connections take their ports.
+        let portal = UInt16.random(in: 20000...32000) & ~1
         return try Portald(lab: nil, portal: "127.0.0.1:\(portal)", adminPort: portal + 1, firewall: """
 
             [firewall]
