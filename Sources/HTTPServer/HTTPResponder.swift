@@ -44,7 +44,12 @@ extension HTTPResponse {
         }
         let body = "{\"error\":{\"code\":\(quoted(error.code)),\"message\":\(quoted(error.message))}}"
         var response = HTTPResponse.json(bytes: Array(body.utf8), status: error.status)
-        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { response.headers.add(name, value) }
+        response.addHeaders(of: error)
         return response
+    }
+
+    /// Adds the headers the error must carry (`Allow`, `WWW-Authenticate`, …), in a stable order.
+    public mutating func addHeaders(of error: HTTPError) {
+        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
     }
 }

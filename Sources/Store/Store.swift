@@ -36,15 +36,6 @@ public final class Store: Sendable {
         }
         return migrator
     }
-
-    /// The identifiers of the migrations applied to this database, in order.
-    public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try DatabaseMigrator().appliedIdentifiers(db).sorted { Self.version(of: $0) < Self.version(of: $1) } }
-    }
-
-    private static func version(of identifier: String) -> Int {
-        Int(identifier.dropFirst().prefix { $0.isNumber }) ?? .max
-    }
 }
 
 /// A module's tables, as a list of migrations.

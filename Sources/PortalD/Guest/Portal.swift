@@ -84,7 +84,7 @@ enum GuestErrors {
         let page = MessagePage(heading: catalog.text(key + ".heading"), message: catalog.text(key + ".message"),
                                link: home, linkText: catalog.text(linkText))
         var response = HTTPResponse.html(pages.render(page, language: language), status: error.status)
-        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { response.headers.add(name, value) }
+        response.addHeaders(of: error)
         return response
     }
 }
