@@ -33,17 +33,19 @@ public final class Portald: @unchecked Sendable {
     }
 
     /// portald on this host's loopback, firewall backend "none": for what needs no capture (webhooks).
-    public static func loopback(sessionMinutes: Int = 1440, extra: String = "") throws -> Portald {
+    /// `site` is appended to the `[site]` table (`time_zone = …`), `extra` to the file.
+    public static func loopback(sessionMinutes: Int = 1440, site: String = "", extra: String = "") throws -> Portald {
         // Below Linux's ephemeral range (32768–60999), where outgoing connections take their ports.
         let portal = UInt16.random(in: 20000...32000) & ~1
         return try Portald(lab: nil, portal: "127.0.0.1:\(portal)", adminPort: portal + 1, firewall: """
 
             [firewall]
             backend = "none"
-            """, sessionMinutes: sessionMinutes, extra: extra)
+            """, sessionMinutes: sessionMinutes, site: site, extra: extra)
     }
 
-    private init(lab: NetworkLab?, portal: String, adminPort: UInt16, firewall: String, sessionMinutes: Int, extra: String) throws {
+    private init(lab: NetworkLab?, portal: String, adminPort: UInt16, firewall: String, sessionMinutes: Int,
+                 site: String = "", extra: String) throws {
         self.lab = lab
         self.adminPort = adminPort
         portalURL = "http://\(portal)/"
@@ -55,6 +57,7 @@ public final class Portald: @unchecked Sendable {
         [site]
         id = "lab-hotel"
         name = "Lab Hotel"
+        \(site)
 
         [portal]
         listen = "\(portal)"

@@ -39,7 +39,7 @@ struct CryptoTests {
 /// The portal's handlers, called directly (the real sockets are in HTTPServerTests and the lab).
 @Suite("portal pages and capture")
 struct PortalTests {
-    func makePortal(timeZone: String = "UTC") throws -> (Portal, (HTTPRequest) -> HTTPResponse, MemoryFirewall) {
+    func makePortal(timeZone: String = "UTC", branding: Branding = Branding()) throws -> (Portal, (HTTPRequest) -> HTTPResponse, MemoryFirewall) {
         let config = try Config.parse("""
         [site]
         id = "h"
@@ -57,7 +57,7 @@ struct PortalTests {
         let arp = FileManager.default.temporaryDirectory.appendingPathComponent("arp-\(UUID())").path
         try "IP address HW type Flags HW address Mask Device\n192.0.2.10 0x1 0x2 02:00:00:00:00:10 * lan0\n"
             .write(toFile: arp, atomically: true, encoding: .utf8)
-        let pages = try GuestPages(siteName: config.site.name, timeZone: TimeZone(identifier: timeZone)!)
+        let pages = try GuestPages(siteName: config.site.name, timeZone: TimeZone(identifier: timeZone)!, branding: branding)
         let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
                             formKey: Array(repeating: 1, count: 32), pages: pages, logger: Logger(label: "t"))
         return (portal, { request in

@@ -82,7 +82,13 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let config = try options.load()
-            print("\(options.config): ok (site \(config.site.id), portal \(config.portal.listen), firewall \(config.firewall.backend.rawValue))")
+            do {
+                _ = try GuestPages(config: config)
+            } catch {
+                throw CLIError("\(error)")  // every branding and catalog error names its file
+            }
+            let branding = config.branding.directory.map { ", branding \($0)" } ?? ""
+            print("\(options.config): ok (site \(config.site.id), portal \(config.portal.listen), firewall \(config.firewall.backend.rawValue), time zone \(config.site.timeZone.identifier)\(branding))")
         }
     }
 }

@@ -18,8 +18,7 @@ public enum Daemon {
     public static func run(config: Config, logger: Logger) async throws {
         let workers = WorkerPool.shared
         let notifier = SystemdNotifier()
-        let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone,
-                                   branding: try config.branding.directory.map(Branding.load) ?? Branding())
+        let pages = try GuestPages(config: config)
         let store = try await workers.run { try Store(path: config.store.path, schemas: schemas) }
         let firewall: any Firewall
         switch config.firewall.backend {

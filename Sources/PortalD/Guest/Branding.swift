@@ -44,8 +44,12 @@ public struct Branding: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw BrandingError("[branding] directory: \(directory) is not a directory")
         }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted().filter { !$0.hasPrefix(".") }
+        guard !(entries.contains("logo.svg") && entries.contains("logo.png")) else {
+            throw BrandingError("\(directory): give logo.svg or logo.png, not both")
+        }
         var branding = Branding()
-        for entry in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where !entry.hasPrefix(".") {
+        for entry in entries {
             let path = root.appendingPathComponent(entry).path
             switch entry {
             case "templates":
@@ -63,7 +67,6 @@ public struct Branding: Sendable {
             case "theme.toml":
                 branding.theme = try theme(at: path)
             case "logo.svg", "logo.png":
-                guard branding.logo == nil else { throw BrandingError("\(directory): give logo.svg or logo.png, not both") }
                 branding.logo = try logo(at: path, name: entry)
             default:
                 throw BrandingError("\(path): unknown entry (expected templates/, locales/, theme.toml, logo.svg or logo.png)")
@@ -101,13 +104,13 @@ public struct Branding: Sendable {
             ("primary", \.primary), ("on_primary", \.onPrimary), ("background", \.background), ("text", \.text), ("card", \.card),
         ]
         for key in table.keys {
-            guard let (_, path) = keys.first(where: { $0.0 == key }) else {
+            guard let (_, property) = keys.first(where: { $0.0 == key }) else {
                 throw BrandingError("\(path) \(key): unknown key (known: \(keys.map(\.0).joined(separator: ", ")))")
             }
             guard let colour = table[key]?.string, colour.range(of: "^#[0-9A-Fa-f]{6}$", options: .regularExpression) != nil else {
                 throw BrandingError("\(path) \(key): expected a colour like \"#1f5c4a\"")
             }
-            theme[keyPath: path] = colour.lowercased()
+            theme[keyPath: property] = colour.lowercased()
         }
         return theme
     }

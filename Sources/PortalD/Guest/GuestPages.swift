@@ -24,6 +24,14 @@ public struct GuestPages: Sendable {
     /// The built-in catalogs by language.
     static let builtInLocales: [String: [UInt8]] = ["en": PackageResources.en_json]
 
+    /// The pages `config` asks for: the built-ins with its `[branding] directory` over
+    /// them. `serve` and `check-config` both build them this way, so a branding error
+    /// is reported before a restart, not by it.
+    public init(config: Config) throws {
+        let branding = try config.branding.directory.map { try Branding.load(directory: $0) } ?? Branding()
+        try self.init(siteName: config.site.name, timeZone: config.site.timeZone, branding: branding)
+    }
+
     /// Compiles the templates and catalogs with `branding` over them; every error names its file.
     public init(siteName: String, timeZone: TimeZone, branding: Branding = Branding(), defaultLanguage: String = "en") throws {
         var library = MustacheLibrary()

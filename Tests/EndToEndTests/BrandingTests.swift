@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import Lab
+
+/// `[branding] directory` and `[site] time_zone` as IT meets them: `check-config`
+/// refuses a bad directory naming the file, and the running daemon serves the
+/// operator's logo, colours and texts.
+@Suite("branding and time zone through the real binary")
+struct BrandingTests {
+    let svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="4" cx="4" cy="4"/></svg>"#
+
+    func brandingDirectory() throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("branding-e2e-\(UUID())")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("locales"), withIntermediateDirectories: true)
+        try svg.write(to: root.appendingPathComponent("logo.svg"), atomically: true, encoding: .utf8)
+        try "primary = \"#123456\"\n".write(to: root.appendingPathComponent("theme.toml"), atomically: true, encoding: .utf8)
+        try #"{"language": "en", "texts": {"splash.welcome": "Welcome to the lab, dear guest."}}"#
+            .write(to: root.appendingPathComponent("locales/en.json"), atomically: true, encoding: .utf8)
+        return root
+    }
+
+    @Test func checkConfigAndServeWithBranding() throws {
+        let branding = try brandingDirectory()
+        defer { try? FileManager.default.removeItem(at: branding) }
+        let portald = try Portald.loopback(site: #"time_zone = "Europe/Lisbon""#, extra: """
+
+            [branding]
+            directory = "\(branding.path)"
+            """)
+        let check = try portald.cli(["check-config"])
+        #expect(check.stdout.contains(": ok"))
+        #expect(check.stdout.contains("time zone Europe/Lisbon"))
+        #expect(check.stdout.contains("branding \(branding.path)"))
+
+        try portald.start()
+        defer { try? portald.stop() }
+        let page = try portald.run(["curl", "-s", portald.portalURL]).stdout
+        #expect(page.contains("Welcome to the lab, dear guest."))
+        #expect(page.contains("background:#123456"))
+        #expect(page.contains(#"src="/assets/logo.svg""#))
+        let logo = try portald.run(["curl", "-s", "-D", "-", "\(portald.portalURL)assets/logo.svg"]).stdout
+        #expect(logo.lowercased().contains("content-type: image/svg+xml"))
+        #expect(logo.hasSuffix(svg))
+
+        // A misspelt file is named by check-config, and the config file is left as it was.
+        try "x".write(to: branding.appendingPathComponent("logo.jpg"), atomically: true, encoding: .utf8)
+        let configBefore = try String(contentsOfFile: portald.configPath, encoding: .utf8)
+        let bad = try portald.cli(["check-config"], check: false)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("portald: \(branding.path)/logo.jpg: unknown entry"), "\(bad.stderr)")
+        #expect(try String(contentsOfFile: portald.configPath, encoding: .utf8) == configBefore)
+    }
+
+    @Test func checkConfigNamesBadSiteKeys() throws {
+        let missing = try Portald.loopback(extra: "\n[branding]\ndirectory = \"/nonexistent/branding\"")
+        let result = try missing.cli(["check-config"], check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("[branding] directory: /nonexistent/branding is not a directory"), "\(result.stderr)")
+
+        let zone = try Portald.loopback(site: #"time_zone = "Mars/Olympus""#)
+        let zoneResult = try zone.cli(["check-config"], check: false)
+        #expect(zoneResult.status == 1)
+        #expect(zoneResult.stderr.contains("[site] time_zone"), "\(zoneResult.stderr)")
+    }
+}
