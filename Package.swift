@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(name: "Main", dependencies: ["PortalD"]),
 
         // The network lab every end-to-end test uses (namespaces, veth, processes).
-        .target(name: "Lab", path: "Tests/Lab"),
+        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
