@@ -7,11 +7,15 @@ A guest agent (in the guest namespace) fetches the splash page, then times
 Between logins the device is deauthorized with `portald deauth` (not timed).
 Baseline, same run: `nft add element` per authorization, as a portal that
 shells out to nft pays at least (openNDS forks a shell per request on top).
-Bounded: COUNT logins (default 200). Namespaces are deleted on exit.
+ROUNDS (default 6) alternated rounds of COUNT logins then COUNT baseline
+authorizations (default 100 each); prints each round's p50/p99 and the median
+and spread (min-max) over the rounds, plus p99 over every sample. Bounded:
+ROUNDS x COUNT logins. Namespaces are deleted on exit.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 
-COUNT = int(os.environ.get("COUNT", "200"))
+COUNT = int(os.environ.get("COUNT", "100"))
+ROUNDS = int(os.environ.get("ROUNDS", "6"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 P = f"pdbench{os.getpid()}"
@@ -89,28 +93,46 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/p
                 break
             time.sleep(0.1)
         agent = subprocess.Popen(["ip", "netns", "exec", GUEST, "python3", "-c", AGENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        login, forward = [], []
-        for i in range(COUNT):
-            if i:
-                ns(GW, BIN, "deauth", "02:00:00:00:00:10", "--config", config)
-            agent.stdin.write("go\n"); agent.stdin.flush()
-            a, b = agent.stdout.readline().split()
-            login.append(float(a)); forward.append(float(b))
+        rounds = []
+        baseline_key = 0
+        for r in range(ROUNDS):
+            login, forward, shell = [], [], []
+            for i in range(COUNT):
+                if r or i:
+                    ns(GW, BIN, "deauth", "02:00:00:00:00:10", "--config", config)
+                agent.stdin.write("go\n"); agent.stdin.flush()
+                a, b = agent.stdout.readline().split()
+                login.append(float(a)); forward.append(float(b))
+            # Baseline: one `nft add element` process per authorization.
+            for i in range(COUNT):
+                t0 = time.perf_counter()
+                ns(GW, "nft", "add", "element", "inet", "portald", "authorized",
+                   f"{{ 02:00:00:01:{baseline_key // 256:02x}:{baseline_key % 256:02x} . 192.0.2.200 timeout 1h }}")
+                shell.append((time.perf_counter() - t0) * 1000)
+                baseline_key += 1
+            rounds.append({"login": login, "forward": forward, "shell": shell})
+            print(f"round {r + 1}: login p50 {percentile(login, 50)} p99 {percentile(login, 99)} ms   "
+                  f"first packet p50 {percentile(forward, 50)} p99 {percentile(forward, 99)} ms   "
+                  f"nft process p50 {percentile(shell, 50)} p99 {percentile(shell, 99)} ms", file=sys.stderr, flush=True)
         agent.stdin.close(); agent.wait(5)
-        # Baseline: one `nft add element` process per authorization.
-        shell = []
-        for i in range(COUNT):
-            t0 = time.perf_counter()
-            ns(GW, "nft", "add", "element", "inet", "portald", "authorized", f"{{ 02:00:00:01:{i // 256:02x}:{i % 256:02x} . 192.0.2.200 timeout 1h }}")
-            shell.append((time.perf_counter() - t0) * 1000)
         daemon.terminate(); daemon.wait(10); upstream.kill()
+
+        def summary(key):
+            p50s = [percentile(x[key], 50) for x in rounds]
+            p99s = [percentile(x[key], 99) for x in rounds]
+            every = [v for x in rounds for v in x[key]]
+            return {"p50_median": round(statistics.median(p50s), 3), "p50_spread": [min(p50s), max(p50s)],
+                    "p99_median": round(statistics.median(p99s), 3), "p99_spread": [min(p99s), max(p99s)],
+                    "p99_all_samples": percentile(every, 99)}
+        ratios = [percentile(x["forward"], 50) / percentile(x["shell"], 50) for x in rounds]
         result = {
-            "logins": COUNT,
-            "login_response_ms": {"p50": percentile(login, 50), "p99": percentile(login, 99)},
-            "login_to_first_forwarded_packet_ms": {"p50": percentile(forward, 50), "p99": percentile(forward, 99)},
-            "baseline_nft_add_element_process_ms": {"p50": percentile(shell, 50), "p99": percentile(shell, 99)},
+            "rounds": ROUNDS, "logins_per_round": COUNT,
+            "login_response_ms": summary("login"),
+            "login_to_first_forwarded_packet_ms": summary("forward"),
+            "baseline_nft_add_element_process_ms": summary("shell"),
+            "ratio_p50_portald_vs_nft_process": {"median": round(statistics.median(ratios), 3),
+                                                 "spread": [round(min(ratios), 3), round(max(ratios), 3)]},
         }
-        result["ratio_p50_portald_vs_nft_process"] = round(result["login_to_first_forwarded_packet_ms"]["p50"] / result["baseline_nft_add_element_process_ms"]["p50"], 3)
         print(json.dumps(result, indent=2))
     finally:
         cleanup()

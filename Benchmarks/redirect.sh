@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Redirect throughput: wrk against portald's captive redirect and against a minimal
 # C libmicrohttpd server (c_redirect_server.c), same flags, alternated, on loopback.
-# Prints requests/s of each round and the ratio portald / C. Bounded: ROUNDS × 2 × SECONDS.
+# Prints requests/s of each round and the ratio portald / C, then the median ratio and
+# its spread (min–max) over the rounds. Bounded: ROUNDS × 2 × SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-5} CONNECTIONS=${CONNECTIONS:-64} THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-6} SECONDS_PER_RUN=${SECONDS_PER_RUN:-5} CONNECTIONS=${CONNECTIONS:-64} THREADS=${THREADS:-2}
 # Server threads: 1 = one internal epoll thread; N > 1 = a pool of N epoll threads.
 SERVER_THREADS=${SERVER_THREADS:-2}
 command -v wrk >/dev/null || apt-get install -y -qq wrk
@@ -40,11 +41,15 @@ for port in 9080 9081; do
 done
 
 rate() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H 'Host: connectivitycheck.gstatic.com' "http://127.0.0.1:$1/generate_204" | awk '/Requests\/sec/ {print $2}'; }
-c_total=0 p_total=0
+ratios=() c_rates=() p_rates=()
 for round in $(seq "$ROUNDS"); do
-  c=$(rate 9080); p=$(rate 9081)
-  printf 'round %d: C libmicrohttpd %10.0f req/s   portald %10.0f req/s   ratio %.2f\n' "$round" "$c" "$p" "$(echo "$p / $c" | bc -l)"
-  c_total=$(echo "$c_total + $c" | bc -l); p_total=$(echo "$p_total + $p" | bc -l)
+  # Alternate which server goes first, so neither always gets the warmer machine.
+  if (( round % 2 )); then c=$(rate 9080); p=$(rate 9081); else p=$(rate 9081); c=$(rate 9080); fi
+  ratio=$(echo "$p / $c" | bc -l)
+  printf 'round %d: C libmicrohttpd %10.0f req/s   portald %10.0f req/s   ratio %.3f\n' "$round" "$c" "$p" "$ratio"
+  ratios+=("$ratio") c_rates+=("$c") p_rates+=("$p")
 done
-printf 'mean:    C libmicrohttpd %10.0f req/s   portald %10.0f req/s   ratio %.2f (goal >= 0.80)\n' \
-  "$(echo "$c_total / $ROUNDS" | bc -l)" "$(echo "$p_total / $ROUNDS" | bc -l)" "$(echo "$p_total / $c_total" | bc -l)"
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+minmax() { printf '%s\n' "$@" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f–%.3f", lo, hi}'; }
+printf 'median of %d rounds: C libmicrohttpd %.0f req/s   portald %.0f req/s   ratio %.3f (spread %s; goal >= 0.80)\n' \
+  "$ROUNDS" "$(median "${c_rates[@]}")" "$(median "${p_rates[@]}")" "$(median "${ratios[@]}")" "$(minmax "${ratios[@]}")"

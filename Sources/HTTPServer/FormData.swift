@@ -48,18 +48,28 @@ public struct FormData: Sendable, Equatable {
 
     /// Percent-encodes everything but RFC 3986 unreserved characters.
     public static func encode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count * 3)
+        appendEncoded(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Percent-encodes `text` onto `out`: what `encode` does, without a String in between.
+    /// Not generic on purpose: a generic one is not specialized across modules, and
+    /// iterating through protocol witnesses cost the captive redirect 8 % of its time.
+    public static func appendEncoded(_ text: String, to out: inout [UInt8]) {
+        let hex: StaticString = "0123456789ABCDEF"
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(byte)
             default:
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]]
+                // Three appends, not `+= [...]`: that would allocate an array per byte (the redirect's hot path).
+                out.append(UInt8(ascii: "%"))
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 0xf)])
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

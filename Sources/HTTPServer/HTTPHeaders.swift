@@ -12,11 +12,30 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Header names are ASCII; Foundation's locale-aware comparison is slow on the hot path.
     static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        return zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7a) }
+        ASCII.equalIgnoringCase(a.utf8, b.utf8)
     }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+}
+
+/// Byte-level ASCII helpers for the hot path, where Foundation's Unicode-aware
+/// string functions cost more than the rest of a request.
+public enum ASCII {
+    /// Whether `a` and `b` hold the same bytes, ASCII letters compared without case.
+    @inlinable
+    public static func equalIgnoringCase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        guard a.count == b.count else { return false }
+        var j = b.startIndex
+        for x in a {
+            let y = b[j]
+            if x != y {
+                let lower = x | 0x20
+                guard lower == y | 0x20, lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z") else { return false }
+            }
+            j = b.index(after: j)
+        }
+        return true
+    }
 }

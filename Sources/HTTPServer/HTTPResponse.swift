@@ -30,11 +30,18 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), body: Array(text.utf8))
     }
 
-    /// A redirect; the short body is for clients that show it.
+    /// A redirect. The short body, for clients that show it, is a link to the location
+    /// with the location as its text: no words, so no language to choose.
     public static func redirect(to location: String, status: Int = 302) -> HTTPResponse {
+        let escaped = HTML.escape(location)
+        return redirect(location: location, body: Array("<a href=\"\(escaped)\">\(escaped)</a>\n".utf8), status: status)
+    }
+
+    /// A redirect whose body the caller built (the captive redirect builds both at once).
+    public static func redirect(location: String, body: [UInt8], status: Int = 302) -> HTTPResponse {
         HTTPResponse(status: status, headers: HTTPHeaders([
             ("Location", location), ("Cache-Control", "no-store"), ("Content-Type", "text/html; charset=utf-8"),
-        ]), body: Array("<a href=\"\(HTML.escape(location))\">Continue</a>\n".utf8))
+        ]), body: body)
     }
 }
 

@@ -189,9 +189,10 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
 }
 
 private func request(_ connection: OpaquePointer, _ method: UnsafePointer<CChar>?, _ state: RequestState) -> HTTPRequest {
-    var address = [CChar](repeating: 0, count: 64)
-    let client = portald_mhd_client_address(connection, &address, socklen_t(address.count)) == 0
-        ? String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    // A stack buffer: every request, captured ones included, comes through here.
+    let client = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+        portald_mhd_client_address(connection, buffer.baseAddress!, socklen_t(buffer.count)) == 0 ? String(cString: buffer.baseAddress!) : ""
+    }
     return HTTPRequest(method: HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET"), target: state.target,
                        headers: headers(connection), body: state.body, clientAddress: client)
 }
@@ -216,18 +217,15 @@ private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String
     MHD_lookup_connection_value(connection, MHD_ValueKind.HEADER_KIND, name).map { String(cString: $0) }
 }
 
-private final class HeaderCollector {
-    var headers = HTTPHeaders()
-}
-
 private func headers(_ connection: OpaquePointer) -> HTTPHeaders {
-    let collector = HeaderCollector()
-    let unmanaged = Unmanaged.passUnretained(collector)
-    _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
-        guard let cls, let key else { return MHD_Result.YES }
-        let collector = Unmanaged<HeaderCollector>.fromOpaque(cls).takeUnretainedValue()
-        collector.headers.add(String(cString: key), value.map { String(cString: $0) } ?? "")
-        return MHD_Result.YES
-    }, unmanaged.toOpaque())
-    return withExtendedLifetime(collector) { collector.headers }
+    var headers = HTTPHeaders()
+    // MHD calls back synchronously, so the callback may write through a pointer to this local.
+    withUnsafeMutablePointer(to: &headers) { pointer in
+        _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
+            guard let cls, let key else { return MHD_Result.YES }
+            cls.assumingMemoryBound(to: HTTPHeaders.self).pointee.add(String(cString: key), value.map { String(cString: $0) } ?? "")
+            return MHD_Result.YES
+        }, pointer)
+    }
+    return headers
 }

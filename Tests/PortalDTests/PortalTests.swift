@@ -87,12 +87,35 @@ struct PortalTests {
         let response = handle(request("GET", "/hotspot-detect.html?a=b", host: "captive.apple.com"))
         #expect(response.status == 302)
         #expect(response.headers["location"] == "http://portal.example:8080/?url=http%3A%2F%2Fcaptive.apple.com%2Fhotspot-detect.html%3Fa%3Db")
+        // The body links to the same place, with no words to translate.
+        let location = try #require(response.headers["location"])
+        #expect(text(response) == "<a href=\"\(location)\">\(location)</a>\n")
+        #expect(handle(request("HEAD", "/a%20b", host: "example.com")).headers["location"] == "http://portal.example:8080/?url=http%3A%2F%2Fexample.com%2Fa%2520b")
         #expect(handle(request("GET", "/", host: nil)).status == 302)
         #expect(handle(request("POST", "/submit", host: "example.com")).headers["location"] == "http://portal.example:8080/")
         // The portal itself, by name or by its listen address.
         #expect(portal.isForPortal(request("GET", "/", host: "PORTAL.example:8080")))
         #expect(portal.isForPortal(request("GET", "/", host: "192.0.2.1:8080")))
         #expect(!portal.isForPortal(request("GET", "/", host: "portal.example")))
+        #expect(!portal.isForPortal(request("GET", "/", host: "portal.example:80")))
+        #expect(!portal.isForPortal(request("GET", "/", host: "portal.example:8080x")))
+        #expect(!portal.isForPortal(request("GET", "/", host: "xportal.example:8080")))
+    }
+
+    @Test("a portal on port 80 is recognised with and without the port")
+    func portalOnPort80() {
+        let redirect = CaptiveRedirect(publicURL: URL(string: "http://Wifi.Hotel.example")!, captureAddress: "192.0.2.1",
+                                       listen: ListenAddress(host: "0.0.0.0", port: 80))
+        #expect(redirect.home == "http://Wifi.Hotel.example/")
+        for host in ["wifi.hotel.example", "WIFI.hotel.example:80", "192.0.2.1", "192.0.2.1:80"] {
+            #expect(redirect.isPortal(host: host), "\(host)")
+        }
+        for host in ["wifi.hotel.example:8080", "hotel.example", "192.0.2.10", "[2001:db8::1]", "", ":80"] {
+            #expect(!redirect.isPortal(host: host), "\(host)")
+        }
+        let post = redirect.response(host: "example.com", target: "/form", method: .post)
+        #expect(post.headers["location"] == "http://Wifi.Hotel.example/")
+        #expect(String(decoding: post.body, as: UTF8.self) == "<a href=\"http://Wifi.Hotel.example/\">http://Wifi.Hotel.example/</a>\n")
     }
 
     @Test func splashEscapesAndKeepsTheDestination() throws {

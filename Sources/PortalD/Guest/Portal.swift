@@ -5,30 +5,17 @@ import Logging
 import Outbox
 
 /// The guest listener: captures every request that is not for the portal (a 302
-/// to the portal, answered on the server's thread without routing: the hot path),
-/// and routes the rest to the guest pages.
+/// to the portal, answered on the server's thread without routing: the hot path,
+/// see `CaptiveRedirect`), and routes the rest to the guest pages.
 public final class Portal: HTTPResponder {
-    /// `host:port` forms under which a request is for the portal rather than captured.
-    let portalAuthorities: Set<String>
-    /// The public URL with a path and without a query: where captured requests go.
-    let portalHome: String
+    let capture: CaptiveRedirect
     let pages: GuestPages
     let locale: GuestLocale
     private let router: RouterResponder<GuestContext>
 
     init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages, logger: Logger) {
-        let scheme = config.portal.publicURL.scheme?.lowercased() ?? "http"
-        let port = config.portal.publicURL.port ?? (scheme == "https" ? 443 : 80)
-        let host = config.portal.publicURL.host?.lowercased() ?? ""
-        var authorities: Set<String> = ["\(host):\(port)", "\(config.portal.captureAddress):\(config.portal.listen.port)"]
-        if config.portal.listen.host != "0.0.0.0" && config.portal.listen.host != "::" {
-            authorities.insert(config.portal.listen.description.lowercased())
-        }
-        portalAuthorities = authorities
-        var base = URLComponents(url: config.portal.publicURL, resolvingAgainstBaseURL: false)!
-        if base.path.isEmpty { base.path = "/" }
-        base.query = nil
-        portalHome = base.string ?? config.portal.publicURL.absoluteString
+        capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
+                                  listen: config.portal.listen)
         self.pages = pages
         let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
         self.locale = locale
@@ -47,7 +34,9 @@ public final class Portal: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPReply {
-        isForPortal(request) ? router.respond(to: request) : .now(captured(request))
+        let host = request.headers["host"]
+        if let host, capture.isPortal(host: host) { return router.respond(to: request) }
+        return .now(capture.response(host: host, target: request.target, method: request.method))
     }
 
     public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
@@ -55,19 +44,7 @@ public final class Portal: HTTPResponder {
     }
 
     func isForPortal(_ request: HTTPRequest) -> Bool {
-        guard let host = request.headers["host"]?.lowercased(), !host.isEmpty else { return false }
-        // Character-based checks: String.contains(String) goes through Foundation, slowly.
-        let hasPort = host.last != "]" && host.utf8.contains(UInt8(ascii: ":"))
-        return portalAuthorities.contains(hasPort ? host : host + ":80")
-    }
-
-    /// Any request for another site: send the browser to the portal, keeping where it
-    /// wanted to go. A redirect (not a 200) is what makes every phone OS open its sheet.
-    func captured(_ request: HTTPRequest) -> HTTPResponse {
-        guard let host = request.headers["host"], !host.isEmpty, request.method == .get || request.method == .head else {
-            return .redirect(to: portalHome)
-        }
-        return .redirect(to: portalHome + "?url=" + FormData.encode("http://" + host + request.target))
+        request.headers["host"].map(capture.isPortal) ?? false
     }
 }
 

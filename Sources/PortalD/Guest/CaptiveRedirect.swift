@@ -1,0 +1,73 @@
+import Foundation
+import HTTPServer
+
+/// The answer to every request of a captured guest: a 302 to the portal that keeps
+/// where the guest was going (`?url=`). A redirect, not a 200, is what makes every
+/// phone OS open its sign-in sheet.
+///
+/// This is portald's hot path (a phone probes, apps retry), so the location and the
+/// body are built as bytes in one pass, from parts prepared once: no intermediate
+/// strings, no case-folded copies.
+struct CaptiveRedirect: Sendable {
+    /// The public URL with a path and without a query.
+    let home: String
+    /// `host:port` forms (lower-cased) under which a request is for the portal itself.
+    private let authorities: [[UInt8]]
+    private let locationPrefix: [UInt8]
+    private let bodyPrefix: [UInt8]
+    private let bareRedirect: HTTPResponse
+
+    init(publicURL: URL, captureAddress: String, listen: ListenAddress) {
+        let scheme = publicURL.scheme?.lowercased() ?? "http"
+        let port = publicURL.port ?? (scheme == "https" ? 443 : 80)
+        let host = publicURL.host?.lowercased() ?? ""
+        var authorities: [String] = ["\(host):\(port)", "\(captureAddress):\(listen.port)"]
+        if listen.host != "0.0.0.0" && listen.host != "::" {
+            authorities.append(listen.description.lowercased())
+        }
+        self.authorities = Array(Set(authorities)).map { Array($0.utf8) }
+        var base = URLComponents(url: publicURL, resolvingAgainstBaseURL: false)!
+        if base.path.isEmpty { base.path = "/" }
+        base.query = nil
+        home = base.string ?? publicURL.absoluteString
+        // The encoded destination is only unreserved characters and `%`: nothing in it
+        // needs HTML escaping, so only the home part is escaped, once.
+        locationPrefix = Array((home + "?url=http%3A%2F%2F").utf8)
+        bodyPrefix = Array("<a href=\"\(HTML.escape(home))?url=http%3A%2F%2F".utf8)
+        bareRedirect = .redirect(to: home)
+    }
+
+    /// Whether `host` (a Host header) names the portal. A host without a port means 80.
+    func isPortal(host: String) -> Bool {
+        let bytes = host.utf8
+        let hasPort = bytes.last != UInt8(ascii: "]") && bytes.contains(UInt8(ascii: ":"))
+        for authority in authorities {
+            if hasPort {
+                if ASCII.equalIgnoringCase(bytes, authority) { return true }
+            } else if authority.count == bytes.count + 3, authority.suffix(3).elementsEqual(":80".utf8),
+                      ASCII.equalIgnoringCase(bytes, authority.prefix(bytes.count)) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The 302 for a captured request. Only a GET or HEAD keeps its destination: a
+    /// form posted to another site cannot be replayed.
+    func response(host: String?, target: String, method: HTTPMethod) -> HTTPResponse {
+        guard let host, !host.isEmpty, method == .get || method == .head else { return bareRedirect }
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity((host.utf8.count + target.utf8.count) * 3)
+        FormData.appendEncoded(host, to: &encoded)
+        FormData.appendEncoded(target, to: &encoded)
+        let location = String(decoding: locationPrefix + encoded, as: UTF8.self)
+        var body = bodyPrefix
+        body.reserveCapacity(bodyPrefix.count * 2 + encoded.count * 2 + 8)
+        body += encoded
+        body += "\">".utf8
+        body += bodyPrefix.dropFirst(9)  // the link text: the same URL, without `<a href="`
+        body += encoded
+        body += "</a>\n".utf8
+        return .redirect(location: location, body: body)
+    }
+}
