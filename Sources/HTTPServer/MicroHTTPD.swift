@@ -60,14 +60,22 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, lets offloaded work in flight finish (its connections must be
     /// resumed before MHD may stop), closes connections and joins MHD's threads.
-    public func stop() {
+    ///
+    /// Returns false, leaving MHD running, when offloaded work is still out after
+    /// `grace`: stopping MHD with a suspended connection is undefined behaviour, and the
+    /// late worker would resume a freed connection. The process is ending then anyway.
+    /// Blocks: call it from a thread that may wait, not from Swift's cooperative pool.
+    @discardableResult
+    public func stop(grace: Duration = .seconds(10)) -> Bool {
         let context = context.takeUnretainedValue()
-        context.beginStopping()
-        let deadline = ContinuousClock.now + .seconds(10)
+        guard context.beginStopping() else { return true }  // stopped (or stopping) already
+        let deadline = ContinuousClock.now + grace
         while context.suspendedCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        guard context.suspendedCount == 0 else { return false }
         // MHD closes the listening socket it was given.
         MHD_stop_daemon(daemon.pointer)
         self.context.release()
+        return true
     }
 }
 
@@ -85,7 +93,14 @@ private final class ServerContext: Sendable {
     }
 
     var suspendedCount: Int { suspension.withLock { $0.count } }
-    func beginStopping() { suspension.withLock { $0.stopping = true } }
+
+    /// Marks the server stopping; false when it already was.
+    func beginStopping() -> Bool {
+        suspension.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+    }
 
     /// Counts a suspension in, unless the server is stopping.
     func mayOffload() -> Bool {

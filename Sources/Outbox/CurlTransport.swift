@@ -14,7 +14,7 @@ import Synchronization
 /// are verified against the system store, each attempt has a hard timeout, and
 /// redirects are never followed (a 3xx is an answer, not a success).
 public final class CurlTransport: WebhookTransport {
-    private struct Request: @unchecked Sendable {
+    private struct Request: Sendable {
         let url: String
         let body: Data
         let headers: [(String, String)]
@@ -53,25 +53,29 @@ public final class CurlTransport: WebhookTransport {
                 guard !state.closed else { return false }
                 state.inbox.append(Request(url: url.absoluteString, body: body, headers: headers,
                                            timeoutMilliseconds: max(1, milliseconds), continuation: continuation))
+                // Under the lock: once `closed` is set no one wakes the multi handle, so
+                // `close` may free it after the thread has ended.
+                curl_multi_wakeup(multi.pointer)
                 return true
             }
-            if accepted {
-                curl_multi_wakeup(multi.pointer)
-            } else {
+            if !accepted {
                 continuation.resume(returning: HTTPOutcome(statusCode: nil, error: Self.aborted))
             }
         }
     }
 
-    /// Aborts transfers in flight and waits for the transfer thread to end.
+    /// Aborts transfers in flight, waits for the transfer thread to end, and frees the
+    /// multi handle (only then: `post` wakes it while holding the lock, never after `closed`).
     public func close() {
         let first = state.withLock { state -> Bool in
-            defer { state.closed = true }
-            return !state.closed
+            guard !state.closed else { return false }
+            state.closed = true
+            curl_multi_wakeup(multi.pointer)
+            return true
         }
         guard first else { return }
-        curl_multi_wakeup(multi.pointer)
         finished.wait()
+        curl_multi_cleanup(multi.pointer)
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }
@@ -104,14 +108,21 @@ public final class CurlTransport: WebhookTransport {
                     curl_easy_cleanup(easy)
                 }
                 idle.forEach { curl_easy_cleanup($0) }
-                curl_multi_cleanup(multi.pointer)
                 finished.signal()
                 return
             }
             for request in incoming {
-                let easy = idle.popLast() ?? curl_easy_init()!
-                transfers[easy] = start(request, on: easy)
-                curl_multi_add_handle(multi.pointer, easy)
+                guard let easy = idle.popLast() ?? curl_easy_init() else {
+                    request.continuation.resume(returning: HTTPOutcome(statusCode: nil, error: "libcurl could not allocate a transfer"))
+                    continue
+                }
+                let transfer = start(request, on: easy)
+                guard curl_multi_add_handle(multi.pointer, easy) == CURLM_OK else {
+                    finish(transfer, easy: easy, outcome: HTTPOutcome(statusCode: nil, error: "libcurl refused the transfer"))
+                    idle.append(easy)
+                    continue
+                }
+                transfers[easy] = transfer
             }
             var running: Int32 = 0
             curl_multi_perform(multi.pointer, &running)

@@ -49,7 +49,8 @@ public final class Dispatcher: Service {
                 }
             }
         } onGracefulShutdown: { [transport] in
-            transport.close()
+            // `close` waits for the transfer thread to end: not on a cooperative thread.
+            Thread.detachNewThread { transport.close() }
         }
     }
 

@@ -93,6 +93,63 @@ struct HTTPServerTests {
         }
     }
 
+    /// Runs `curl` in the background; `finish` waits and returns its output.
+    func background(_ arguments: [String]) throws -> () -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        return {
+            process.waitUntilExit()
+            return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+    }
+
+    func slowServer() throws -> HTTPServer {
+        let router = Router(context: BasicRequestContext.self, errors: { error, _ in .plainJSON(error) })
+        router.post("/slow", execution: .offloaded) { request, _ in
+            usleep(UInt32(Int(request.query["ms"] ?? "0") ?? 0) * 1000)
+            return .text("slept")
+        }
+        return try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
+                              responder: router.responder())
+    }
+
+    @Test("stop waits for offloaded work in flight, and its client still gets the answer")
+    func stopWaitsForOffloadedWork() throws {
+        let server = try slowServer()
+        let finish = try background(["-X", "POST", "http://127.0.0.1:\(server.port)/slow?ms=600"])
+        usleep(200_000)  // the request is suspended on the worker pool now
+        let started = ContinuousClock.now
+        #expect(server.stop())
+        #expect(ContinuousClock.now - started >= .milliseconds(200), "stop did not wait for the suspended connection")
+        #expect(finish() == "slept")
+        #expect(server.stop(), "a second stop is harmless")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/slow"]) == "000")
+    }
+
+    @Test("stop gives up after its grace period rather than stopping MHD under a suspended connection")
+    func stopGivesUpWithWorkOutstanding() throws {
+        let server = try slowServer()
+        let finish = try background(["-X", "POST", "http://127.0.0.1:\(server.port)/slow?ms=800"])
+        usleep(200_000)
+        #expect(!server.stop(grace: .milliseconds(100)))
+        // The worker resumes a connection that still exists, and the client gets its answer.
+        #expect(finish() == "slept")
+    }
+
+    @Test("HEAD is answered for every GET, with the GET's headers and no body")
+    func headForGet() throws {
+        try withServer { (base: String) throws in
+            let head = try curl(["-I", "\(base)/echo/x"])
+            #expect(head.hasPrefix("HTTP/1.1 200"))
+            #expect(head.lowercased().contains("content-type: application/json"))
+            #expect(!head.contains("\"name\""))
+        }
+    }
+
     @Test func bindErrorsAreClear() throws {
         try withServer { (base: String) throws in
             let port = UInt16(base.split(separator: ":").last!)!

@@ -73,7 +73,10 @@ public enum Daemon {
         try await group.run()
 
         notifier.stopping()
-        for server in servers { server.stop() }
+        // Stopping waits for logins in flight: on the worker pool, not a cooperative thread.
+        for server in servers where !(try await workers.run { server.stop() }) {
+            logger.warning("a request was still being handled after 10 s; its listener is left to the process exit")
+        }
         do {
             try await workers.run { try sessions.preservingTraffic { try firewall.teardown() } }
             logger.info("capture removed; portald stopped")
