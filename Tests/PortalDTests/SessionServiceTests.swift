@@ -7,7 +7,7 @@ import Testing
 @testable import PortalD
 @testable import Outbox
 @testable import HTTPServer
-import Store
+@testable import Store
 import Crypto
 
 /// A clock the tests move by hand.
@@ -73,6 +73,58 @@ struct SessionServiceTests {
         #expect(try service.session(id: session.id)?.endReason == .replaced)
         #expect(firewall.devices.map(\.ipv4) == [IPv4Address("192.0.2.21")!])
         #expect(try service.activeSessions().count == 1)
+    }
+
+    @Test("a later login by another method or for another subject replaces the session, and both are stored")
+    func loginByAnotherMethodReplaces() throws {
+        let (service, clock, path) = try make()
+        let terms = try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        clock.advance(60)
+        let arrival = try service.login(mac: mac, ipv4: ipv4, method: .arrival, subject: .reservation("R-1042"))
+        #expect(arrival.id != terms.id)
+        #expect(try service.session(id: terms.id)?.endReason == .replaced)
+        // The same method and subject again keeps it; another reservation replaces it.
+        #expect(try service.login(mac: mac, ipv4: ipv4, method: .arrival, subject: .reservation("R-1042")).id == arrival.id)
+        let other = try service.login(mac: mac, ipv4: ipv4, method: .code, subject: .accessCode("AC-7"))
+        #expect(other.id != arrival.id)
+        // Read back from a fresh store: the subject and method round-trip through SQLite.
+        let reopened = SessionService(store: try Store(path: path, schemas: Daemon.schemas), firewall: MemoryFirewall(),
+                                      sessionMinutes: 60, logger: Logger(label: "test"))
+        let stored = try #require(try reopened.session(id: arrival.id))
+        #expect(stored.method == .arrival)
+        #expect(stored.subject == .reservation("R-1042"))
+        #expect(stored.ipv4 == ipv4)
+        #expect(try reopened.session(id: other.id)?.subject == .accessCode("AC-7"))
+        #expect(try reopened.session(id: terms.id)?.subject == nil)
+    }
+
+    @Test("a database from before subjects and address bindings upgrades in place, its guests kept")
+    func upgradeFromTheReleasedSchema() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portald-upgrade-\(UUID())/portald.db").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try DatabasePool(path: path)
+        try Store.migrator(schemas: Daemon.schemas).migrate(old, upTo: "v3: session traffic")
+        let started = Date(timeIntervalSinceNow: -600), expires = Date(timeIntervalSinceNow: 1800)
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO session(id, mac, ipv4, method, started_at, expires_at, bytes_up, bytes_down)
+                VALUES ('live', ?, ?, 'terms', ?, ?, 10, 20), ('gone', '02:00:00:00:00:bb', '192.0.2.30', 'admin', ?, ?, 0, 0)
+                """, arguments: [mac.description, ipv4.description, started, expires, started, started])
+            try db.execute(sql: "UPDATE session SET ended_at = ?, end_reason = 'expired' WHERE id = 'gone'", arguments: [started])
+        }
+        try old.close()
+
+        let firewall = MemoryFirewall()
+        let service = SessionService(store: try Store(path: path, schemas: Daemon.schemas), firewall: firewall,
+                                     sessionMinutes: 60, logger: Logger(label: "test"))
+        #expect(try service.restore() == 1)
+        #expect(firewall.devices.map(\.mac) == [mac])
+        #expect(firewall.devices.map(\.ipv4) == [ipv4])
+        let live = try #require(try service.session(id: "live"))
+        #expect(live.ipv4 == ipv4)
+        #expect(live.subject == nil)
+        #expect(live.method == .terms)
+        #expect(try service.session(id: "gone")?.ipv4 == IPv4Address("192.0.2.30"))
     }
 
     @Test func refusedAuthorizationStoresNothing() throws {

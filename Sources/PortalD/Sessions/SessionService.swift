@@ -40,8 +40,10 @@ public final class SessionService: Sendable {
         self.now = now
     }
 
-    /// Starts (or keeps) the device's session. Logging in twice from the same address
-    /// keeps the running session; from a new address it replaces it.
+    /// Starts (or keeps) the device's session. Logging in again the same way (same
+    /// address, method and subject) keeps the running session; anything else replaces
+    /// it, so a guest who finishes check-in after accepting the terms is bound to the
+    /// reservation.
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil) throws -> Session {
@@ -50,7 +52,8 @@ public final class SessionService: Sendable {
         do {
             return try store.pool.write { db in
                 if let current = try SessionRecords.active("mac = ?", [mac.description], in: db).first {
-                    if current.ipv4 == ipv4 && current.expiresAt > started && minutes == nil { return current }
+                    if current.ipv4 == ipv4 && current.method == method && current.subject == subject
+                        && current.expiresAt > started && minutes == nil { return current }
                     try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started,
                             traffic: traffic(of: current), in: db)
                     if current.ipv4 != ipv4, let old = current.ipv4 {
