@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Foundation
 
 /// The only Swift that touches libcrypto: HMAC-SHA256 and the CSPRNG.

@@ -8,7 +8,7 @@ public struct HTTPServerOptions: Sendable {
     /// Threads answering requests. Each runs its own epoll loop over a share of the
     /// connections (MHD's thread pool), so a slow handler (a login writing SQLite and
     /// netlink) never stalls the redirects on the other threads. Measured in
-    /// Benchmarks/README.md: a pool of 2 beats one epoll thread on this 2-core machine.
+    /// README, "Benchmarks": a pool of 2 beats one epoll thread on this 2-core machine.
     public var threads: Int
     public var connectionTimeoutSeconds: Int
     public var maxConnectionsPerIP: Int
@@ -180,7 +180,9 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     if state.suspended {
         // Called again after the worker resumed the connection: send what it made.
         state.suspended = false
-        return queue(connection, state.reply.withLock { $0.take() } ?? .plainJSON(.internalError))
+        let reply = state.reply.withLock { $0.take() }
+            ?? context.responder.respond(to: .internalError, for: HTTPRequest(method: .get, target: state.target))
+        return queue(connection, reply)
     }
     let request = request(connection, method, state)
     if state.tooLarge { return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes), for: request)) }

@@ -19,9 +19,12 @@ public struct Parameters: Sendable, Equatable {
         set { values[name] = newValue }
     }
 
-    /// The parameter, or a 400 naming it (a route without it is a programming error).
+    /// The parameter. Its absence means the route's pattern lacks it, a programming
+    /// error, not the client's: a 500 naming it.
     public func require(_ name: String) throws(HTTPError) -> String {
-        guard let value = values[name] else { throw HTTPError.badRequest("missing_parameter", "the path has no \(name)") }
+        guard let value = values[name] else {
+            throw HTTPError(500, code: "internal_error", message: "the route has no parameter {\(name)}")
+        }
         return value
     }
 }

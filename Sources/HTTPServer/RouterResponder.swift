@@ -71,8 +71,11 @@ final class RouteTrie<Context: RequestContext> {
     }
 
     private let root = Node()
+    /// Set once a responder holds the tree: from then on threads read it, so no route may be added.
+    private var isFrozen = false
 
     func insert(segments: ArraySlice<String>, method: HTTPMethod, route: Route<Context>) {
+        precondition(!isFrozen, "routes must be added before the router's responder() is made")
         var node = root
         for segment in segments {
             if segment.hasPrefix("{") && segment.hasSuffix("}") {
@@ -94,5 +97,8 @@ final class RouteTrie<Context: RequestContext> {
         node.routes[method] = route
     }
 
-    func frozen() -> Node { root }
+    func frozen() -> Node {
+        isFrozen = true
+        return root
+    }
 }

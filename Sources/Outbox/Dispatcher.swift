@@ -112,6 +112,9 @@ public final class Dispatcher: Service {
         }
     }
 
+    /// How long a delivery whose outcome could not be written waits before it is sent again.
+    static let recordFailurePause: Duration = .seconds(5)
+
     /// How long to sleep before looking again: until the next retry falls due, at most 2 s.
     private func pause(until next: Date?) -> Duration {
         let seconds = next.map { max(0.01, min(2, $0.timeIntervalSince(now()))) } ?? 2
@@ -233,7 +236,11 @@ public final class Dispatcher: Service {
         } catch is CancellationError {
             return false  // shutting down: the event stays pending and goes again (same id) after restart
         } catch {
+            // The attempt happened but is not on record, so the event is due again. Pause
+            // before it is fetched (it counts as in flight until then): a disk that stays
+            // full must not turn into a loop of POSTs.
             logger.error("cannot record a delivery", metadata: ["event": "\(item.eventID)", "error": "\(error)"])
+            try? await Task.sleep(for: Self.recordFailurePause)
             return false
         }
         switch verdict {

@@ -80,8 +80,13 @@ struct DispatcherTests {
         let (store, outbox, ids) = try setUp(ordering: .ordered)
         let transport = FakeTransport { id in (id == ids[0] ? 500 : 200, .zero) }
         let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"))
-        try await run(dispatcher) { transport.sent.withLock { !$0.isEmpty } }
-        try await Task.sleep(for: .milliseconds(200))
+        // Keep the dispatcher running 300 ms after the first send: time enough to send 2 and 3 if it wrongly would.
+        let firstSend = Mutex<ContinuousClock.Instant?>(nil)
+        try await run(dispatcher) {
+            guard transport.sent.withLock({ !$0.isEmpty }) else { return false }
+            let since = firstSend.withLock { first in first ?? { first = .now; return .now }() }
+            return ContinuousClock.now - since >= .milliseconds(300)
+        }
         #expect(transport.sent.withLock { $0 } == [ids[0]])
         #expect(try statuses(store) == ["pending", "pending", "pending"])
         let attempts = try await store.pool.read { try Int.fetchOne($0, sql: "SELECT attempts FROM delivery ORDER BY event_sequence LIMIT 1") }

@@ -27,11 +27,15 @@ struct GuestPagesTests {
     @Test("every text key a template uses exists in every catalog")
     func templatesUseKnownTexts() throws {
         let pages = try GuestPages(siteName: "S", timeZone: .gmt)
+        var used = 0
+        defer { #expect(used >= 8, "the key scan found only \(used) texts: is it broken?") }
         for (name, bytes) in GuestPages.builtInTemplates {
             let text = String(decoding: bytes, as: UTF8.self)
-            for match in text.matches(of: /\{\{t\.([a-z0-9_.]+)\}\}/) {
+            let keys = GuestPages.textKeys(in: text)
+            used += keys.count
+            for key in keys {
                 for catalog in pages.catalogs.values {
-                    #expect(catalog.messages[String(match.1)] != nil, "\(name).mustache uses t.\(match.1), missing in \(catalog.language)")
+                    #expect(catalog.messages[key] != nil, "\(name).mustache uses t.\(key), missing in \(catalog.language)")
                 }
             }
         }
@@ -200,6 +204,7 @@ struct GuestPagesTests {
         (["locales/en.json": #"{"language": "en", "texts": {"splash.typo": "x"}}"#], #"branding locales/en.json: texts "splash.typo" is not a known text"#),
         (["locales/en.json": #"{"language": "fr", "texts": {}}"#], #""language" is "fr", not "en""#),
         (["locales/tlh.json": #"{"language": "tlh", "texts": {}}"#], "portald has no built-in tlh texts to override"),
+        (["templates/splash.mustache": "<p>{{t.splash.tittle}}</p>"], "template splash.mustache (branding): {{t.splash.tittle}} is not a text of en"),
     ])
     func badOverrides(files: [String: String], expected: String) throws {
         let directory = try brandingDirectory(files)
@@ -210,6 +215,18 @@ struct GuestPagesTests {
         } catch {
             #expect("\(error)".contains(expected), "\(error)")
         }
+    }
+
+    @Test("a text override keeps the language's name and date format unless it sets them")
+    func overridesKeepTheBaseFormats() throws {
+        let base = try catalog("de", #"{"a": "A", "b": "B"}"#, formats: #""name": "Deutsch", "formats": {"date_time": "yMMddHHmm"},"#)
+        let texts = try catalog("de", #"{"a": "Ä"}"#)
+        let merged = try base.overlaid(with: texts, source: "x")
+        #expect(merged.name == "Deutsch")
+        #expect(merged.dateTimeSkeleton == "yMMddHHmm")
+        #expect(merged.text("a") == "Ä" && merged.text("b") == "B")
+        let formats = try catalog("de", "{}", formats: #""formats": {"date_time": "yMMMMdHHmm"},"#)
+        #expect(try base.overlaid(with: formats, source: "x").dateTimeSkeleton == "yMMMMdHHmm")
     }
 
     @Test func missingDirectoryIsNamed() {

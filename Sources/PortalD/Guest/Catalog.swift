@@ -46,16 +46,24 @@ public struct Catalog: Sendable {
             }
         }
         self.language = language
-        self.name = root["name"] as? String ?? language
-        self.dateTimeSkeleton = (root["formats"] as? [String: Any])?["date_time"] as? String ?? "yMMMdHHmm"
+        self.explicitName = root["name"] as? String
+        self.explicitSkeleton = (root["formats"] as? [String: Any])?["date_time"] as? String
+        self.name = explicitName ?? language
+        self.dateTimeSkeleton = explicitSkeleton ?? "yMMMdHHmm"
         self.messages = messages
     }
+
+    /// What the file itself said, so an overlay that leaves them out keeps the base's.
+    private let explicitName: String?
+    private let explicitSkeleton: String?
 
     init(language: String, name: String, dateTimeSkeleton: String, messages: [String: Message]) {
         self.language = language
         self.name = name
         self.dateTimeSkeleton = dateTimeSkeleton
         self.messages = messages
+        self.explicitName = name
+        self.explicitSkeleton = dateTimeSkeleton
     }
 
     /// This catalog with `overrides` laid over it. Only keys this catalog has may be overridden.
@@ -63,7 +71,8 @@ public struct Catalog: Sendable {
         if let unknown = Set(overrides.messages.keys).subtracting(messages.keys).sorted().first {
             throw CatalogError("\(source): texts \"\(unknown)\" is not a known text (see Resources/locales/\(language).json)")
         }
-        return Catalog(language: language, name: overrides.name, dateTimeSkeleton: overrides.dateTimeSkeleton,
+        return Catalog(language: language, name: overrides.explicitName ?? name,
+                       dateTimeSkeleton: overrides.explicitSkeleton ?? dateTimeSkeleton,
                        messages: messages.merging(overrides.messages) { $1 })
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Mustache
 
 /// The guest pages: template files compiled into the binary (Resources/templates),
@@ -56,12 +57,26 @@ public struct GuestPages: Sendable {
             }
             catalogs[language] = try base.overlaid(with: override, source: source)
         }
+        // An operator's template may only use texts every language has: a misspelt key
+        // would show guests nothing, and check-config is where IT should hear of it.
+        for (name, text) in branding.templates.sorted(by: { $0.key < $1.key }) {
+            for key in Self.textKeys(in: text) {
+                if let missing = catalogs.values.first(where: { $0.messages[key] == nil }) {
+                    throw BrandingError("template \(name).mustache (branding): {{t.\(key)}} is not a text of \(missing.language) (see Resources/locales/\(missing.language).json)")
+                }
+            }
+        }
         self.library = library
         self.catalogs = catalogs
         self.defaultLanguage = catalogs[defaultLanguage] == nil ? "en" : defaultLanguage
         self.siteName = siteName
         self.timeZone = timeZone
         self.branding = branding
+    }
+
+    /// The catalog keys a template uses as `{{t.key}}` (also in sections: `{{#t.key}}`).
+    static func textKeys(in template: String) -> [String] {
+        template.matches(of: /\{\{[#^\/]?\s*t\.([A-Za-z0-9_.]+)\s*\}\}/).map { String($0.1) }
     }
 
     public func catalog(_ language: String) -> Catalog { catalogs[language] ?? catalogs[defaultLanguage]! }
@@ -71,8 +86,9 @@ public struct GuestPages: Sendable {
         let catalog = catalog(language)
         let chrome = Chrome(site: siteName, lang: catalog.language, t: Texts(catalog: catalog, arguments: ["site": siteName]),
                             logo: branding.logo?.path, theme: branding.theme)
+        // Nil only for a template name that is not registered (a programming error).
         return library.render(PageContext(page: page, chrome: chrome), withTemplate: Page.template)
-            ?? "<!doctype html><title>Error</title><p>Page unavailable.</p>"
+            ?? "<!doctype html><html lang=\"\(catalog.language)\"><title>\(HTML.escape(catalog.text("error.500.heading")))</title><p>\(HTML.escape(catalog.text("error.500.message")))</p></html>"
     }
 
     /// A date and time in the guest's language and the site's zone.
