@@ -37,6 +37,8 @@ public final class HTTPServer: Sendable {
     public let port: UInt16
     private let daemon: Daemon
     private let context: Unmanaged<ServerContext>
+    /// Set by the first `stop`: the context is released then, so later calls must not touch it.
+    private let stopCalled = Mutex(false)
 
     private struct Daemon: @unchecked Sendable { let pointer: OpaquePointer }
 
@@ -67,8 +69,9 @@ public final class HTTPServer: Sendable {
     /// Blocks: call it from a thread that may wait, not from Swift's cooperative pool.
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) -> Bool {
+        guard stopCalled.withLock({ called in defer { called = true }; return !called }) else { return true }
         let context = context.takeUnretainedValue()
-        guard context.beginStopping() else { return true }  // stopped (or stopping) already
+        context.beginStopping()
         let deadline = ContinuousClock.now + grace
         while context.suspendedCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
         guard context.suspendedCount == 0 else { return false }
@@ -94,13 +97,7 @@ private final class ServerContext: Sendable {
 
     var suspendedCount: Int { suspension.withLock { $0.count } }
 
-    /// Marks the server stopping; false when it already was.
-    func beginStopping() -> Bool {
-        suspension.withLock { state in
-            defer { state.stopping = true }
-            return !state.stopping
-        }
-    }
+    func beginStopping() { suspension.withLock { $0.stopping = true } }
 
     /// Counts a suspension in, unless the server is stopping.
     func mayOffload() -> Bool {
