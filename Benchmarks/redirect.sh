@@ -32,24 +32,40 @@ listen = "127.0.0.1:9082"
 [log]
 level = "warning"
 TOML
-"$work/c_redirect_server" 9080 "$SERVER_THREADS" & 
+"$work/c_redirect_server" 9080 "$SERVER_THREADS" &
+c_pid=$!
 .build/release/portald serve --config "$work/portald.toml" &
+p_pid=$!
 sleep 1.5
 for port in 9080 9081; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: connectivitycheck.gstatic.com' "http://127.0.0.1:$port/generate_204")
   [ "$code" = 302 ] || { echo "server on $port answered $code, not 302" >&2; exit 1; }
 done
 
-rate() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H 'Host: connectivitycheck.gstatic.com' "http://127.0.0.1:$1/generate_204" | awk '/Requests\/sec/ {print $2}'; }
-ratios=() c_rates=() p_rates=()
+# CPU the server process spent (user + system, clock ticks): with it, each round also gives
+# CPU µs per request, which a noisy neighbour on the VM disturbs far less than requests/s.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# Prints "requests/s cpu-µs-per-request" for the server on port $1 (process $2).
+rate() {
+  local before after out
+  before=$(ticks "$2")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H 'Host: connectivitycheck.gstatic.com' "http://127.0.0.1:$1/generate_204")
+  after=$(ticks "$2")
+  echo "$out" | awk -v cpu=$(( (after - before) * TICK_US )) '/requests in/ {n=$1} /Requests\/sec/ {r=$2} END {printf "%s %.3f\n", r, cpu / n}'
+}
+ratios=() c_rates=() p_rates=() cpu_ratios=()
 for round in $(seq "$ROUNDS"); do
   # Alternate which server goes first, so neither always gets the warmer machine.
-  if (( round % 2 )); then c=$(rate 9080); p=$(rate 9081); else p=$(rate 9081); c=$(rate 9080); fi
-  ratio=$(echo "$p / $c" | bc -l)
-  printf 'round %d: C libmicrohttpd %10.0f req/s   portald %10.0f req/s   ratio %.3f\n' "$round" "$c" "$p" "$ratio"
-  ratios+=("$ratio") c_rates+=("$c") p_rates+=("$p")
+  if (( round % 2 )); then read -r c c_cpu < <(rate 9080 $c_pid); read -r p p_cpu < <(rate 9081 $p_pid)
+  else read -r p p_cpu < <(rate 9081 $p_pid); read -r c c_cpu < <(rate 9080 $c_pid); fi
+  ratio=$(echo "$p / $c" | bc -l); cpu_ratio=$(echo "$c_cpu / $p_cpu" | bc -l)
+  printf 'round %d: C libmicrohttpd %7.0f req/s %5.2f µs CPU/req   portald %7.0f req/s %5.2f µs CPU/req   ratio %.3f (CPU %.3f)\n' \
+    "$round" "$c" "$c_cpu" "$p" "$p_cpu" "$ratio" "$cpu_ratio"
+  ratios+=("$ratio") c_rates+=("$c") p_rates+=("$p") cpu_ratios+=("$cpu_ratio")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 minmax() { printf '%s\n' "$@" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f–%.3f", lo, hi}'; }
 printf 'median of %d rounds: C libmicrohttpd %.0f req/s   portald %.0f req/s   ratio %.3f (spread %s; goal >= 0.80)\n' \
   "$ROUNDS" "$(median "${c_rates[@]}")" "$(median "${p_rates[@]}")" "$(median "${ratios[@]}")" "$(minmax "${ratios[@]}")"
+printf 'CPU per request, C / portald: median %.3f (spread %s)\n' "$(median "${cpu_ratios[@]}")" "$(minmax "${cpu_ratios[@]}")"

@@ -1,13 +1,14 @@
 /// Header fields, looked up without regard to case.
 public struct HTTPHeaders: Sendable, Sequence {
-    private var fields: [(name: String, value: String)] = []
+    // Unlabelled, like the initializer's argument: taken as is, no copy per response.
+    private var fields: [(String, String)] = []
 
     public init(_ fields: [(String, String)] = []) {
-        self.fields = fields.map { ($0.0, $0.1) }
+        self.fields = fields
     }
 
     public subscript(name: String) -> String? {
-        fields.first { Self.equalIgnoringASCIICase($0.name, name) }?.value
+        fields.first { Self.equalIgnoringASCIICase($0.0, name) }?.1
     }
 
     /// Header names are ASCII; Foundation's locale-aware comparison is slow on the hot path.
@@ -17,7 +18,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[(String, String)]> { fields.makeIterator() }
 }
 
 /// Byte-level ASCII helpers for the hot path, where Foundation's Unicode-aware

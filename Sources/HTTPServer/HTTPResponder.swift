@@ -8,6 +8,12 @@ public protocol HTTPResponder: Sendable {
 
     /// The answer to a request the server refused before routing it (413 …).
     func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse
+
+    /// A first look at a request before it is parsed: its method, target and Host
+    /// header only. A response here is sent at once, and the request is never built
+    /// (no header list, no client address). For a listener's hot path, such as the
+    /// captive redirect; nil, the default, goes on to `respond(to:)`.
+    func respondEarly(method: HTTPMethod, target: String, host: String?) -> HTTPResponse?
 }
 
 /// When an answer is ready.
@@ -22,6 +28,8 @@ extension HTTPResponder {
     public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
         .plainJSON(error)
     }
+
+    public func respondEarly(method: HTTPMethod, target: String, host: String?) -> HTTPResponse? { nil }
 }
 
 extension HTTPResponse {

@@ -150,7 +150,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     if !state.started {
         state.started = true
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > context.maxBodyBytes {
-            return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes), for: request(connection, method, state)))
+            let methodName = HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET")
+            return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes), for: request(connection, methodName, state)))
         }
         return MHD_Result.YES
     }
@@ -181,7 +182,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
             ?? context.responder.respond(to: .internalError, for: HTTPRequest(method: .get, target: state.target))
         return queue(connection, reply)
     }
-    let request = request(connection, method, state)
+    let methodName = HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET")
+    if !state.tooLarge,
+       let early = context.responder.respondEarly(method: methodName, target: state.target, host: lookupHeader(connection, "Host")) {
+        return queue(connection, early)
+    }
+    let request = request(connection, methodName, state)
     if state.tooLarge { return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes), for: request)) }
 
     switch context.responder.respond(to: request) {
@@ -202,12 +208,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     }
 }
 
-private func request(_ connection: OpaquePointer, _ method: UnsafePointer<CChar>?, _ state: RequestState) -> HTTPRequest {
+private func request(_ connection: OpaquePointer, _ method: HTTPMethod, _ state: RequestState) -> HTTPRequest {
     // A stack buffer: every request, captured ones included, comes through here.
     let client = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
         portald_mhd_client_address(connection, buffer.baseAddress!, socklen_t(buffer.count)) == 0 ? String(cString: buffer.baseAddress!) : ""
     }
-    return HTTPRequest(method: HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET"), target: state.target,
+    return HTTPRequest(method: method, target: state.target,
                        headers: headers(connection), body: state.body, clientAddress: client)
 }
 

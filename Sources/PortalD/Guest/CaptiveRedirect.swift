@@ -60,9 +60,13 @@ struct CaptiveRedirect: Sendable {
         encoded.reserveCapacity((host.utf8.count + target.utf8.count) * 3)
         FormData.appendEncoded(host, to: &encoded)
         FormData.appendEncoded(target, to: &encoded)
-        let location = String(decoding: locationPrefix + encoded, as: UTF8.self)
-        var body = bodyPrefix
+        let location = String(unsafeUninitializedCapacity: locationPrefix.count + encoded.count) { buffer in
+            let end = buffer.initialize(fromContentsOf: locationPrefix)
+            return buffer[end...].initialize(fromContentsOf: encoded)  // an index of `buffer`: the byte count
+        }
+        var body: [UInt8] = []
         body.reserveCapacity(bodyPrefix.count * 2 + encoded.count * 2 + 8)
+        body += bodyPrefix
         body += encoded
         body += "\">".utf8
         body += bodyPrefix.dropFirst(9)  // the link text: the same URL, without `<a href="`

@@ -34,9 +34,14 @@ public final class Portal: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPReply {
-        let host = request.headers["host"]
-        if let host, capture.isPortal(host: host) { return router.respond(to: request) }
-        return .now(capture.response(host: host, target: request.target, method: request.method))
+        respondEarly(method: request.method, target: request.target, host: request.headers["host"]).map { .now($0) }
+            ?? router.respond(to: request)
+    }
+
+    /// A request for another host is answered from its first line and Host header alone.
+    public func respondEarly(method: HTTPMethod, target: String, host: String?) -> HTTPResponse? {
+        if let host, capture.isPortal(host: host) { return nil }
+        return capture.response(host: host, target: target, method: method)
     }
 
     public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {
