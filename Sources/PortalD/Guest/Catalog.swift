@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Every sentence a guest sees, in one language: a flat map of keys to messages.
 ///
@@ -17,6 +18,9 @@ public struct Catalog: Sendable {
     public let name: String
     public let dateTimeSkeleton: String
     public let messages: [String: Message]
+    /// Every dotted prefix of a key, with its dot ("online.", "error.404."): how a
+    /// template's `{{t.online.title}}` walks down without scanning every key.
+    let groups: Set<String>
 
     /// Parses a catalog file; errors name the file and the key.
     public init(json: [UInt8], source: String) throws {
@@ -51,6 +55,7 @@ public struct Catalog: Sendable {
         self.name = explicitName ?? language
         self.dateTimeSkeleton = explicitSkeleton ?? "yMMMdHHmm"
         self.messages = messages
+        self.groups = Self.groups(of: messages.keys)
     }
 
     /// What the file itself said, so an overlay that leaves them out keeps the base's.
@@ -64,6 +69,19 @@ public struct Catalog: Sendable {
         self.messages = messages
         self.explicitName = name
         self.explicitSkeleton = dateTimeSkeleton
+        self.groups = Self.groups(of: messages.keys)
+    }
+
+    private static func groups(of keys: some Sequence<String>) -> Set<String> {
+        var groups = Set<String>()
+        for key in keys {
+            var prefix = ""
+            for part in key.split(separator: ".").dropLast() {
+                prefix += part + "."
+                groups.insert(prefix)
+            }
+        }
+        return groups
     }
 
     /// This catalog with `overrides` laid over it. Only keys this catalog has may be overridden.
@@ -107,11 +125,7 @@ public struct Catalog: Sendable {
 
     /// A date and time as guests of this language write it, in the site's zone.
     public func dateTime(_ date: Date, timeZone: TimeZone) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: language)
-        formatter.timeZone = timeZone
-        formatter.setLocalizedDateFormatFromTemplate(dateTimeSkeleton)
-        return formatter.string(from: date)
+        DateFormatters.string(from: date, language: language, skeleton: dateTimeSkeleton, timeZone: timeZone)
     }
 }
 
@@ -138,6 +152,27 @@ enum PluralRule {
             return n != 0 && n % 1_000_000 == 0 ? .many : .other
         default:  // en, de, and the one/other languages
             return n == 1 ? .one : .other
+        }
+    }
+}
+
+/// Formatters made once per language, skeleton and zone: making one resolves the
+/// skeleton through ICU, which cost a login more than its SQLite write. DateFormatter
+/// is not Sendable, so each is used under the lock (formatting takes microseconds).
+private enum DateFormatters {
+    private struct Shared: @unchecked Sendable { let formatter: DateFormatter }
+    private static let cache = Mutex<[String: Shared]>([:])
+
+    static func string(from date: Date, language: String, skeleton: String, timeZone: TimeZone) -> String {
+        cache.withLock { cache in
+            let key = "\(language) \(skeleton) \(timeZone.identifier)"
+            if let shared = cache[key] { return shared.formatter.string(from: date) }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: language)
+            formatter.timeZone = timeZone
+            formatter.setLocalizedDateFormatFromTemplate(skeleton)
+            cache[key] = Shared(formatter: formatter)
+            return formatter.string(from: date)
         }
     }
 }

@@ -114,20 +114,32 @@ struct Chrome {
 }
 
 /// The page's values first, then the layout's (Mustache looks names up in this order).
+/// Both are reflected once per render into one table: Mustache asks for a name at
+/// every tag, and a Mirror per lookup made rendering the bulk of a login's time.
 struct PageContext: MustacheParent {
-    let page: Any
-    let chrome: Chrome
+    private let values: [String: Any]
 
-    func child(named name: String) -> Any? {
-        Self.value(named: name, in: page) ?? Self.value(named: name, in: chrome)
+    init(page: Any, chrome: Chrome) {
+        var values = Self.properties(of: chrome)
+        values.merge(Self.properties(of: page)) { _, page in page }
+        self.values = values
     }
 
-    /// A stored property's value; nil for an absent name or an empty optional.
-    static func value(named name: String, in object: Any) -> Any? {
-        guard let value = Mirror(reflecting: object).children.first(where: { $0.label == name })?.value else { return nil }
-        let mirror = Mirror(reflecting: value)
-        if mirror.displayStyle == .optional { return mirror.children.first?.value }
-        return value
+    func child(named name: String) -> Any? { values[name] }
+
+    /// Stored properties by name; an empty optional is left out (Mustache's "missing").
+    static func properties(of object: Any) -> [String: Any] {
+        var result: [String: Any] = [:]
+        for child in Mirror(reflecting: object).children {
+            guard let label = child.label else { continue }
+            let mirror = Mirror(reflecting: child.value)
+            if mirror.displayStyle == .optional {
+                if let wrapped = mirror.children.first?.value { result[label] = wrapped }
+            } else {
+                result[label] = child.value
+            }
+        }
+        return result
     }
 }
 
@@ -141,7 +153,7 @@ struct Texts: MustacheParent {
         let key = prefix + name
         if catalog.messages[key] != nil { return catalog.text(key, arguments) }
         let deeper = key + "."
-        guard catalog.messages.keys.contains(where: { $0.hasPrefix(deeper) }) else { return nil }
+        guard catalog.groups.contains(deeper) else { return nil }
         return Texts(catalog: catalog, arguments: arguments, prefix: deeper)
     }
 }
