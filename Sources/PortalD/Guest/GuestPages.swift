@@ -157,3 +157,17 @@ struct Texts: MustacheParent {
         return Texts(catalog: catalog, arguments: arguments, prefix: deeper)
     }
 }
+
+/// `{{theme.primary}}`: looked up by name, not through a Mirror (the style partial asks on every page).
+extension Branding.Theme: MustacheParent {
+    public func child(named name: String) -> Any? {
+        switch name {
+        case "primary": primary
+        case "onPrimary": onPrimary
+        case "background": background
+        case "text": text
+        case "card": card
+        default: nil
+        }
+    }
+}
