@@ -57,19 +57,42 @@ public struct FormData: Sendable, Equatable {
     /// Percent-encodes `text` onto `out`: what `encode` does, without a String in between.
     /// Not generic on purpose: a generic one is not specialized across modules, and
     /// iterating through protocol witnesses cost the captive redirect 8 % of its time.
+    /// The bytes are written through a buffer sized for the worst case (3 per byte),
+    /// not appended one by one.
     public static func appendEncoded(_ text: String, to out: inout [UInt8]) {
-        let hex: StaticString = "0123456789ABCDEF"
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                // Three appends, not `+= [...]`: that would allocate an array per byte (the redirect's hot path).
-                out.append(UInt8(ascii: "%"))
-                out.append(hex.utf8Start[Int(byte >> 4)])
-                out.append(hex.utf8Start[Int(byte & 0xf)])
+        var text = text
+        text.withUTF8 { source in
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: source.count * 3))
+            let written = out.withUnsafeMutableBufferPointer { buffer in
+                var index = start
+                for byte in source {
+                    if isUnreserved(byte) {
+                        buffer[index] = byte
+                        index += 1
+                    } else {
+                        buffer[index] = UInt8(ascii: "%")
+                        buffer[index + 1] = hexDigits[Int(byte >> 4)]
+                        buffer[index + 2] = hexDigits[Int(byte & 0xf)]
+                        index += 3
+                    }
+                }
+                return index
             }
+            out.removeLast(out.count - written)
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    @inline(__always)
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default:
+            false
         }
     }
 }

@@ -228,7 +228,8 @@ private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD
     guard let created else { return MHD_Result.NO }
     defer { MHD_destroy_response(created) }
     for (name, value) in response.headers {
-        _ = MHD_add_response_header(created, name, value)
+        // withCString: a native String's bytes as they are (the implicit conversion copies them).
+        _ = name.withCString { name in value.withCString { value in MHD_add_response_header(created, name, value) } }
     }
     return MHD_queue_response(connection, UInt32(response.status), created)
 }
