@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab"]),
+        .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab",
+                                                       .product(name: "Mustache", package: "swift-mustache"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Lab"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import Testing
 @testable import HTTPServer
 @testable import PortalD
@@ -38,6 +39,28 @@ struct GuestPagesTests {
                     #expect(catalog.messages[key] != nil, "\(name).mustache uses t.\(key), missing in \(catalog.language)")
                 }
             }
+        }
+    }
+
+    @Test("every stored property of a page model is reachable by its name in templates")
+    func pageModelsExposeEveryProperty() throws {
+        let pages = try GuestPages(siteName: "S", timeZone: .gmt)
+        let models: [any MustacheParent] = [
+            SplashPage(csrf: "c", url: "u", error: "e"),
+            OnlinePage(validUntil: "v", timeLeft: "t", url: "u", continueText: "c"),
+            MessagePage(heading: "h", message: "m", link: "l", linkText: "x"),
+            Chrome(site: "s", lang: "en", t: Texts(catalog: pages.catalog("en"), arguments: [:]), logo: "/l", theme: Branding.Theme()),
+            Branding.Theme(),
+        ]
+        for model in models {
+            let mirror = Mirror(reflecting: model)
+            #expect(!mirror.children.isEmpty)
+            for case let (label?, value) in mirror.children {
+                let found = model.child(named: label)
+                #expect(found != nil, "\(type(of: model)).\(label) is not reachable from templates")
+                if let text = value as? String { #expect(found as? String == text, "\(type(of: model)).\(label)") }
+            }
+            #expect(model.child(named: "noSuchName") == nil)
         }
     }
 

@@ -99,47 +99,41 @@ public struct GuestPages: Sendable {
     var logo: Branding.Logo? { branding.logo }
 }
 
-/// A page's own values; the template named `template` renders it.
-public protocol PageModel: Sendable {
+/// A page's own values; the template named `template` renders it. Templates reach
+/// the values by name through `child(named:)`, spelled out per page: Mustache asks at
+/// every tag, and reflection (a Mirror per lookup) was most of a login's rendering
+/// time. A test checks that every stored property is reachable under its own name.
+public protocol PageModel: Sendable, MustacheParent {
     static var template: String { get }
 }
 
 /// What every page's layout shows.
-struct Chrome {
+struct Chrome: MustacheParent {
     let site: String
     let lang: String
     let t: Texts
     let logo: String?
     let theme: Branding.Theme
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "site": site
+        case "lang": lang
+        case "t": t
+        case "logo": logo
+        case "theme": theme
+        default: nil
+        }
+    }
 }
 
 /// The page's values first, then the layout's (Mustache looks names up in this order).
-/// Both are reflected once per render into one table: Mustache asks for a name at
-/// every tag, and a Mirror per lookup made rendering the bulk of a login's time.
-struct PageContext: MustacheParent {
-    private let values: [String: Any]
+struct PageContext<Page: PageModel>: MustacheParent {
+    let page: Page
+    let chrome: Chrome
 
-    init(page: Any, chrome: Chrome) {
-        var values = Self.properties(of: chrome)
-        values.merge(Self.properties(of: page)) { _, page in page }
-        self.values = values
-    }
-
-    func child(named name: String) -> Any? { values[name] }
-
-    /// Stored properties by name; an empty optional is left out (Mustache's "missing").
-    static func properties(of object: Any) -> [String: Any] {
-        var result: [String: Any] = [:]
-        for child in Mirror(reflecting: object).children {
-            guard let label = child.label else { continue }
-            let mirror = Mirror(reflecting: child.value)
-            if mirror.displayStyle == .optional {
-                if let wrapped = mirror.children.first?.value { result[label] = wrapped }
-            } else {
-                result[label] = child.value
-            }
-        }
-        return result
+    func child(named name: String) -> Any? {
+        page.child(named: name) ?? chrome.child(named: name)
     }
 }
 
