@@ -57,30 +57,23 @@ public struct FormData: Sendable, Equatable {
     /// Percent-encodes `text` onto `out`: what `encode` does, without a String in between.
     /// Not generic on purpose: a generic one is not specialized across modules, and
     /// iterating through protocol witnesses cost the captive redirect 8 % of its time.
-    /// The bytes are written through a buffer sized for the worst case (3 per byte),
-    /// not appended one by one.
+    /// The bytes are written into room made for the worst case (3 per byte), not
+    /// appended one by one.
     public static func appendEncoded(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { source in
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: source.count * 3))
-            let written = out.withUnsafeMutableBufferPointer { buffer in
-                var index = start
-                for byte in source {
-                    if isUnreserved(byte) {
-                        buffer[index] = byte
-                        index += 1
-                    } else {
-                        buffer[index] = UInt8(ascii: "%")
-                        buffer[index + 1] = hexDigits[Int(byte >> 4)]
-                        buffer[index + 2] = hexDigits[Int(byte & 0xf)]
-                        index += 3
-                    }
-                }
-                return index
+        var index = out.count
+        out.append(contentsOf: repeatElement(0, count: text.utf8.count * 3))
+        for byte in text.utf8 {
+            if isUnreserved(byte) {
+                out[index] = byte
+                index += 1
+            } else {
+                out[index] = UInt8(ascii: "%")
+                out[index + 1] = hexDigits[Int(byte >> 4)]
+                out[index + 2] = hexDigits[Int(byte & 0xf)]
+                index += 3
             }
-            out.removeLast(out.count - written)
         }
+        out.removeLast(out.count - index)
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)

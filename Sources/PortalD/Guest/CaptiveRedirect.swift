@@ -60,10 +60,9 @@ struct CaptiveRedirect: Sendable {
         encoded.reserveCapacity((host.utf8.count + target.utf8.count) * 3)
         FormData.appendEncoded(host, to: &encoded)
         FormData.appendEncoded(target, to: &encoded)
-        let location = String(unsafeUninitializedCapacity: locationPrefix.count + encoded.count) { buffer in
-            let end = buffer.initialize(fromContentsOf: locationPrefix)
-            return buffer[end...].initialize(fromContentsOf: encoded)  // an index of `buffer`: the byte count
-        }
+        var locationBytes = locationPrefix
+        locationBytes += encoded
+        let location = String(decoding: locationBytes, as: UTF8.self)
         var body: [UInt8] = []
         body.reserveCapacity(bodyPrefix.count * 2 + encoded.count * 2 + 8)
         body += bodyPrefix
