@@ -6,15 +6,16 @@ import GRDB
 /// only place that turns columns into typed values (MAC, addresses, subject).
 enum SessionRecords {
     static func insert(_ session: Session, in db: Database) throws {
-        try db.execute(sql: """
+        // Cached statements: a login runs these, and compiling them each time cost more than running them.
+        try db.cachedStatement(sql: """
             INSERT INTO session(id, mac, method, subject_type, subject_id, started_at, expires_at, ended_at, end_reason, bytes_up, bytes_down)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [session.id, session.mac.description, session.method.rawValue, session.subject?.type, session.subject?.id,
-                             session.startedAt, session.expiresAt, session.endedAt, session.endReason?.rawValue,
-                             session.bytesUp, session.bytesDown])
+            """).execute(arguments: [session.id, session.mac.description, session.method.rawValue, session.subject?.type, session.subject?.id,
+                                     session.startedAt, session.expiresAt, session.endedAt, session.endReason?.rawValue,
+                                     session.bytesUp, session.bytesDown])
         if let ipv4 = session.ipv4 {
-            try db.execute(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', ?)",
-                           arguments: [session.id, ipv4.description])
+            try db.cachedStatement(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', ?)")
+                .execute(arguments: [session.id, ipv4.description])
         }
     }
 
@@ -35,7 +36,7 @@ enum SessionRecords {
     }
 
     private static func fetch(_ condition: String, _ arguments: StatementArguments, in db: Database) throws -> [Session] {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM session WHERE \(condition)", arguments: arguments)
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM session WHERE \(condition)"), arguments: arguments)
         guard !rows.isEmpty else { return [] }
         var addresses: [String: [(family: String, address: String)]] = [:]
         let ids = rows.map { $0["id"] as String }
