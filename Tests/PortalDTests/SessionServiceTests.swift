@@ -202,6 +202,8 @@ struct NeighbourTableTests {
     @Test func parsesCompleteEntriesOnTheLAN() throws {
         let text = """
         IP address       HW type     Flags       HW address            Mask     Device
+        192.0.2.100      0x1         0x2         02:00:00:00:01:00     *        lan0
+        192.0.2.10       0x1         0x2         02:00:00:00:00:99     *        wan0
         192.0.2.10       0x1         0x2         02:00:00:00:00:10     *        lan0
         192.0.2.11       0x1         0x0         00:00:00:00:00:00     *        lan0
         198.51.100.2     0x1         0x2         02:00:00:00:00:99     *        wan0
@@ -211,10 +213,15 @@ struct NeighbourTableTests {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let table = NeighbourTable(interface: "lan0", path: path)
-        #expect(table.entries().map(\.ipv4.description) == ["192.0.2.10", "192.0.2.12"])
+        #expect(table.entries().map(\.ipv4.description) == ["192.0.2.100", "192.0.2.10", "192.0.2.12"])
+        // The address must match whole (not 192.0.2.100), on the LAN interface (not wan0's line first).
         #expect(table.mac(for: IPv4Address("192.0.2.10")!) == MACAddress("02:00:00:00:00:10"))
         #expect(table.mac(for: IPv4Address("198.51.100.2")!) == nil)
         #expect(table.ipv4(for: MACAddress("02:00:00:00:00:12")!) == IPv4Address("192.0.2.12"))
         #expect(NeighbourTable(interface: nil, path: path).mac(for: IPv4Address("198.51.100.2")!) != nil)
+        #expect(table.mac(for: IPv4Address("192.0.2.1")!) == nil)
+        #expect(table.mac(for: IPv4Address("192.0.2.11")!) == nil)  // incomplete
+        #expect(table.mac(for: IPv4Address("192.0.2.100")!) == MACAddress("02:00:00:00:01:00"))
+        #expect(NeighbourTable(interface: "lan0", path: "/nonexistent/arp").mac(for: IPv4Address("192.0.2.10")!) == nil)
     }
 }

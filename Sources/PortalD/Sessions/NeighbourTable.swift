@@ -25,8 +25,20 @@ public struct NeighbourTable: Sendable {
         return Self.parse(text).filter { interface == nil || $0.device == interface }
     }
 
+    /// The MAC behind `ipv4`. Every login asks, and a hotel's table has hundreds of
+    /// lines: only lines that start with the address are parsed, from the raw bytes.
     public func mac(for ipv4: IPv4Address) -> MACAddress? {
-        entries().first { $0.ipv4 == ipv4 }?.mac
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let prefix = Array(ipv4.description.utf8)
+        for line in data.split(separator: UInt8(ascii: "\n")).dropFirst() where line.starts(with: prefix) {
+            // The address must end there: 192.0.2.1 is not 192.0.2.10.
+            let next = line.index(line.startIndex, offsetBy: prefix.count)
+            guard next < line.endIndex, line[next] == UInt8(ascii: " ") || line[next] == UInt8(ascii: "\t") else { continue }
+            if let entry = Self.entry(String(decoding: line, as: UTF8.self)), interface == nil || entry.device == interface {
+                return entry.mac
+            }
+        }
+        return nil
     }
 
     public func ipv4(for mac: MACAddress) -> IPv4Address? {
@@ -35,11 +47,14 @@ public struct NeighbourTable: Sendable {
 
     /// Lines: `IP address  HW type  Flags  HW address  Mask  Device`; flag 0x2 is "complete".
     static func parse(_ text: String) -> [Entry] {
-        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
-            let fields = line.split(whereSeparator: \.isWhitespace)
-            guard fields.count >= 6, let ip = IPv4Address(String(fields[0])), let flags = Int(fields[2].dropFirst(2), radix: 16),
-                  flags & 0x2 != 0, let mac = MACAddress(String(fields[3])), mac.bytes != [0, 0, 0, 0, 0, 0] else { return nil }
-            return Entry(ipv4: ip, mac: mac, device: String(fields[5]))
-        }
+        text.split(whereSeparator: \.isNewline).dropFirst().compactMap { entry(String($0)) }
+    }
+
+    /// One line of the table, if it is a complete entry.
+    static func entry(_ line: String) -> Entry? {
+        let fields = line.split(whereSeparator: \.isWhitespace)
+        guard fields.count >= 6, let ip = IPv4Address(String(fields[0])), let flags = Int(fields[2].dropFirst(2), radix: 16),
+              flags & 0x2 != 0, let mac = MACAddress(String(fields[3])), mac.bytes != [0, 0, 0, 0, 0, 0] else { return nil }
+        return Entry(ipv4: ip, mac: mac, device: String(fields[5]))
     }
 }
