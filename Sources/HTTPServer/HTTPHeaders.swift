@@ -8,12 +8,8 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public subscript(name: String) -> String? {
-        fields.first { Self.equalIgnoringASCIICase($0.0, name) }?.1
-    }
-
-    /// Header names are ASCII; Foundation's locale-aware comparison is slow on the hot path.
-    static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        ASCII.equalIgnoringCase(a.utf8, b.utf8)
+        // Header names are ASCII; Foundation's locale-aware comparison is slow on the hot path.
+        fields.first { ASCII.equalIgnoringCase($0.0.utf8, name.utf8) }?.1
     }
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }

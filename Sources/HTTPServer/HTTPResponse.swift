@@ -32,14 +32,17 @@ public struct HTTPResponse: Sendable {
 
     /// A redirect. The short body, for clients that show it, is a link to the location
     /// with the location as its text: no words, so no language to choose.
+    /// Built as bytes, since the captive redirect answers every request of a captured guest.
     public static func redirect(to location: String, status: Int = 302) -> HTTPResponse {
-        let escaped = HTML.escape(location)
-        return redirect(location: location, body: Array("<a href=\"\(escaped)\">\(escaped)</a>\n".utf8), status: status)
-    }
-
-    /// A redirect whose body the caller built (the captive redirect builds both at once).
-    public static func redirect(location: String, body: [UInt8], status: Int = 302) -> HTTPResponse {
-        HTTPResponse(status: status, headers: HTTPHeaders([
+        let escaped = HTML.escape(location).utf8
+        var body: [UInt8] = []
+        body.reserveCapacity(escaped.count * 2 + 20)
+        body += #"<a href=""#.utf8
+        body += escaped
+        body += #"">"#.utf8
+        body += escaped
+        body += "</a>\n".utf8
+        return HTTPResponse(status: status, headers: HTTPHeaders([
             ("Location", location), ("Cache-Control", "no-store"), ("Content-Type", "text/html; charset=utf-8"),
         ]), body: body)
     }

@@ -150,8 +150,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     if !state.started {
         state.started = true
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > context.maxBodyBytes {
-            let methodName = HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET")
-            return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes), for: request(connection, methodName, state)))
+            return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes),
+                                                               for: request(connection, HTTPMethod(method), state)))
         }
         return MHD_Result.YES
     }
@@ -182,7 +182,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
             ?? context.responder.respond(to: .internalError, for: HTTPRequest(method: .get, target: state.target))
         return queue(connection, reply)
     }
-    let methodName = HTTPMethod(rawValue: method.map { String(cString: $0) } ?? "GET")
+    let methodName = HTTPMethod(method)
     if !state.tooLarge,
        let early = context.responder.respondEarly(method: methodName, target: state.target, host: lookupHeader(connection, "Host")) {
         return queue(connection, early)
@@ -215,6 +215,13 @@ private func request(_ connection: OpaquePointer, _ method: HTTPMethod, _ state:
     }
     return HTTPRequest(method: method, target: state.target,
                        headers: headers(connection), body: state.body, clientAddress: client)
+}
+
+extension HTTPMethod {
+    /// The method MHD parsed (never absent in practice).
+    fileprivate init(_ name: UnsafePointer<CChar>?) {
+        self.init(rawValue: name.map { String(cString: $0) } ?? "GET")
+    }
 }
 
 private func tooLarge(_ limit: Int) -> HTTPError {

@@ -5,16 +5,15 @@ import HTTPServer
 /// where the guest was going (`?url=`). A redirect, not a 200, is what makes every
 /// phone OS open its sign-in sheet.
 ///
-/// This is portald's hot path (a phone probes, apps retry), so the location and the
-/// body are built as bytes in one pass, from parts prepared once: no intermediate
-/// strings, no case-folded copies.
+/// This is portald's hot path (a phone probes, apps retry), so the location is built
+/// as bytes from a prefix prepared once, and hosts are compared without case-folded
+/// copies.
 struct CaptiveRedirect: Sendable {
     /// The public URL with a path and without a query.
     let home: String
     /// `host:port` forms (lower-cased) under which a request is for the portal itself.
     private let authorities: [[UInt8]]
     private let locationPrefix: [UInt8]
-    private let bodyPrefix: [UInt8]
     private let bareRedirect: HTTPResponse
 
     init(publicURL: URL, captureAddress: String, listen: ListenAddress) {
@@ -30,10 +29,7 @@ struct CaptiveRedirect: Sendable {
         if base.path.isEmpty { base.path = "/" }
         base.query = nil
         home = base.string ?? publicURL.absoluteString
-        // The encoded destination is only unreserved characters and `%`: nothing in it
-        // needs HTML escaping, so only the home part is escaped, once.
         locationPrefix = Array((home + "?url=http%3A%2F%2F").utf8)
-        bodyPrefix = Array("<a href=\"\(HTML.escape(home))?url=http%3A%2F%2F".utf8)
         bareRedirect = .redirect(to: home)
     }
 
@@ -56,21 +52,10 @@ struct CaptiveRedirect: Sendable {
     /// form posted to another site cannot be replayed.
     func response(host: String?, target: String, method: HTTPMethod) -> HTTPResponse {
         guard let host, !host.isEmpty, method == .get || method == .head else { return bareRedirect }
-        var encoded: [UInt8] = []
-        encoded.reserveCapacity((host.utf8.count + target.utf8.count) * 3)
-        FormData.appendEncoded(host, to: &encoded)
-        FormData.appendEncoded(target, to: &encoded)
-        var locationBytes = locationPrefix
-        locationBytes += encoded
-        let location = String(decoding: locationBytes, as: UTF8.self)
-        var body: [UInt8] = []
-        body.reserveCapacity(bodyPrefix.count * 2 + encoded.count * 2 + 8)
-        body += bodyPrefix
-        body += encoded
-        body += "\">".utf8
-        body += bodyPrefix.dropFirst(9)  // the link text: the same URL, without `<a href="`
-        body += encoded
-        body += "</a>\n".utf8
-        return .redirect(location: location, body: body)
+        var location = locationPrefix
+        location.reserveCapacity(location.count + (host.utf8.count + target.utf8.count) * 3)
+        FormData.appendEncoded(host, to: &location)
+        FormData.appendEncoded(target, to: &location)
+        return .redirect(to: String(decoding: location, as: UTF8.self))
     }
 }

@@ -15,9 +15,13 @@ public struct Catalog: Sendable {
     }
 
     public let language: String
-    public let name: String
-    public let dateTimeSkeleton: String
     public let messages: [String: Message]
+    /// What the file itself said; an overlay that leaves them out keeps the base's.
+    private let explicitName: String?
+    private let explicitSkeleton: String?
+
+    public var name: String { explicitName ?? language }
+    public var dateTimeSkeleton: String { explicitSkeleton ?? "yMMMdHHmm" }
     /// Every dotted prefix of a key, with its dot ("online.", "error.404."): how a
     /// template's `{{t.online.title}}` walks down without scanning every key.
     let groups: Set<String>
@@ -52,23 +56,15 @@ public struct Catalog: Sendable {
         self.language = language
         self.explicitName = root["name"] as? String
         self.explicitSkeleton = (root["formats"] as? [String: Any])?["date_time"] as? String
-        self.name = explicitName ?? language
-        self.dateTimeSkeleton = explicitSkeleton ?? "yMMMdHHmm"
         self.messages = messages
         self.groups = Self.groups(of: messages.keys)
     }
 
-    /// What the file itself said, so an overlay that leaves them out keeps the base's.
-    private let explicitName: String?
-    private let explicitSkeleton: String?
-
-    init(language: String, name: String, dateTimeSkeleton: String, messages: [String: Message]) {
+    private init(language: String, explicitName: String?, explicitSkeleton: String?, messages: [String: Message]) {
         self.language = language
-        self.name = name
-        self.dateTimeSkeleton = dateTimeSkeleton
+        self.explicitName = explicitName
+        self.explicitSkeleton = explicitSkeleton
         self.messages = messages
-        self.explicitName = name
-        self.explicitSkeleton = dateTimeSkeleton
         self.groups = Self.groups(of: messages.keys)
     }
 
@@ -89,8 +85,8 @@ public struct Catalog: Sendable {
         if let unknown = Set(overrides.messages.keys).subtracting(messages.keys).sorted().first {
             throw CatalogError("\(source): texts \"\(unknown)\" is not a known text (see Resources/locales/\(language).json)")
         }
-        return Catalog(language: language, name: overrides.explicitName ?? name,
-                       dateTimeSkeleton: overrides.explicitSkeleton ?? dateTimeSkeleton,
+        return Catalog(language: language, explicitName: overrides.explicitName ?? explicitName,
+                       explicitSkeleton: overrides.explicitSkeleton ?? explicitSkeleton,
                        messages: messages.merging(overrides.messages) { $1 })
     }
 
