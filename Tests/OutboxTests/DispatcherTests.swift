@@ -84,7 +84,10 @@ struct DispatcherTests {
         let firstSend = Mutex<ContinuousClock.Instant?>(nil)
         try await run(dispatcher) {
             guard transport.sent.withLock({ !$0.isEmpty }) else { return false }
-            let since = firstSend.withLock { first in first ?? { first = .now; return .now }() }
+            let since = firstSend.withLock { first in
+                if first == nil { first = .now }
+                return first!
+            }
             return ContinuousClock.now - since >= .milliseconds(300)
         }
         #expect(transport.sent.withLock { $0 } == [ids[0]])
