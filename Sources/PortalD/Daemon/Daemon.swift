@@ -74,8 +74,9 @@ public enum Daemon {
 
         notifier.stopping()
         // Stopping waits for logins in flight: on the worker pool, not a cooperative thread.
-        for server in servers where !(try await workers.run { server.stop() }) {
-            logger.warning("a request was still being handled after 10 s; its listener is left to the process exit")
+        let grace = Duration.seconds(10)
+        for server in servers where !(try await workers.run { server.stop(grace: grace) }) {
+            logger.warning("a request was still being handled after \(grace); its listener is left to the process exit")
         }
         do {
             try await workers.run { try sessions.preservingTraffic { try firewall.teardown() } }
