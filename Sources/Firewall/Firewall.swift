@@ -53,16 +53,50 @@ public struct FirewallError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// A device as the authorized set keys it: its MAC with one IPv4 address.
+public struct DeviceKey: Hashable, Sendable, CustomStringConvertible {
+    public var mac: MACAddress
+    public var ipv4: IPv4Address
+
+    public init(mac: MACAddress, ipv4: IPv4Address) {
+        self.mac = mac
+        self.ipv4 = ipv4
+    }
+
+    public var description: String { "\(mac) . \(ipv4)" }
+}
+
+extension AuthorizedDevice {
+    public var key: DeviceKey { DeviceKey(mac: mac, ipv4: ipv4) }
+}
+
+/// What the kernel holds: read back to compare with the sessions.
+public struct FirewallState: Sendable, Equatable {
+    /// The elements of the authorized set.
+    public var authorized: Set<DeviceKey>
+    /// Addresses with a counting element in both directions.
+    public var counted: Set<IPv4Address>
+
+    public init(authorized: Set<DeviceKey>, counted: Set<IPv4Address>) {
+        self.authorized = authorized
+        self.counted = counted
+    }
+}
+
 /// The capture: a table that holds guests back and a set that lets them through.
 ///
 /// Implementations are safe to call from any thread.
 public protocol Firewall: Sendable {
     /// Replaces portald's table atomically, with `devices` already authorized.
     func install(devices: [AuthorizedDevice]) throws
-    /// Adds or refreshes one device (a fresh timeout replaces the old one).
-    func authorize(_ devices: [AuthorizedDevice]) throws
-    /// Removes devices; a device that is not there (expired) is not an error.
-    func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws
+    /// One transaction: removes `removing` (access and counting), then adds `adding`
+    /// with fresh timeouts and counters. A device not there (expired) is not an error.
+    func update(removing: [DeviceKey], adding: [AuthorizedDevice]) throws
+    /// Adds what is missing of `devices` (access or counting elements); present
+    /// elements keep their counters.
+    func restore(_ devices: [AuthorizedDevice]) throws
+    /// The table's elements; nil when the table or one of its sets is missing.
+    func state() throws -> FirewallState?
     /// Removes portald's table; absent is not an error.
     func teardown() throws
     /// Bytes forwarded per authorized IPv4 address since it was (re)authorized, or
@@ -73,6 +107,8 @@ public protocol Firewall: Sendable {
 }
 
 extension Firewall {
-    public func authorize(_ device: AuthorizedDevice) throws { try authorize([device]) }
-    public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try deauthorize([(mac, ipv4)]) }
+    public func authorize(_ devices: [AuthorizedDevice]) throws { try update(removing: [], adding: devices) }
+    public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }
+    public func deauthorize(_ devices: [DeviceKey]) throws { try update(removing: devices, adding: []) }
+    public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try deauthorize([DeviceKey(mac: mac, ipv4: ipv4)]) }
 }

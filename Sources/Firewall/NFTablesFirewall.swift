@@ -30,18 +30,32 @@ public final class NFTablesFirewall: Firewall {
         try socket.commit(messages)
     }
 
-    public func authorize(_ devices: [AuthorizedDevice]) throws {
-        guard !devices.isEmpty else { return }
-        // An existing element keeps its old timeout (and counter) on a plain add: add
-        // (so the delete cannot fail), delete, add again, all in one transaction.
-        try socket.commit(addMessages(devices) + deleteMessages(devices.map { ($0.mac, $0.ipv4) }) + addMessages(devices))
+    public func update(removing: [DeviceKey], adding: [AuthorizedDevice]) throws {
+        guard !removing.isEmpty || !adding.isEmpty else { return }
+        // Removing: add first (without timeout) so deleting an already expired element
+        // succeeds. Adding: an existing element keeps its counter (and, before Linux 6.x,
+        // its old timeout) on a plain add, so add (so the delete cannot fail), delete, add.
+        let placeholders = removing.map { AuthorizedDevice(mac: $0.mac, ipv4: $0.ipv4, timeout: nil) }
+        try socket.commit(addMessages(placeholders) + deleteMessages(removing)
+                          + addMessages(adding) + deleteMessages(adding.map(\.key)) + addMessages(adding))
     }
 
-    public func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws {
+    public func restore(_ devices: [AuthorizedDevice]) throws {
         guard !devices.isEmpty else { return }
-        // Add first (without timeout) so deleting an already expired element succeeds.
-        let placeholders = devices.map { AuthorizedDevice(mac: $0.mac, ipv4: $0.ipv4, timeout: nil) }
-        try socket.commit(addMessages(placeholders) + deleteMessages(devices))
+        try socket.commit(addMessages(devices))  // a present element keeps its counter
+    }
+
+    public func state() throws -> FirewallState? {
+        do {
+            let authorized = try socket.counters(table: settings.table, set: Ruleset.authorizedSet).compactMap { element in
+                Ruleset.device(key: element.key)
+            }
+            let up = try socket.counters(table: settings.table, set: Ruleset.uploadSet).compactMap { IPv4Address(octets: $0.key) }
+            let down = try socket.counters(table: settings.table, set: Ruleset.downloadSet).compactMap { IPv4Address(octets: $0.key) }
+            return FirewallState(authorized: Set(authorized), counted: Set(up).intersection(down))
+        } catch let error as FirewallError where error.errno == ENOENT {
+            return nil  // the table or a set is gone (`nft flush ruleset`)
+        }
     }
 
     public func teardown() throws {
@@ -82,16 +96,19 @@ public final class NFTablesFirewall: Firewall {
             timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
         }
         let access = devices.map { (key: Ruleset.key(mac: $0.mac, ipv4: $0.ipv4), timeoutMilliseconds: milliseconds($0.timeout)) }
-        let counting = devices.map { (key: $0.ipv4.octets, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
+        // One counting element per address (an address has one owner at a time; the last one given wins).
+        var seen = Set<IPv4Address>()
+        let counting = devices.reversed().filter { seen.insert($0.ipv4).inserted }.reversed()
+            .map { (key: $0.ipv4.octets, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
         return chunks(access).map { .newElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
             + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
                 chunks(counting).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
             }
     }
 
-    private func deleteMessages(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) -> [NetfilterMessage] {
+    private func deleteMessages(_ devices: [DeviceKey]) -> [NetfilterMessage] {
         let access = devices.map { Ruleset.key(mac: $0.mac, ipv4: $0.ipv4) }
-        let counting = devices.map(\.ipv4.octets)
+        let counting = Set(devices.map(\.ipv4)).sorted().map(\.octets)  // deleting one twice would fail the transaction
         return chunks(access).map { .deleteElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
             + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
                 chunks(counting).map { NetfilterMessage.deleteElements(table: settings.table, set: set, $0) }

@@ -12,7 +12,7 @@
 ///   set acct_down { type ipv4_addr; flags timeout; counter; }
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
 ///     oifname LAN ip daddr @acct_down
-///     iifname LAN ip saddr @acct_up
+///     iifname LAN ether saddr . ip saddr @authorized ip saddr @acct_up
 ///     iifname LAN ether saddr . ip saddr @authorized accept
 ///     iifname LAN tcp dport 443 reject with tcp reset   # phones fail fast instead of timing out
 ///     iifname LAN drop                                   # IPv6 included: no leak past the portal
@@ -116,7 +116,9 @@ enum Ruleset {
             Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + ipv4Address(offset: 16) + [
                 .lookup(set: downloadSet, setID: 3, register: Register.r1),
             ]),
-            Rule(chain: "forward_guests", expressions: lan + ipv4Address(offset: 12) + [
+            // Only an authorized device's packets count: a device that took over an address
+            // (DHCP reuse) adds nothing to the previous owner's bytes before it logs in.
+            Rule(chain: "forward_guests", expressions: lan + authorizedLookup + ipv4Address(offset: 12) + [
                 .lookup(set: uploadSet, setID: 2, register: Register.r1),
             ]),
             Rule(chain: "forward_guests", expressions: lan + authorizedLookup + [.verdict(.accept)]),
@@ -179,6 +181,14 @@ enum Ruleset {
     /// The set's key: MAC padded to 8 bytes (concatenated fields are 4-byte aligned), then IPv4.
     static func key(mac: MACAddress, ipv4: IPv4Address) -> [UInt8] {
         mac.bytes + [0, 0] + ipv4.octets
+    }
+
+    /// The device an element of the authorized set stands for.
+    static func device(key: [UInt8]) -> DeviceKey? {
+        guard key.count == keyLength, let mac = MACAddress(bytes: Array(key[0..<6])), let ipv4 = IPv4Address(octets: Array(key[8..<12])) else {
+            return nil
+        }
+        return DeviceKey(mac: mac, ipv4: ipv4)
     }
 
     /// nft's type id for `ether_addr . ipv4_addr` (ether_addr is 9, ipv4_addr 7; 6 bits a field).

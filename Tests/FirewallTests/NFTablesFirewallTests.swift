@@ -56,7 +56,7 @@ struct NFTablesFirewallTests {
             #expect(block(text, "chain forward_guests") == [
                 "type filter hook forward priority filter; policy accept;",
                 "oifname \"lan0\" ip daddr @acct_down",
-                "iifname \"lan0\" ip saddr @acct_up",
+                "iifname \"lan0\" ether saddr . ip saddr @authorized ip saddr @acct_up",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized accept",
                 "iifname \"lan0\" tcp dport 443 reject with tcp reset",
                 "iifname \"lan0\" drop",
@@ -105,6 +105,47 @@ struct NFTablesFirewallTests {
             #expect(!(try listTable(namespace).contains("192.0.2.9")))
             #expect(try firewall.counters().isEmpty)
             try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
+        }
+    }
+
+    @Test("state reads back what the kernel holds; restore adds only what is missing")
+    func stateAndRestore() throws {
+        try withNamespace { namespace, firewall in
+            #expect(try firewall.state() == nil)
+            try firewall.install(devices: [device(1), device(2)])
+            #expect(try firewall.state() == FirewallState(authorized: [device(1).key, device(2).key], counted: [device(1).ipv4, device(2).ipv4]))
+            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_down", "{ \(device(2).ipv4) }"])
+            #expect(try firewall.state()?.counted == [device(1).ipv4], "counted means both directions")
+            // Bytes already counted stay; the missing counting element comes back.
+            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_up", "{ \(device(1).ipv4) }"])
+            try namespace.exec(["nft", "add", "element", "inet", settings.table, "acct_up", "{ \(device(1).ipv4) counter packets 5 bytes 1500 }"])
+            try firewall.restore([device(1, minutes: 5), device(2, minutes: 5)])
+            #expect(try firewall.counters(for: device(1).ipv4) == TrafficCounters(bytesUp: 1500, bytesDown: 0))
+            #expect(try firewall.state()?.counted == [device(1).ipv4, device(2).ipv4])
+            // Removing two devices of one address in one transaction (its counting element once).
+            let twin = AuthorizedDevice(mac: MACAddress("02:00:00:00:99:99")!, ipv4: device(1).ipv4, timeout: nil)
+            try firewall.authorize(twin)
+            try firewall.update(removing: [device(1).key, twin.key], adding: [])
+            #expect(try firewall.state() == FirewallState(authorized: [device(2).key], counted: [device(2).ipv4]))
+        }
+    }
+
+    @Test("reconcile repairs the kernel both ways and reinstalls a flushed ruleset")
+    func reconcileAgainstTheKernel() throws {
+        try withNamespace { namespace, firewall in
+            let desired = [device(1), device(2), device(3)]
+            #expect(try firewall.reconcile(desired: desired) == Repair(reinstalled: true, added: desired.map(\.key)))
+            #expect(try firewall.reconcile(desired: desired).isEmpty)
+            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "authorized", "{ 02:00:00:00:00:02 . 192.0.2.4 }"])
+            try namespace.exec(["nft", "add", "element", "inet", settings.table, "authorized", "{ 02:00:00:00:00:66 . 192.0.2.66 }"])
+            let repair = try firewall.reconcile(desired: desired)
+            #expect(repair.added == [device(2).key])
+            #expect(repair.removed == [DeviceKey(mac: MACAddress("02:00:00:00:00:66")!, ipv4: IPv4Address("192.0.2.66")!)])
+            #expect(try firewall.state()?.authorized == Set(desired.map(\.key)))
+            try namespace.exec(["nft", "flush", "ruleset"])
+            #expect(try firewall.reconcile(desired: desired).reinstalled)
+            #expect(try firewall.state()?.authorized == Set(desired.map(\.key)))
+            #expect(try listTable(namespace).contains("chain forward_guests"))
         }
     }
 

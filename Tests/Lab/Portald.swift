@@ -21,14 +21,16 @@ public final class Portald: @unchecked Sendable {
         return bundle.appendingPathComponent("portald").path
     }
 
-    /// Writes a config for the lab's gateway; `extra` is appended (more TOML sections).
-    public convenience init(lab: NetworkLab, sessionMinutes: Int = 1440, extra: String = "") throws {
+    /// Writes a config for the lab's gateway; `firewall` is added to `[firewall]`,
+    /// `extra` is appended (more TOML sections).
+    public convenience init(lab: NetworkLab, sessionMinutes: Int = 1440, firewall: String = "", extra: String = "") throws {
         try self.init(lab: lab, portal: "\(NetworkLab.gatewayLANIPv4):8080", adminPort: 8081, firewall: """
             lan_interface = "\(NetworkLab.lanInterface)"
 
             [firewall]
             backend = "nftables"
             table = "portald"
+            \(firewall)
             """, sessionMinutes: sessionMinutes, extra: extra)
     }
 
@@ -116,11 +118,13 @@ public final class Portald: @unchecked Sendable {
     }
 
     /// Runs a portald CLI verb in the gateway against this daemon's config.
+    @discardableResult
     public func cli(_ arguments: [String], check: Bool = true) throws -> CommandResult {
         try run([Self.binary] + arguments + ["--config", configPath], check: check)
     }
 
     /// Runs a command where portald runs (the gateway namespace, or this host).
+    @discardableResult
     public func run(_ arguments: [String], check: Bool = true) throws -> CommandResult {
         if let lab { return try lab.gateway.exec(arguments, check: check) }
         return try Shell.run(arguments, check: check)

@@ -17,14 +17,24 @@ final class TestClock: Sendable {
     func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
 }
 
-/// A firewall that refuses everything, to prove a failed authorize stores nothing.
-struct RefusingFirewall: Firewall {
-    func install(devices: [AuthorizedDevice]) throws {}
-    func authorize(_ devices: [AuthorizedDevice]) throws { throw FirewallError("refused") }
-    func deauthorize(_ devices: [(mac: MACAddress, ipv4: IPv4Address)]) throws {}
-    func teardown() throws {}
-    func counters() throws -> [IPv4Address: TrafficCounters] { [:] }
-    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { nil }
+/// The in-memory firewall, made to refuse every change while `refusing` is set:
+/// a kernel that fails (a full set, a missing table, no CAP_NET_ADMIN).
+final class FaultyFirewall: Firewall {
+    let memory = MemoryFirewall()
+    private let refusal = Mutex(false)
+    var refusing: Bool {
+        get { refusal.withLock { $0 } }
+        set { refusal.withLock { $0 = newValue } }
+    }
+
+    private func check() throws { if refusing { throw FirewallError("refused") } }
+    func install(devices: [AuthorizedDevice]) throws { try check(); try memory.install(devices: devices) }
+    func update(removing: [DeviceKey], adding: [AuthorizedDevice]) throws { try check(); try memory.update(removing: removing, adding: adding) }
+    func restore(_ devices: [AuthorizedDevice]) throws { try check(); try memory.restore(devices) }
+    func state() throws -> FirewallState? { try check(); return try memory.state() }
+    func teardown() throws { try memory.teardown() }
+    func counters() throws -> [IPv4Address: TrafficCounters] { try memory.counters() }
+    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { try memory.counters(for: ipv4) }
 }
 
 func temporaryStore() throws -> (Store, String) {
@@ -125,12 +135,6 @@ struct SessionServiceTests {
         #expect(live.subject == nil)
         #expect(live.method == .terms)
         #expect(try service.session(id: "gone")?.ipv4 == IPv4Address("192.0.2.30"))
-    }
-
-    @Test func refusedAuthorizationStoresNothing() throws {
-        let (service, _, _) = try make(firewall: RefusingFirewall())
-        #expect(throws: SessionError.self) { try service.login(mac: mac, ipv4: ipv4, method: .terms) }
-        #expect(try service.activeSessions().isEmpty)
     }
 
     @Test func deauthorizeEndsAndRemoves() throws {

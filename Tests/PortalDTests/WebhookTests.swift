@@ -198,11 +198,18 @@ struct OutboxTransactionTests {
         #expect(data["subject"] is NSNull, "a terms login belongs to nobody in particular: subject is null")
     }
 
-    @Test func aRefusedChangeLeavesNoEvent() throws {
+    @Test("a login the kernel refuses is still started once: it is the desired state the reconciler applies")
+    func aRefusedApplyStillRecordsOneEvent() throws {
         let (store, _) = try temporaryStore()
         let outbox = Outbox(siteID: "h", endpoints: [try endpoint("all", topics: ["*"])])
-        let sessions = SessionService(store: store, firewall: RefusingFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
-        #expect(throws: SessionError.self) { try sessions.login(mac: MACAddress("02:00:00:00:00:01")!, ipv4: IPv4Address("192.0.2.5")!, method: .terms) }
-        #expect(try counts(store).events == 0)
+        let firewall = FaultyFirewall()
+        firewall.refusing = true
+        let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
+        let mac = MACAddress("02:00:00:00:00:01")!, ipv4 = IPv4Address("192.0.2.5")!
+        #expect(throws: SessionError.self) { try sessions.login(mac: mac, ipv4: ipv4, method: .terms) }
+        firewall.refusing = false
+        try sessions.login(mac: mac, ipv4: ipv4, method: .terms)  // kept, and applied by the reconciler first
+        #expect(try counts(store).events == 1)
+        #expect(firewall.memory.devices.map(\.mac) == [mac])
     }
 }

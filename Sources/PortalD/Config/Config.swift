@@ -36,6 +36,8 @@ public struct Config: Sendable {
     public struct Firewall: Sendable {
         public var backend: FirewallBackend
         public var table: String
+        /// How often the kernel's sets are compared with the sessions and repaired.
+        public var reconcileSeconds: Int
     }
 
     public struct Store: Sendable {

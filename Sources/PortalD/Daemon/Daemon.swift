@@ -65,7 +65,8 @@ public enum Daemon {
         logger.info("portald \(version) ready", metadata: ["portal": "\(config.portal.listen)", "admin": "\(config.admin.listen)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
-        let housekeeping = Housekeeping(sessions: sessions, workers: workers, notifier: notifier, logger: logger)
+        let housekeeping = Housekeeping(sessions: sessions, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
+                                        workers: workers, notifier: notifier, logger: logger)
         var delivery = config.webhooks.delivery
         delivery.userAgent = "portald/\(version) (+webhooks)"
         let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
@@ -87,9 +88,12 @@ public enum Daemon {
     }
 }
 
-/// Periodic work: ends expired sessions (on the worker pool), pings systemd's watchdog.
+/// Periodic work (on the worker pool): ends expired sessions, reconciles the kernel
+/// with the sessions every `reconcileInterval` (sooner after a failure), pings
+/// systemd's watchdog.
 struct Housekeeping: Service {
     let sessions: SessionService
+    let reconcileInterval: Duration
     let workers: WorkerPool
     let notifier: SystemdNotifier
     let logger: Logger
@@ -103,6 +107,11 @@ struct Housekeeping: Service {
                         _ = try await workers.run { try sessions.expireDue() }
                     } catch {
                         logger.error("expiring sessions failed", metadata: ["error": "\(error)"])
+                    }
+                    do {
+                        _ = try await workers.run { try sessions.reconcile(ifOlderThan: reconcileInterval) }
+                    } catch {
+                        logger.error("reconciling the firewall with the sessions failed; retrying", metadata: ["error": "\(error)"])
                     }
                     notifier.watchdog()
                     try await Task.sleep(for: .seconds(Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18))

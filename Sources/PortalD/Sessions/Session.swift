@@ -20,8 +20,10 @@ public struct Session: Sendable, Equatable {
     public enum EndReason: String, Codable, Sendable {
         case expired
         case deauthorized
-        /// The device logged in again from another address.
+        /// The device logged in again from another address, or another way.
         case replaced
+        /// Another device logged in from this session's address: DHCP gave it away.
+        case addressReused = "address_reused"
     }
 
     public var id: String
@@ -42,6 +44,8 @@ public struct Session: Sendable, Equatable {
     public var isActive: Bool { endedAt == nil }
     public var mac: MACAddress { device.mac }
     public var ipv4: IPv4Address? { device.ipv4 }
+    /// The session's element of the authorized set.
+    var key: DeviceKey? { device.ipv4.map { DeviceKey(mac: device.mac, ipv4: $0) } }
 
     /// Adds bytes the kernel counted for this session's address.
     mutating func addTraffic(_ counted: TrafficCounters) {

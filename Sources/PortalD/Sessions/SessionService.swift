@@ -5,6 +5,7 @@ import HTTPServer
 import Logging
 import Outbox
 import Store
+import Synchronization
 
 public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorConvertible {
     public enum Kind: Sendable { case notFound, firewall, store }
@@ -20,8 +21,10 @@ public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorC
     }
 }
 
-/// Sessions and the authorized set, kept in step: SQLite is the truth, the nft set
-/// follows it. A login's row and its set element succeed or fail together.
+/// Sessions and the authorized set, kept in step: SQLite is the desired state and
+/// the kernel follows it. Every change commits first, then is applied to the
+/// kernel in one netlink transaction; when an apply fails, or someone edits the
+/// table behind portald's back, the reconciler puts the kernel back in line.
 public final class SessionService: Sendable {
     let store: Store
     let firewall: any Firewall
@@ -29,6 +32,17 @@ public final class SessionService: Sendable {
     let sessionLength: Duration
     let logger: Logger
     let now: @Sendable () -> Date
+
+    /// Held from a change's commit to its apply, and by the reconciler: applies reach
+    /// the kernel in commit order, and a reconciliation never sees a commit whose
+    /// apply is still on its way. SQLite's own write lock is not held across netlink.
+    private let changes = Mutex(ChangeState())
+
+    struct ChangeState {
+        /// An apply or a reconciliation failed: reconcile at the next chance.
+        var needsReconcile = false
+        var lastReconcile: ContinuousClock.Instant?
+    }
 
     public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
                 logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -40,56 +54,80 @@ public final class SessionService: Sendable {
         self.now = now
     }
 
-    /// Starts (or keeps) the device's session. Logging in again the same way (same
-    /// address, method and subject) keeps the running session; anything else replaces
-    /// it, so a guest who finishes check-in after accepting the terms is bound to the
-    /// reservation.
+    /// Starts (or keeps) the device's session, and returns once its packets can flow.
+    ///
+    /// Logging in again the same way (same address, method and subject) keeps the
+    /// running session; anything else replaces it, so a guest who finishes check-in
+    /// after accepting the terms is bound to the reservation. An address has one
+    /// owner: another device's live session on it ended (DHCP gave the address away),
+    /// with its bytes, so two guests' traffic is never mixed.
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil) throws -> Session {
-        let started = now()
-        let length = minutes.map { Duration.seconds($0 * 60) } ?? sessionLength
-        do {
-            return try store.pool.write { db in
-                if let current = try SessionRecords.active("mac = ?", [mac.description], in: db).first {
-                    if current.ipv4 == ipv4 && current.method == method && current.subject == subject
-                        && current.expiresAt > started && minutes == nil { return current }
-                    try end(current, reason: current.expiresAt <= started ? .expired : .replaced, at: started,
-                            traffic: traffic(of: current), in: db)
-                    if current.ipv4 != ipv4, let old = current.ipv4 {
-                        try firewall.deauthorize(mac: mac, ipv4: old)
+        try changes.withLock { state in
+            let started = now()
+            let length = minutes.map { Duration.seconds($0 * 60) } ?? sessionLength
+            let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
+                                  subject: subject, startedAt: started,
+                                  expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
+            enum Outcome { case kept(Session), needsTraffic(Set<IPv4Address>), started(ended: [Session]) }
+            // Usually nothing is ended and one write does it all; when something is, its
+            // counters are read outside the write transaction and the write is run again.
+            var traffic: [IPv4Address: TrafficCounters]?
+            while true {
+                let outcome = try store.pool.write { db -> Outcome in
+                    let ending = try SessionRecords.active(
+                        "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = 'ipv4' AND address = ?)",
+                        [mac.description, ipv4.description], in: db)
+                    if let current = ending.first, ending.count == 1, current.mac == mac, current.ipv4 == ipv4,
+                       current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil {
+                        return .kept(current)
                     }
+                    guard var unread = traffic ?? (ending.isEmpty ? [:] : nil) else {
+                        return .needsTraffic(Set(ending.compactMap(\.ipv4)))
+                    }
+                    let ended = try ending.map { old in
+                        let reason: Session.EndReason = old.mac != mac ? .addressReused : old.expiresAt <= started ? .expired : .replaced
+                        return try end(old, reason: reason, at: started, traffic: old.ipv4.flatMap { unread.removeValue(forKey: $0) }, in: db)
+                    }
+                    try SessionRecords.insert(session, in: db)
+                    try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
+                    return .started(ended: ended)
                 }
-                let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
-                                      subject: subject, startedAt: started,
-                                      expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
-                try SessionRecords.insert(session, in: db)
-                try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
-                // Inside the transaction: if the kernel refuses, the row is rolled back.
-                try firewall.authorize(AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length))
-                logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
-                return session
+                switch outcome {
+                case .kept(let current):
+                    if state.needsReconcile {  // the kernel may not hold it yet: "online" only once it does
+                        do {
+                            try reconcile(&state, because: "login of \(mac)")
+                        } catch {
+                            throw SessionError(kind: .firewall, description: "could not authorize \(mac): \(error)")
+                        }
+                    }
+                    return current
+                case .needsTraffic(let addresses):
+                    traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) }).compactMapValues { $0 }
+                case .started(let ended):
+                    try apply(&state, removing: ended.compactMap(\.key), adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)],
+                              "authorize \(mac)")
+                    logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
+                    return session
+                }
             }
-        } catch let error as FirewallError {
-            throw SessionError(kind: .firewall, description: "could not authorize \(mac): \(error.description)")
         }
     }
 
     /// Ends the device's active session and removes it from the set.
     @discardableResult
     public func deauthorize(mac: MACAddress, reason: Session.EndReason = .deauthorized) throws -> Session {
-        let ended = now()
-        do {
-            return try store.pool.write { db in
-                guard var session = try SessionRecords.active("mac = ?", [mac.description], in: db).first else {
-                    throw SessionError(kind: .notFound, description: "no active session for \(mac)")
-                }
-                session = try end(session, reason: reason, at: ended, traffic: traffic(of: session), in: db)
-                if let ipv4 = session.ipv4 { try firewall.deauthorize(mac: mac, ipv4: ipv4) }
-                return session
+        try changes.withLock { state in
+            let at = now()
+            guard let session = try store.pool.read({ db in try SessionRecords.active("mac = ?", [mac.description], in: db).first }) else {
+                throw SessionError(kind: .notFound, description: "no active session for \(mac)")
             }
-        } catch let error as FirewallError {
-            throw SessionError(kind: .firewall, description: "could not deauthorize \(mac): \(error.description)")
+            let traffic = session.ipv4.flatMap { counters(of: $0) }
+            let ended = try store.pool.write { db in try end(session, reason: reason, at: at, traffic: traffic, in: db) }
+            try apply(&state, removing: ended.key.map { [$0] } ?? [], adding: [], "deauthorize \(mac)")
+            return ended
         }
     }
 
@@ -97,47 +135,55 @@ public final class SessionService: Sendable {
     /// itself; removing them here as well keeps the set exact if clocks disagree.
     @discardableResult
     public func expireDue() throws -> [Session] {
-        let at = now()
-        return try store.pool.write { db in
-            let due = try SessionRecords.active("expires_at <= ?", [at], in: db)
+        try changes.withLock { state in
+            let at = now()
+            let due = try store.pool.read { db in try SessionRecords.active("expires_at <= ?", [at], in: db) }
             guard !due.isEmpty else { return [] }
-            let traffic = (try? firewall.counters()) ?? [:]  // one dump for the whole batch
-            let ended = try due.map { session in
-                try end(session, reason: .expired, at: at, traffic: session.ipv4.flatMap { traffic[$0] }, in: db)
+            let traffic = counters()  // one dump for the whole batch
+            let ended = try store.pool.write { db in
+                try due.map { session in try end(session, reason: .expired, at: at, traffic: session.ipv4.flatMap { traffic?[$0] }, in: db) }
             }
-            try firewall.deauthorize(ended.compactMap { session in session.ipv4.map { (session.mac, $0) } })
+            try apply(&state, removing: ended.compactMap(\.key), adding: [], "expire \(ended.count) session(s)")
             return ended
         }
     }
 
-    /// Installs the capture with every still-valid session already let through,
-    /// in one transaction: a restart loses no authorized guest.
+    /// Installs the capture with every still-valid session already let through: a
+    /// restart loses no authorized guest. A table left by a previous run (a crash) is
+    /// compared with the sessions first, and what differed is logged.
     public func restore() throws -> Int {
         try expireDue()
-        let at = now()
-        let sessions = try activeSessions()
-        let devices = sessions.compactMap { session -> AuthorizedDevice? in
-            guard let ipv4 = session.ipv4 else { return nil }
-            return AuthorizedDevice(mac: session.mac, ipv4: ipv4, timeout: .seconds(max(1, session.secondsRemaining(at: at))))
+        return try changes.withLock { state in
+            let desired = try desiredDevices()
+            if let previous = try? firewall.state() {
+                let wanted = Set(desired.map(\.key))
+                logger.info("firewall table from a previous run", metadata: [
+                    "elements": "\(previous.authorized.count)", "sessions": "\(desired.count)",
+                    "missing": "\(wanted.subtracting(previous.authorized).count)", "without_session": "\(previous.authorized.subtracting(wanted).count)"])
+            }
+            try preservingTrafficLocked { try firewall.install(devices: desired) }
+            state.needsReconcile = false
+            state.lastReconcile = .now
+            return desired.count
         }
-        try preservingTraffic { try firewall.install(devices: devices) }
-        return devices.count
+    }
+
+    /// Compares the kernel with the live sessions and repairs both ways, when the
+    /// last reconciliation is older than `interval` or a failure asked for one.
+    /// Returns nil when it was not due.
+    @discardableResult
+    public func reconcile(ifOlderThan interval: Duration = .zero) throws -> Repair? {
+        try changes.withLock { state in
+            if !state.needsReconcile, let last = state.lastReconcile, ContinuousClock.now - last < interval { return nil }
+            return try reconcile(&state, because: state.needsReconcile ? "an earlier failure" : "the timer")
+        }
     }
 
     /// Runs `change`, which replaces or removes the table (and so its counters),
     /// after reading the counters, and adds them to the active sessions once it
     /// succeeded: bytes survive restarts and crashes, and are never counted twice.
     public func preservingTraffic(_ change: () throws -> Void) throws {
-        let traffic = (try? firewall.counters()) ?? [:]
-        try change()
-        guard !traffic.isEmpty else { return }
-        try store.pool.write { db in
-            for var session in try SessionRecords.active(in: db) {
-                guard let ipv4 = session.ipv4, let counted = traffic[ipv4] else { continue }
-                session.addTraffic(counted)
-                try SessionRecords.update(session, in: db)
-            }
-        }
+        try changes.withLock { _ in try preservingTrafficLocked(change) }
     }
 
     public func activeSessions() throws -> [Session] {
@@ -152,9 +198,80 @@ public final class SessionService: Sendable {
         try store.pool.read { db in try SessionRecords.one(id: id, in: db) }
     }
 
-    /// One session's live counters: a lookup of its address, not a dump of every guest's.
-    private func traffic(of session: Session) -> TrafficCounters? {
-        session.ipv4.flatMap { try? firewall.counters(for: $0) }
+    // MARK: Applying to the kernel (callers hold `changes`)
+
+    /// Applies a committed change. When the kernel refuses, the reconciler runs at
+    /// once; the caller fails only if that cannot repair it either (and it is tried
+    /// again on the next tick, so the committed state still reaches the kernel).
+    private func apply(_ state: inout ChangeState, removing: [DeviceKey], adding: [AuthorizedDevice], _ what: String) throws {
+        do {
+            try firewall.update(removing: removing, adding: adding)
+        } catch {
+            logger.error("firewall apply failed; reconciling", metadata: ["change": "\(what)", "error": "\(error)"])
+            do {
+                try reconcile(&state, because: "a failed apply")
+            } catch {
+                throw SessionError(kind: .firewall, description: "could not \(what): \(error)")
+            }
+        }
+    }
+
+    @discardableResult
+    private func reconcile(_ state: inout ChangeState, because cause: String) throws -> Repair {
+        state.needsReconcile = true
+        let desired = try desiredDevices()
+        let repair = try firewall.reconcile(desired: desired)
+        state.needsReconcile = false
+        state.lastReconcile = .now
+        if repair.reinstalled {
+            logger.warning("firewall table was missing; installed again with every live session (their counters since the last read are lost)",
+                           metadata: ["sessions": "\(desired.count)", "cause": "\(cause)"])
+        } else if !repair.isEmpty {
+            logger.warning("firewall repaired to match the sessions", metadata: [
+                "added": "\(repair.added.map(\.description))", "removed": "\(repair.removed.map(\.description))", "cause": "\(cause)"])
+        }
+        return repair
+    }
+
+    /// The live sessions as the kernel should hold them, each with the time it has left.
+    private func desiredDevices() throws -> [AuthorizedDevice] {
+        let at = now()
+        return try store.pool.read { db in try SessionRecords.active("expires_at > ?", [at], in: db) }.compactMap { session in
+            session.ipv4.map { AuthorizedDevice(mac: session.mac, ipv4: $0, timeout: .seconds(max(1, session.secondsRemaining(at: at)))) }
+        }
+    }
+
+    private func preservingTrafficLocked(_ change: () throws -> Void) throws {
+        let traffic = counters() ?? [:]
+        try change()
+        guard !traffic.isEmpty else { return }
+        try store.pool.write { db in
+            for var session in try SessionRecords.active(in: db) {
+                guard let ipv4 = session.ipv4, let counted = traffic[ipv4] else { continue }
+                session.addTraffic(counted)
+                try SessionRecords.update(session, in: db)
+            }
+        }
+    }
+
+    /// One address's live counters: a lookup, not a dump of every guest's. A failed
+    /// read is logged; the session's bytes then miss what the kernel had counted.
+    private func counters(of ipv4: IPv4Address) -> TrafficCounters? {
+        do {
+            return try firewall.counters(for: ipv4)
+        } catch {
+            logger.error("reading the counters of \(ipv4) failed", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func counters() -> [IPv4Address: TrafficCounters]? {
+        do {
+            return try firewall.counters()
+        } catch {
+            logger.error("reading the counters failed", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Ends a session in `db`; `traffic` (its live counters) adds the last bytes.

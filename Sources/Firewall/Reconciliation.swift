@@ -1,0 +1,40 @@
+/// What a reconciliation changed in the kernel to make it match the sessions.
+public struct Repair: Sendable, Equatable {
+    /// The table (or one of its sets) was missing and was installed again.
+    public var reinstalled = false
+    /// Devices whose access or counting elements were missing and were added.
+    public var added: [DeviceKey] = []
+    /// Elements of the authorized set that no live session stands for, removed.
+    public var removed: [DeviceKey] = []
+
+    public init(reinstalled: Bool = false, added: [DeviceKey] = [], removed: [DeviceKey] = []) {
+        self.reinstalled = reinstalled
+        self.added = added
+        self.removed = removed
+    }
+
+    public var isEmpty: Bool { !reinstalled && added.isEmpty && removed.isEmpty }
+}
+
+extension Firewall {
+    /// Makes the kernel hold exactly `desired`, the live sessions' devices: a missing
+    /// table is installed again with all of them; missing elements are added (present
+    /// ones keep their counters); elements no session stands for are removed.
+    public func reconcile(desired: [AuthorizedDevice]) throws -> Repair {
+        guard let state = try state() else {
+            try install(devices: desired)
+            return Repair(reinstalled: true, added: desired.map(\.key))
+        }
+        let wanted = Set(desired.map(\.key))
+        let removed = state.authorized.subtracting(wanted).sorted { ($0.mac, $0.ipv4) < ($1.mac, $1.ipv4) }
+        // Removing an element removes its address's counting elements too: a live device
+        // on that address gets them back below.
+        let emptied = Set(removed.map(\.ipv4))
+        let missing = desired.filter { device in
+            !state.authorized.contains(device.key) || !state.counted.contains(device.ipv4) || emptied.contains(device.ipv4)
+        }
+        try update(removing: removed, adding: [])
+        try restore(missing)
+        return Repair(added: missing.map(\.key), removed: removed)
+    }
+}
