@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 QUEUED = int(os.environ.get("QUEUED", "1000"))
 OUTAGE = int(os.environ.get("OUTAGE", "100000"))
+SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "full")  # [store] synchronous
 PORTAL, ADMIN, RECEIVER = 9181, 9182, 9190
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -37,7 +38,7 @@ def write_config(work, ordering):
     path = os.path.join(work, "portald.toml")
     with open(path, "w") as f:
         f.write(f'''[site]\nid = "bench"\nname = "Bench"\n[portal]\nlisten = "127.0.0.1:{PORTAL}"\npublic_url = "http://127.0.0.1:{PORTAL}/"
-[firewall]\nbackend = "none"\n[store]\npath = "{work}/portald.db"\n[admin]\nlisten = "127.0.0.1:{ADMIN}"\n[log]\nlevel = "warning"
+[firewall]\nbackend = "none"\n[store]\npath = "{work}/portald.db"\nsynchronous = "{SYNCHRONOUS}"\n[admin]\nlisten = "127.0.0.1:{ADMIN}"\n[log]\nlevel = "warning"
 [webhooks]\nconcurrency = 16\n[[webhooks.endpoints]]\nid = "bench"\nurl = "http://127.0.0.1:{RECEIVER}/hooks"\nsecret = "{SECRET}"
 topics = ["*"]\nordering = "{ordering}"\n''')
     return path

@@ -10,17 +10,47 @@ import GRDB
 public final class Store: Sendable {
     public let pool: DatabasePool
 
+    /// How far a commit is durable when `init` returns from it (SQLite's `synchronous`).
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Every commit is fsynced before it returns: it survives a power loss.
+        case full
+        /// Commits survive a crash of portald, not a power loss: the last ones before
+        /// it may be lost (WAL is fsynced only at checkpoints).
+        case normal
+    }
+
     /// Opens (creating if needed) the database at `path` and migrates it with `schemas`.
-    public init(path: String, schemas: [any StoreSchema.Type]) throws {
+    public init(path: String, schemas: [any StoreSchema.Type], durability: Durability = .full) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        let pragma = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // durable in WAL mode across process crashes
+            try db.execute(sql: pragma)
+            // Checkpoints are `checkpoint()`'s job, off the write path; this is only a backstop
+            // for a process that never calls it (SQLite's default would be 1 000 pages).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator(schemas: [StoreSecrets.self] + schemas).migrate(pool)
+        var checkpointing = Configuration()
+        checkpointing.busyMode = .timeout(5)
+        checkpointing.label = "checkpoint"
+        checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
+    }
+
+    static let backstopPages = 16_384
+
+    /// Its own connection: a passive checkpoint takes no write lock, so it runs beside
+    /// a login's transaction instead of inside one.
+    private let checkpointer: DatabaseQueue
+
+    /// Copies what the WAL holds back into the database file, without waiting for or
+    /// blocking writers and readers (a passive checkpoint). Called periodically, so
+    /// that no commit has to run a checkpoint, which was a login's slowest moment.
+    public func checkpoint() throws {
+        try checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
     }
 
     /// All migrations of `schemas`, ordered by version. Two migrations with one version

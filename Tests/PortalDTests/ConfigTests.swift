@@ -44,6 +44,8 @@ struct ConfigTests {
         #expect(config.admin.listen == ListenAddress(host: "127.0.0.1", port: 8081))
         #expect(config.admin.tokenFile == "/etc/portald/state/admin.token")
         #expect(config.log.level == "info")
+        #expect(config.store.synchronous == .full)
+        #expect(config.firewall.reconcileSeconds == 30)
     }
 
     @Test("every bad key is named", arguments: [
@@ -72,6 +74,9 @@ struct ConfigTests {
         #expect(error(valid.replacingOccurrences(of: "lan_interface = \"br-lan\"\n", with: "")).contains("[portal] lan_interface: required"))
         #expect(error(valid + "\n[firewall]\nbackend = \"iptables\"").contains("[firewall] backend: \"iptables\" is not one of \"nftables\", \"none\""))
         #expect(error(valid + "\n[firewall]\ntable = \"bad name\"").contains("[firewall] table"))
+        #expect(error(valid + "\n[firewall]\nreconcile_seconds = 0").contains("[firewall] reconcile_seconds: 0 is out of range"))
+        #expect(error(valid.replacingOccurrences(of: "[store]\n", with: "[store]\nsynchronous = \"off\"\n"))
+            .contains("[store] synchronous: \"off\" is not one of \"full\", \"normal\""))
         #expect(error(valid + "\n[webhook]\nurl = \"x\"").contains("webhook: unknown key"))
         #expect(error(valid.replacingOccurrences(of: "id = \"hotel-1\"", with: "id = \"\"")).contains("[site] id"))
         #expect(error(valid.replacingOccurrences(of: "listen = \"192.0.2.1:8080\"", with: "listen = \"0.0.0.0:8080\"")

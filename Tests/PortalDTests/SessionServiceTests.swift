@@ -63,9 +63,34 @@ struct SessionServiceTests {
                     == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses"])
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
+        // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == Store.backstopPages)
+        let normal = try Store(path: FileManager.default.temporaryDirectory.appendingPathComponent("portald-test-\(UUID())/n.db").path,
+                               schemas: [], durability: .normal)
+        #expect(try normal.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)  // NORMAL
         let secret = try store.secret(named: "form-token")
         #expect(secret.count == 32)
         #expect(try store.secret(named: "form-token") == secret)
+    }
+
+    @Test("checkpoint() moves committed rows from the WAL into the database file")
+    func checkpointCopiesTheWAL() throws {
+        let (store, path) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        _ = try store.secret(named: "probe")
+        /// The rows a copy of the main file alone holds: only what was checkpointed.
+        func secretsInMainFile() throws -> Int {
+            let copy = path + ".copy"
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            // Before a checkpoint the file may not even hold the table yet.
+            return try DatabaseQueue(path: copy).read { db in (try? Int.fetchOne(db, sql: "SELECT COUNT(*) FROM secret")) ?? 0 }
+        }
+        #expect(try secretsInMainFile() == 0, "the write is still only in the WAL")
+        try store.checkpoint()
+        #expect(try secretsInMainFile() == 1)
     }
 
     @Test func loginAuthorizesAndRecords() throws {

@@ -1,7 +1,9 @@
 import Foundation
 import HTTPServer
 import Outbox
-import HTTPServer
+import Store
+
+public typealias StoreDurability = Store.Durability
 
 /// portald's configuration, as read from TOML. See `portald.example.toml`.
 public struct Config: Sendable {
@@ -42,6 +44,8 @@ public struct Config: Sendable {
 
     public struct Store: Sendable {
         public var path: String
+        /// `full`: every commit survives a power loss; `normal`: a crash of portald only.
+        public var synchronous: StoreDurability
     }
 
     public struct AdminToken: Sendable {

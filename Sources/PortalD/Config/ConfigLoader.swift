@@ -103,7 +103,7 @@ extension Config {
             firewall: .init(backend: backend,
                             table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'"),
                             reconcileSeconds: try firewall.int("reconcile_seconds", default: 30, range: 1...3600)),
-            store: .init(path: storePath),
+            store: .init(path: storePath, synchronous: try store.enumeration("synchronous", default: StoreDurability.full)),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
             log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
             webhooks: webhooks,

@@ -19,7 +19,7 @@ public enum Daemon {
         let workers = WorkerPool.shared
         let notifier = SystemdNotifier()
         let pages = try GuestPages(config: config)
-        let store = try await workers.run { try Store(path: config.store.path, schemas: schemas) }
+        let store = try await workers.run { try Store(path: config.store.path, schemas: schemas, durability: config.store.synchronous) }
         let firewall: any Firewall
         switch config.firewall.backend {
         case .nftables:
@@ -65,7 +65,7 @@ public enum Daemon {
         logger.info("portald \(version) ready", metadata: ["portal": "\(config.portal.listen)", "admin": "\(config.admin.listen)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
-        let housekeeping = Housekeeping(sessions: sessions, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
+        let housekeeping = Housekeeping(sessions: sessions, store: store, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger)
         var delivery = config.webhooks.delivery
         delivery.userAgent = "portald/\(version) (+webhooks)"
@@ -89,10 +89,11 @@ public enum Daemon {
 }
 
 /// Periodic work (on the worker pool): ends expired sessions, reconciles the kernel
-/// with the sessions every `reconcileInterval` (sooner after a failure), pings
-/// systemd's watchdog.
+/// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
+/// the WAL (so no login pays for it), pings systemd's watchdog.
 struct Housekeeping: Service {
     let sessions: SessionService
+    let store: Store
     let reconcileInterval: Duration
     let workers: WorkerPool
     let notifier: SystemdNotifier
@@ -112,6 +113,11 @@ struct Housekeeping: Service {
                         _ = try await workers.run { try sessions.reconcile(ifOlderThan: reconcileInterval) }
                     } catch {
                         logger.error("reconciling the firewall with the sessions failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    do {
+                        try await workers.run { try store.checkpoint() }
+                    } catch {
+                        logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
                     }
                     notifier.watchdog()
                     try await Task.sleep(for: .seconds(Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18))
