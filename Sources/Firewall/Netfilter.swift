@@ -9,12 +9,22 @@ import Synchronization
 /// of it or none of it. Every message carries `NLM_F_ACK`, so a failure names the
 /// message that caused it.
 final class NetfilterSocket: Sendable {
-    private struct Handle: @unchecked Sendable { let socket: OpaquePointer; var sequence: UInt32 }
+    /// The socket and its buffers, allocated once: a login's commit used to map and
+    /// zero 256 KiB per message and 1 MiB per reply, which was most of its netlink time.
+    private struct Handle: @unchecked Sendable {
+        let socket: OpaquePointer
+        var sequence: UInt32
+        let scratch: UnsafeMutableRawPointer
+        let receive: UnsafeMutableRawPointer
+    }
     private let handle: Mutex<Handle>
     private let portID: UInt32
 
-    /// Largest encoded message; a 1 000-element message is ~40 KiB.
+    /// Largest encoded message; a 1 000-element message is ~40 KiB. libmnl zeroes
+    /// what it writes (headers, attribute padding), so the buffer is never cleared.
     private static let messageCapacity = 256 * 1024
+    /// One receive: a batch's acknowledgements, or a part of a set dump.
+    private static let receiveCapacity = 1 << 20
 
     init() throws {
         guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
@@ -36,18 +46,23 @@ final class NetfilterSocket: Sendable {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
         portID = mnl_socket_get_portid(socket)
-        handle = Mutex(Handle(socket: socket, sequence: UInt32(truncatingIfNeeded: time(nil))))
+        handle = Mutex(Handle(socket: socket, sequence: UInt32(truncatingIfNeeded: time(nil)),
+                              scratch: .allocate(byteCount: Self.messageCapacity, alignment: 16),
+                              receive: .allocate(byteCount: Self.receiveCapacity, alignment: 16)))
     }
 
     deinit {
-        handle.withLock { _ = mnl_socket_close($0.socket) }
+        handle.withLock { handle in
+            _ = mnl_socket_close(handle.socket)
+            handle.scratch.deallocate()
+            handle.receive.deallocate()
+        }
     }
 
     /// Sends `messages` as one atomic transaction.
     func commit(_ messages: [NetfilterMessage]) throws {
         try handle.withLock { handle in
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: Self.messageCapacity, alignment: 16)
-            defer { scratch.deallocate() }
+            let scratch = handle.scratch
             var batch: [UInt8] = []
             var pending: [UInt32: String] = [:]
 
@@ -67,7 +82,6 @@ final class NetfilterSocket: Sendable {
             append(nftnl_batch_begin(chars, nextSequence()))
             for message in messages {
                 let sequence = nextSequence()
-                memset(scratch, 0, Self.messageCapacity)
                 append(try Self.encode(message, into: chars, sequence: sequence))
                 pending[sequence] = message.summary
             }
@@ -77,7 +91,7 @@ final class NetfilterSocket: Sendable {
             guard sent == batch.count else {
                 throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(errno)))")
             }
-            try readAcknowledgements(socket: handle.socket, pending: &pending)
+            try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending)
         }
     }
 
@@ -86,9 +100,8 @@ final class NetfilterSocket: Sendable {
     /// element is a `FirewallError` with errno ENOENT.
     func counters(table: String, set setName: String, key: [UInt8]? = nil) throws -> [(key: [UInt8], bytes: UInt64)] {
         try handle.withLock { handle in
-            let capacity = 1 << 20
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-            defer { buffer.deallocate() }
+            let capacity = Self.receiveCapacity
+            let buffer = handle.receive
             handle.sequence &+= 1
             let sequence = handle.sequence
             let set = Self.setObject(table: table, name: setName)
@@ -157,10 +170,8 @@ final class NetfilterSocket: Sendable {
 
     /// Reads one NLMSG_ERROR per message; the kernel queues them all before `sendmsg`
     /// returns, so a short wait only guards against a lost reply.
-    private func readAcknowledgements(socket: OpaquePointer, pending: inout [UInt32: String]) throws {
-        let capacity = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        defer { buffer.deallocate() }
+    private func readAcknowledgements(socket: OpaquePointer, buffer: UnsafeMutableRawPointer, pending: inout [UInt32: String]) throws {
+        let capacity = Self.receiveCapacity
         var failure: (errno: Int32, message: String)?
         var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(socket), events: Int16(POLLIN), revents: 0)
         while !pending.isEmpty {
