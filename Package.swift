@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab",
                                                        .product(name: "Mustache", package: "swift-mustache"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Lab"]),

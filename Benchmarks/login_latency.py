@@ -16,7 +16,7 @@ import json, os, statistics, subprocess, sys, tempfile, time
 
 COUNT = int(os.environ.get("COUNT", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
-SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "full")  # [store] synchronous
+SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "")  # [store] synchronous; empty: the binary's default (older ones know no such key)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 P = f"pdbench{os.getpid()}"
@@ -85,7 +85,7 @@ def main():
         config = os.path.join(work, "portald.toml")
         with open(config, "w") as f:
             f.write(f'''[site]\nid = "bench"\nname = "Bench"\n[portal]\nlisten = "192.0.2.1:8080"\npublic_url = "http://192.0.2.1:8080/"
-lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/portald.db"\nsynchronous = "{SYNCHRONOUS}"\n[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
+lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/portald.db"\n{f'synchronous = "{SYNCHRONOUS}"' if SYNCHRONOUS else ''}\n[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
         upstream = subprocess.Popen(["ip", "netns", "exec", UP, "python3", "-m", "http.server", "8000", "--bind", "198.51.100.2"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         daemon = subprocess.Popen(["ip", "netns", "exec", GW, BIN, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,8 @@ public struct MACAddress: Hashable, Sendable, Comparable, AddressText {
         guard parts.count == 6 else { return nil }
         var bytes: [UInt8] = []
         for part in parts {
-            guard part.count == 2, let byte = UInt8(part, radix: 16) else { return nil }
+            // Digits only: UInt8("+a", radix: 16) would take a sign.
+            guard part.count == 2, part.allSatisfy(\.isHexDigit), let byte = UInt8(part, radix: 16) else { return nil }
             bytes.append(byte)
         }
         self.bytes = bytes
@@ -42,7 +43,7 @@ public struct IPv4Address: Hashable, Sendable, Comparable, AddressText {
         var octets: [UInt8] = []
         for part in parts {
             // No leading zeros: "010" is octal to some parsers and decimal to others.
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII),
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),  // no sign: "+1" is not an octet
                   part == "0" || !part.hasPrefix("0"), let octet = UInt8(part) else { return nil }
             octets.append(octet)
         }

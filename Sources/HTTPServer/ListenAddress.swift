@@ -19,7 +19,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
             host = text[..<colon]
             port = text[text.index(after: colon)...]
         }
-        guard !host.isEmpty, let number = UInt16(port) else { return nil }
+        guard !host.isEmpty, !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = UInt16(port) else { return nil }  // no "+80"
         self.host = String(host)
         self.port = number
     }

@@ -78,6 +78,7 @@ extension Outbox {
         })
         if detailed {
             view.envelope = try? JSONDecoder().decode(JSONValue.self, from: record.body)
+            view.body = String(decoding: record.body, as: UTF8.self)
             view.attempts = try DeliveryAttemptRecord.filter(Column("event_sequence") == record.sequence!).order(Column("id")).fetchAll(db).map {
                 .init(endpoint: $0.endpointID, attemptedAt: $0.attemptedAt, url: $0.url, statusCode: $0.statusCode, latencyMs: $0.latencyMs, error: $0.error)
             }

@@ -25,10 +25,12 @@ public struct OutboxEventView: Codable, Sendable {
     public var event: String
     public var createdAt: Date
     public var deliveries: [Delivery]
-    /// Only in `show`: the exact body sent, and the delivery log.
+    /// Only in `show`: the envelope as JSON, the exact bytes sent (what signatures are
+    /// computed over; JSON re-encoding could reorder or re-escape), and the delivery log.
     public var envelope: JSONValue?
+    public var body: String?
     public var attempts: [Attempt]?
-    enum CodingKeys: String, CodingKey { case id, event, createdAt = "created_at", deliveries, envelope, attempts }
+    enum CodingKeys: String, CodingKey { case id, event, createdAt = "created_at", deliveries, envelope, body, attempts }
 }
 
 public struct OutboxStats: Codable, Sendable {

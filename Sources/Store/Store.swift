@@ -33,6 +33,7 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.restrictPermissions(path: path)
         try Self.migrator(schemas: [StoreSecrets.self] + schemas).migrate(pool)
         var checkpointing = Configuration()
         checkpointing.busyMode = .timeout(5)
@@ -41,6 +42,15 @@ public final class Store: Sendable {
     }
 
     static let backstopPages = 16_384
+
+    /// The database holds secrets (the form-token key): at most 0640, also for files
+    /// an earlier version or another umask created more open.
+    static func restrictPermissions(path: String) throws {
+        for file in [path, path + "-wal", path + "-shm"] {
+            guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int, mode & 0o137 != 0 else { continue }
+            try FileManager.default.setAttributes([.posixPermissions: mode & 0o640], ofItemAtPath: file)
+        }
+    }
 
     /// Its own connection: a passive checkpoint takes no write lock, so it runs beside
     /// a login's transaction instead of inside one.

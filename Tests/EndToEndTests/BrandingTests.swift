@@ -10,12 +10,12 @@ struct BrandingTests {
     let svg = #"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="4" cx="4" cy="4"/></svg>"#
 
     func brandingDirectory() throws -> URL {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("branding-e2e-\(UUID())")
+        let root = Scratch.directory.appendingPathComponent("branding-e2e-\(UUID())")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("locales"), withIntermediateDirectories: true)
-        try svg.write(to: root.appendingPathComponent("logo.svg"), atomically: true, encoding: .utf8)
-        try "primary = \"#123456\"\n".write(to: root.appendingPathComponent("theme.toml"), atomically: true, encoding: .utf8)
+        try svg.write(to: root.appendingPathComponent("logo.svg"), atomically: false, encoding: .utf8)
+        try "primary = \"#123456\"\n".write(to: root.appendingPathComponent("theme.toml"), atomically: false, encoding: .utf8)
         try #"{"language": "en", "texts": {"splash.welcome": "Welcome to the lab, dear guest."}}"#
-            .write(to: root.appendingPathComponent("locales/en.json"), atomically: true, encoding: .utf8)
+            .write(to: root.appendingPathComponent("locales/en.json"), atomically: false, encoding: .utf8)
         return root
     }
 
@@ -43,7 +43,7 @@ struct BrandingTests {
         #expect(logo.hasSuffix(svg))
 
         // A misspelt file is named by check-config.
-        try "x".write(to: branding.appendingPathComponent("logo.jpg"), atomically: true, encoding: .utf8)
+        try "x".write(to: branding.appendingPathComponent("logo.jpg"), atomically: false, encoding: .utf8)
         let bad = try portald.cli(["check-config"], check: false)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("portald: \(branding.path)/logo.jpg: unknown entry"), "\(bad.stderr)")

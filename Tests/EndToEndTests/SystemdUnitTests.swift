@@ -10,10 +10,10 @@ struct SystemdUnitTests {
     /// The unit with its ExecStart pointing at the built binary, as `install` would place it.
     func installedCopy() throws -> String {
         let unit = try String(contentsOf: repository.appendingPathComponent("systemd/portald.service"), encoding: .utf8)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID())")
+        let directory = Scratch.directory.appendingPathComponent("unit-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("portald.service").path
-        try unit.replacingOccurrences(of: "/usr/local/bin/portald", with: Portald.binary).write(toFile: path, atomically: true, encoding: .utf8)
+        try unit.replacingOccurrences(of: "/usr/local/bin/portald", with: Portald.binary).write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 

@@ -193,6 +193,8 @@ struct AddressTests {
         #expect(MACAddress("aa:bb:cc:01:02") == nil)
         #expect(MACAddress("aa:bb:cc:01:02:0g") == nil)
         #expect(MACAddress("aaa:bb:cc:01:02:03") == nil)
+        #expect(MACAddress("+a:bb:cc:01:02:03") == nil)
+        #expect(MACAddress("aa:bb:cc:01:02:-3") == nil)
     }
 
     @Test func ipv4Parsing() {
@@ -201,6 +203,9 @@ struct AddressTests {
         #expect(IPv4Address("192.0.2") == nil)
         #expect(IPv4Address("192.0.2.01") == nil)
         #expect(IPv4Address("1.2.3.4.5") == nil)
+        #expect(IPv4Address("+1.2.3.4") == nil)
+        #expect(IPv4Address("1.2.3.-0") == nil)
+        #expect(IPv4Address("1.2.3.٣") == nil)  // a non-ASCII digit
     }
 
     @Test func setKeyLayout() {

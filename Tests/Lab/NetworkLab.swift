@@ -70,9 +70,9 @@ public final class NetworkLab: @unchecked Sendable {
     /// upstream:80 (captured) and upstream:8000 (neither captured nor rejected: dropped);
     /// `/megabyte.bin` is 1 000 000 bytes, for counting traffic.
     public func startUpstreamWebServer() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lab-www-\(upstream.name)")
+        let root = Scratch.directory.appendingPathComponent("lab-www-\(upstream.name)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
         try Data(count: 1_000_000).write(to: root.appendingPathComponent("megabyte.bin"))
         for port in ["80", "8000"] {
             try spawn(in: upstream, ["python3", "-m", "http.server", port, "--bind", Self.upstreamIPv4, "--directory", root.path])
@@ -107,7 +107,7 @@ public func spawnProcess(_ arguments: [String], environment: [String: String] = 
     }
     process.standardInput = FileHandle.nullDevice
     if let logPath {
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         handle.seekToEndOfFile()
         process.standardOutput = handle

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +11,8 @@ public final class Portald: @unchecked Sendable {
     public let directory: URL
     public let configPath: String
     public let logPath: String
-    public let portalURL: String
-    public let adminPort: UInt16
+    public private(set) var portalURL: String
+    public private(set) var adminPort: UInt16
     public private(set) var process: Process?
 
     /// The built `portald` binary: `$PORTALD_BIN`, or beside the test bundle.
@@ -37,8 +38,7 @@ public final class Portald: @unchecked Sendable {
     /// portald on this host's loopback, firewall backend "none": for what needs no capture (webhooks).
     /// `site` is appended to the `[site]` table (`time_zone = …`), `extra` to the file.
     public static func loopback(sessionMinutes: Int = 1440, site: String = "", extra: String = "") throws -> Portald {
-        // Below Linux's ephemeral range (32768–60999), where outgoing connections take their ports.
-        let portal = UInt16.random(in: 20000...32000) & ~1
+        let portal = LoopbackPorts.next()
         return try Portald(lab: nil, portal: "127.0.0.1:\(portal)", adminPort: portal + 1, firewall: """
 
             [firewall]
@@ -51,7 +51,7 @@ public final class Portald: @unchecked Sendable {
         self.lab = lab
         self.adminPort = adminPort
         portalURL = "http://\(portal)/"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("portald-e2e-\(UUID().uuidString)")
+        directory = Scratch.directory.appendingPathComponent("portald-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configPath = directory.appendingPathComponent("portald.toml").path
         logPath = directory.appendingPathComponent("portald.log").path
@@ -77,17 +77,19 @@ public final class Portald: @unchecked Sendable {
         level = "debug"
         \(extra)
         """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
     }
 
     public var databasePath: String { directory.appendingPathComponent("portald.db").path }
 
     /// Starts the daemon in the gateway and waits until its portal answers.
-    public func start(environment: [String: String] = [:]) throws {
+    /// `umask` (octal text) runs it under that umask instead of the test's.
+    public func start(environment: [String: String] = [:], umask: String? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw LabError("no portald binary at \(Self.binary); run `swift build` first or set PORTALD_BIN")
         }
-        let command = [Self.binary, "serve", "--config", configPath]
+        var command = [Self.binary, "serve", "--config", configPath]
+        if let umask { command = ["sh", "-c", "umask \(umask) && exec \"$0\" \"$@\""] + command }
         let process: Process
         if let lab {
             process = try lab.spawn(in: lab.gateway, command, environment: environment, logTo: logPath)
@@ -96,9 +98,30 @@ public final class Portald: @unchecked Sendable {
         }
         self.process = process
         try waitUntil("portald answers on \(portalURL)") {
+            if !process.isRunning, lab == nil, log.contains("in use"), movedPorts < 5 {
+                // Another program holds a port: take the next pair and try again, rather than fail by chance.
+                try moveToNextPorts()
+                try start(environment: environment, umask: umask)
+                return true
+            }
             guard process.isRunning else { throw LabError("portald exited \(process.terminationStatus):\n\(log)") }
             return (try? run(["curl", "-s", "-o", "/dev/null", "--max-time", "1", "\(portalURL)api/captive"], check: false).status) == 0
         }
+    }
+
+    private var movedPorts = 0
+
+    private func moveToNextPorts() throws {
+        movedPorts += 1
+        let portal = LoopbackPorts.next()
+        let oldPortal = portalURL, oldAdmin = adminPort
+        portalURL = "http://127.0.0.1:\(portal)/"
+        adminPort = portal + 1
+        let config = try String(contentsOfFile: configPath, encoding: .utf8)
+            .replacingOccurrences(of: oldPortal.dropFirst("http://".count).dropLast(), with: "127.0.0.1:\(portal)")
+            .replacingOccurrences(of: "127.0.0.1:\(oldAdmin)", with: "127.0.0.1:\(adminPort)")
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 
     /// SIGTERM, then waits for a clean exit (the daemon removes its table).
@@ -135,6 +158,21 @@ public final class Portald: @unchecked Sendable {
     deinit {
         if let process, process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Port pairs (portal, admin) for loopback instances: handed out in order, so two
+/// tests of one run never pick the same pair (random picks clashed about one run in
+/// four), from a block chosen by the process id, below Linux's ephemeral range
+/// (32768–60999) where outgoing connections take their ports.
+enum LoopbackPorts {
+    private static let counter = Mutex(UInt16(20000 + (getpid() % 100) * 120))
+
+    static func next() -> UInt16 {
+        counter.withLock { next in
+            defer { next = next >= 31_998 ? 20000 : next + 2 }
+            return next
+        }
     }
 }
 

@@ -44,8 +44,8 @@ final class TemporaryFile {
     let handle: FileHandle
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        url = Scratch.directory.appendingPathComponent("lab-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try FileHandle(forWritingTo: url)
     }
 

@@ -38,10 +38,10 @@ public final class WebhookReceiver: @unchecked Sendable {
     /// `selfSignedTLS`: serve HTTPS with a fresh self-signed certificate (which no client should trust).
     public init(secrets: [String], plan: [String: [Any]] = [:], sleepMilliseconds: Int = 0, namespace: Namespace? = nil, host: String = "127.0.0.1",
                 selfSignedTLS: Bool = false) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString)")
+        directory = Scratch.directory.appendingPathComponent("receiver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logPath = directory.appendingPathComponent("deliveries.jsonl").path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let planPath = directory.appendingPathComponent("plan.json").path
         try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: planPath))
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("webhook_receiver.py").path

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import GRDB
 import Logging
 import ServiceLifecycle
@@ -31,7 +32,7 @@ final class FakeTransport: WebhookTransport {
 @Suite("dispatcher rules, with a fake transport")
 struct DispatcherTests {
     func setUp(ordering: WebhookEndpoint.Ordering) throws -> (Store, Outbox, [String]) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID())/o.db").path
+        let path = Scratch.directory.appendingPathComponent("outbox-\(UUID())/o.db").path
         let store = try Store(path: path, schemas: [OutboxSchema.self])
         let endpoint = WebhookEndpoint(id: "cloud", url: URL(string: "http://127.0.0.1:9/")!,
                                        secrets: [try WebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")], topics: ["*"], ordering: ordering)

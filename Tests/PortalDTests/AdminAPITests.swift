@@ -114,7 +114,7 @@ struct AdminAPITests {
 
     /// Runs the independent `openapi-spec-validator` on a document.
     func validate(_ document: Data) throws -> CommandResult {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID()).json")
+        let file = Scratch.directory.appendingPathComponent("openapi-\(UUID()).json")
         try document.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let script = """

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 @testable import PortalD
 @testable import Outbox
@@ -77,7 +78,7 @@ struct ConfigTests {
         #expect(error(valid + "\n[firewall]\nreconcile_seconds = 0").contains("[firewall] reconcile_seconds: 0 is out of range"))
         #expect(error(valid.replacingOccurrences(of: "[store]\n", with: "[store]\nsynchronous = \"off\"\n"))
             .contains("[store] synchronous: \"off\" is not one of \"full\", \"normal\""))
-        #expect(error(valid + "\n[webhook]\nurl = \"x\"").contains("webhook: unknown key"))
+        #expect(error(valid + "\n[webhook]\nurl = \"x\"").contains("[webhook]: unknown section (did you mean [webhooks]?)"))
         #expect(error(valid.replacingOccurrences(of: "id = \"hotel-1\"", with: "id = \"\"")).contains("[site] id"))
         #expect(error(valid.replacingOccurrences(of: "listen = \"192.0.2.1:8080\"", with: "listen = \"0.0.0.0:8080\"")
             .replacingOccurrences(of: "http://192.0.2.1:8080/", with: "http://portal.example/")).contains("[portal] listen: bind the gateway's LAN IPv4 address"))
@@ -91,24 +92,25 @@ struct ConfigTests {
         token_env = "PMS_TOKEN"
         scopes = ["clients:read"]
         """
-        let config = try parse(tokens, environment: ["PMS_TOKEN": "0123456789abcdef0123"])
-        #expect(config.admin.tokens.first?.token == "0123456789abcdef0123")
+        let config = try parse(tokens, environment: ["PMS_TOKEN": "0123456789abcdef0123456789abcdef"])
+        #expect(config.admin.tokens.first?.token == "0123456789abcdef0123456789abcdef")
         #expect(config.admin.tokens.first?.scopes == ["clients:read"])
         #expect(error(tokens).contains("[[admin.tokens]] #1 token_env: environment variable PMS_TOKEN is not set"))
-        #expect(error(tokens, environment: ["PMS_TOKEN": "short"]).contains("at least 16 characters"))
-        #expect(error(tokens.replacingOccurrences(of: "clients:read", with: "clients:delete"), environment: ["PMS_TOKEN": "0123456789abcdef0123"])
+        #expect(error(tokens, environment: ["PMS_TOKEN": "short"]).contains("at least 32 characters"))
+        #expect(error(tokens, environment: ["PMS_TOKEN": String(repeating: "x", count: 31)]).contains("at least 32 characters"))
+        #expect(error(tokens.replacingOccurrences(of: "clients:read", with: "clients:delete"), environment: ["PMS_TOKEN": "0123456789abcdef0123456789abcdef"])
             .contains("unknown scope \"clients:delete\""))
     }
 
     @Test func loadNamesTheFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portald-\(UUID()).toml").path
-        try (valid + "\nbogus = 1\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let path = Scratch.directory.appendingPathComponent("portald-\(UUID()).toml").path
+        try (valid + "\nbogus = 1\n").write(toFile: path, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: ConfigError.self) { try Config.load(path: path) }
-        do { _ = try Config.load(path: path) } catch { #expect("\(error)" == "\(path): [store] bogus: unknown key") }
-        do { _ = try Config.load(path: "/nonexistent/portald.toml") } catch {
-            #expect("\(error)" == "/nonexistent/portald.toml: cannot read the file (missing or not readable)")
-        }
+        #expect((#expect(throws: ConfigError.self) { try Config.load(path: path) })?.description == "\(path): [store] bogus: unknown key")
+        // Must throw: a `do/catch` alone would pass if loading a missing file succeeded.
+        let missing = #expect(throws: ConfigError.self) { try Config.load(path: "/nonexistent/portald.toml") }
+        #expect(missing?.description == "/nonexistent/portald.toml: cannot read the file (missing or not readable)")
     }
 
     @Test func listenAddresses() {
@@ -133,7 +135,7 @@ struct ConfigTests {
             return String(line.dropFirst(2))
         }.joined(separator: "\n")
             .replacingOccurrences(of: "secret_file = \"/etc/portald/cloud.whsec\"", with: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"")
-            .replacingOccurrences(of: "token_file = \"/etc/portald/pms.token\"", with: "token = \"0123456789abcdef0123\"")
+            .replacingOccurrences(of: "token_file = \"/etc/portald/pms.token\"", with: "token = \"0123456789abcdef0123456789abcdef\"")
         let config = try Config.parse(uncommented, baseDirectory: "/etc/portald")
         #expect(config.webhooks.endpoints.map(\.id) == ["cloud"])
         #expect(config.webhooks.endpoints.first?.topics == ["wifi.*", "arrival.*"])

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Mustache
 import Testing
 @testable import HTTPServer
@@ -161,11 +162,11 @@ struct GuestPagesTests {
     // MARK: Branding
 
     func brandingDirectory(_ files: [String: String]) throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("branding-\(UUID())")
+        let root = Scratch.directory.appendingPathComponent("branding-\(UUID())")
         for (path, contents) in files {
             let url = root.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try contents.write(to: url, atomically: true, encoding: .utf8)
+            try contents.write(to: url, atomically: false, encoding: .utf8)
         }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         return root.path

@@ -1,5 +1,6 @@
 import Firewall
 import Foundation
+import Lab
 import GRDB
 import Logging
 import Synchronization
@@ -38,7 +39,7 @@ final class FaultyFirewall: Firewall {
 }
 
 func temporaryStore() throws -> (Store, String) {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("portald-test-\(UUID())/portald.db").path
+    let path = Scratch.directory.appendingPathComponent("portald-test-\(UUID())/portald.db").path
     return (try Store(path: path, schemas: Daemon.schemas), path)
 }
 
@@ -66,7 +67,7 @@ struct SessionServiceTests {
         // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.
         #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL
         #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == Store.backstopPages)
-        let normal = try Store(path: FileManager.default.temporaryDirectory.appendingPathComponent("portald-test-\(UUID())/n.db").path,
+        let normal = try Store(path: Scratch.directory.appendingPathComponent("portald-test-\(UUID())/n.db").path,
                                schemas: [], durability: .normal)
         #expect(try normal.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)  // NORMAL
         let secret = try store.secret(named: "form-token")
@@ -135,7 +136,7 @@ struct SessionServiceTests {
 
     @Test("a database from before subjects and address bindings upgrades in place, its guests kept")
     func upgradeFromTheReleasedSchema() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("portald-upgrade-\(UUID())/portald.db").path
+        let path = Scratch.directory.appendingPathComponent("portald-upgrade-\(UUID())/portald.db").path
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let old = try DatabasePool(path: path)
         try Store.migrator(schemas: Daemon.schemas).migrate(old, upTo: "v3: session traffic")
@@ -238,8 +239,8 @@ struct NeighbourTableTests {
         198.51.100.2     0x1         0x2         02:00:00:00:00:99     *        wan0
         192.0.2.12       0x1         0x6         02:00:00:00:00:12     *        lan0
         """
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("arp-\(UUID())").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = Scratch.directory.appendingPathComponent("arp-\(UUID())").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let table = NeighbourTable(interface: "lan0", path: path)
         #expect(table.entries().map(\.ipv4.description) == ["192.0.2.100", "192.0.2.10", "192.0.2.12"])

@@ -152,6 +152,14 @@ struct WebhookTests {
         #expect(configError(endpoint1.replacingOccurrences(of: "whsec_MfKQ", with: "MfKQ")).contains("whsec_"))
         #expect(configError(endpoint1 + "status = \"paused\"\n").contains("status: \"paused\" is not one of"))
         #expect(configError(endpoint1 + "colour = 1\n").contains("[[webhooks.endpoints]] #1 colour: unknown key"))
+        // A misspelt key is named as such, not reported as the required one it was meant to be.
+        #expect(configError(endpoint1.replacingOccurrences(of: "topics =", with: "topic ="))
+            .contains("[[webhooks.endpoints]] #1 topic: unknown key (did you mean topics?)"))
+        // Errors after the id name the endpoint.
+        #expect(configError(endpoint1.replacingOccurrences(of: "whsec_MfKQ", with: "MfKQ")).contains("[[webhooks.endpoints]] \"a\" secret:"))
+        // A duration too large for any clock is named, not a crash.
+        #expect(configError("[webhooks]\nretry_delays = [\"99999999999999999d\"]").contains("[webhooks] retry_delays: \"99999999999999999d\" is not a duration"))
+        #expect(configError("[portl]\nlisten = 1").contains("[portl]: unknown section (did you mean [portal]?)"))
         #expect(configError(endpoint1 + "previous_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n").contains("previous_secret_until: required"))
         #expect(configError("[webhooks]\nretry_delays = [\"soon\"]").contains("[webhooks] retry_delays: \"soon\" is not a duration"))
         #expect(configError(endpoint1.replacingOccurrences(of: "http://x/", with: "x")).contains("url: \"x\" is not an http(s) URL"))

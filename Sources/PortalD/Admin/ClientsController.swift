@@ -26,7 +26,7 @@ public struct ClientView: Codable, Sendable, Equatable {
         subject = session.subject
         startedAt = session.startedAt
         expiresAt = session.expiresAt
-        secondsRemaining = session.secondsRemaining(at: now)
+        secondsRemaining = session.isActive ? session.secondsRemaining(at: now) : 0  // an ended session has no time left
     }
 
     public func encode(to encoder: Encoder) throws {

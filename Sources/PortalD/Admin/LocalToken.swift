@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The admin token of the local CLI: a file only the service user (and root) can
 /// read, made on first start. `portald clients` and friends read it.
@@ -10,8 +13,18 @@ enum LocalToken {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid())")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigError("cannot write the admin token file \(path)")
+        // Created 0600 (FileManager would create it open and chmod it after): the token is
+        // never readable by others, not even for an instant.
+        unlink(temporary.path)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ConfigError("cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        do {
+            try FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: Data((token + "\n").utf8))
+        } catch {
+            throw ConfigError("cannot write the admin token file \(path): \(error)")
         }
         guard rename(temporary.path, url.path) == 0 else {
             throw ConfigError("cannot write the admin token file \(path): \(String(cString: strerror(errno)))")

@@ -54,7 +54,7 @@ struct AdminClient {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             if let apiError = try? JSONDecoder().decode(APIError.self, from: data) {
-                throw CLIError(apiError.error.message)
+                throw CLIError(apiError.error.message, code: apiError.error.code)
             }
             throw CLIError("admin API answered HTTP \(status)")
         }

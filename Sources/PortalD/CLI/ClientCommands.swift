@@ -27,8 +27,15 @@ struct Auth: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The device's MAC address.") var mac: String
     @Option(help: "Its IPv4 address (default: looked up in the LAN's neighbour table).") var ip: String?
-    @Option(help: "Session length in minutes (default: [portal] session_minutes).") var minutes: Int?
+    // Unconditional: `--minutes -5` is a bad value to name, not a missing one.
+    @Option(parsing: .unconditional, help: "Session length in minutes, 1 to 527040 (default: [portal] session_minutes).") var minutes: Int?
     @Flag(help: "Print typed JSON.") var json = false
+
+    func validate() throws {
+        if let minutes, !(1...527_040).contains(minutes) {
+            throw ValidationError("--minutes must be between 1 and 527040 (a year), not \(minutes)")
+        }
+    }
 
     func run() async throws {
         try await reporting {
@@ -36,8 +43,15 @@ struct Auth: AsyncParsableCommand {
             if let ip { body["ipv4"] = AnyEncodable(ip) }
             if let minutes { body["minutes"] = AnyEncodable(minutes) }
             let client = try options.adminClient()
-            let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/auth", body: JSON.encode(body))
-            try printClient(data, json: json, verb: "authorized")
+            do {
+                let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/auth", body: JSON.encode(body))
+                try printClient(data, json: json, verb: "authorized")
+            } catch let error as CLIError where error.code == "device_not_found" {
+                // The API names its field; here the person typed flags.
+                throw CLIError("\(mac) is not in the LAN's neighbour table (is the device connected?); give its address with --ip")
+            } catch let error as CLIError where error.code == "invalid_ipv4" {
+                throw CLIError("--ip: \(ip ?? "") is not an IPv4 address")
+            }
         }
     }
 }

@@ -55,11 +55,8 @@ struct OutboxCommand: AsyncParsableCommand {
                         [RFC3339.string($0.attemptedAt), $0.endpoint, $0.statusCode.map(String.init) ?? "-", "\($0.latencyMs) ms", $0.url, $0.error ?? ""]
                     }))
                 }
-                if let envelope = event.envelope {
-                    let pretty = JSONEncoder()
-                    pretty.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    print(String(decoding: try pretty.encode(envelope), as: UTF8.self))
-                }
+                // The exact bytes sent: a receiver's engineer recomputes signatures from them.
+                if let body = event.body { print(body) }
             }
         }
     }

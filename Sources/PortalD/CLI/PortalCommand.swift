@@ -36,7 +36,12 @@ struct ConfigOptions: ParsableArguments {
 /// A failure the CLI reports as `portald: <message>` and exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The admin API's error code, when the message came from it.
+    let code: String?
+    init(_ description: String, code: String? = nil) {
+        self.description = description
+        self.code = code
+    }
 }
 
 extension AsyncParsableCommand {

@@ -36,6 +36,7 @@ extension Config {
             throw ConfigError("TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         let reader = TableReader(root, path: "")
+        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding"], sections: true)
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
         }
@@ -82,7 +83,8 @@ extension Config {
         for (index, entry) in try admin.arrayOfTables("tokens").enumerated() {
             let name = try entry.string("name")
             let secret = try entry.secret("token", environment: environment, resolve: resolve)
-            guard secret.count >= 16 else { throw ConfigError("[[admin.tokens]] #\(index + 1) token: must be at least 16 characters") }
+            // 32 characters: a token guessed over the network must not be within reach.
+            guard secret.count >= 32 else { throw ConfigError("[[admin.tokens]] #\(index + 1) token: must be at least 32 characters (e.g. `openssl rand -base64 32`)") }
             let scopes = try entry.stringArray("scopes")
             for scope in scopes where !AdminScope.known.contains(scope) {
                 throw ConfigError("[[admin.tokens]] #\(index + 1) scopes: unknown scope \"\(scope)\" (known: \(AdminScope.known.sorted().joined(separator: ", ")))")

@@ -7,7 +7,8 @@ import TOMLKit
 /// and remembers which keys were read, so a misspelt key is reported, not ignored.
 final class TableReader {
     private let table: TOMLTable?
-    private let path: String
+    /// How errors name this table; an array entry is renamed once its id is known.
+    var path: String
     private var used: Set<String> = []
 
     init(_ table: TOMLTable?, path: String) {
@@ -148,5 +149,32 @@ final class TableReader {
         if let first = unknown.first {
             throw ConfigError("\(name(first)): unknown key")
         }
+    }
+
+    /// Checked before anything is read, so a misspelt key is named as such rather than
+    /// reported as the required key it was meant to be (`topic` for `topics`).
+    func rejectUnknownKeys(allowing known: Set<String>, sections: Bool = false) throws {
+        guard let table else { return }
+        for key in table.keys.sorted() where !known.contains(key) {
+            let guess = known.min { Self.distance(key, $0) < Self.distance(key, $1) }.flatMap { Self.distance(key, $0) <= 2 ? $0 : nil }
+            let what = sections ? "[\(key)]: unknown section" : "\(name(key)): unknown key"
+            throw ConfigError(what + (guess.map { sections ? " (did you mean [\($0)]?)" : " (did you mean \($0)?)" } ?? ""))
+        }
+    }
+
+    /// Levenshtein distance, for "did you mean".
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
     }
 }

@@ -26,7 +26,10 @@ extension TableReader {
         config.delivery.concurrency = try int("concurrency", default: 16, range: 1...256)
         var seen: Set<String> = []
         for entry in try arrayOfTables("endpoints") {
+            try entry.rejectUnknownKeys(allowing: Set(["id", "url", "topics", "fallback_url", "status", "ordering", "previous_secret_until"]
+                                                      + ["secret", "previous_secret"].flatMap { [$0, $0 + "_file", $0 + "_env"] }))
             let id = try entry.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
+            entry.path = "[[webhooks.endpoints]] \"\(id)\""  // errors below name the endpoint
             guard seen.insert(id).inserted else { throw ConfigError("\(entry.name("id")): \"\(id)\" is used by two endpoints") }
             var secrets = [try entry.webhookSecret("secret", environment: environment, resolve: resolve)]
             if entry.has("previous_secret") || entry.has("previous_secret_file") || entry.has("previous_secret_env") {
@@ -72,13 +75,19 @@ enum DurationText {
                 continue
             }
             guard let value = Int64(number) else { return nil }
+            let unit: Int64
             switch character {
-            case "s": total += value
-            case "m": total += value * 60
-            case "h": total += value * 3600
-            case "d": total += value * 86400
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
             default: return nil
             }
+            // A huge number is refused like any other bad duration, not a crash.
+            let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+            let (sum, overflowSum) = total.addingReportingOverflow(seconds)
+            guard !overflow, !overflowSum, sum <= 10 * 365 * 86400 else { return nil }
+            total = sum
             number = ""
             sawUnit = true
         }

@@ -1,5 +1,8 @@
 import Firewall
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPServer
 import Logging
 import Outbox
@@ -16,9 +19,15 @@ public enum Daemon {
     static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self] }
 
     public static func run(config: Config, logger: Logger) async throws {
+        // The database holds the form-token key: nothing portald writes is for other users,
+        // with or without systemd's UMask=.
+        umask(0o027)
         let workers = WorkerPool.shared
         let notifier = SystemdNotifier()
         let pages = try GuestPages(config: config)
+        // Before the store or the firewall is touched: a second instance leaves both alone.
+        let instance = try InstanceLock(directory: URL(fileURLWithPath: config.store.path).deletingLastPathComponent().path)
+        defer { withExtendedLifetime(instance) {} }
         let store = try await workers.run { try Store(path: config.store.path, schemas: schemas, durability: config.store.synchronous) }
         let firewall: any Firewall
         switch config.firewall.backend {
@@ -36,7 +45,10 @@ public enum Daemon {
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
         let restored = try await workers.run { try sessions.restore() }
-        logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "backend": "\(config.firewall.backend.rawValue)", "restored_sessions": "\(restored)"])
+        switch config.firewall.backend {
+        case .nftables: logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "restored_sessions": "\(restored)"])
+        case .none: logger.info("sessions restored; nothing is captured (backend \"none\")", metadata: ["restored_sessions": "\(restored)"])
+        }
 
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let servers: [HTTPServer]
