@@ -107,8 +107,6 @@ public protocol Firewall: Sendable {
 }
 
 extension Firewall {
-    public func authorize(_ devices: [AuthorizedDevice]) throws { try update(removing: [], adding: devices) }
     public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }
-    public func deauthorize(_ devices: [DeviceKey]) throws { try update(removing: devices, adding: []) }
-    public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try deauthorize([DeviceKey(mac: mac, ipv4: ipv4)]) }
+    public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try update(removing: [DeviceKey(mac: mac, ipv4: ipv4)], adding: []) }
 }

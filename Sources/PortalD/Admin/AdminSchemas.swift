@@ -29,7 +29,7 @@ enum AdminSchemas {
             ], required: ["session_id", "mac", "ipv4", "method", "subject", "started_at", "expires_at", "seconds_remaining"]),
             "ClientList": object(["clients": ["type": "array", "items": ref("Client")]], required: ["clients"]),
             "AuthorizeRequest": ["type": "object", "additionalProperties": false,
-                                 "properties": ["ipv4": string, "minutes": ["type": "integer", "minimum": 1, "maximum": 527040]]],
+                                 "properties": ["ipv4": string, "minutes": ["type": "integer", "minimum": 1, "maximum": .number(Double(Session.minutesRange.upperBound))]]],
             "Delivery": object(["endpoint": string, "status": ["type": "string", "enum": ["pending", "delivered", "dead"]],
                                 "attempts": integer, "next_attempt_at": time, "last_error": string],
                                required: ["endpoint", "status", "attempts"]),

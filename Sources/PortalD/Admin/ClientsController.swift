@@ -99,8 +99,8 @@ struct ClientsController {
                 throw HTTPError.badRequest("invalid_json", "the body must be a JSON object {\"ipv4\"?: string, \"minutes\"?: integer}")
             }
         }
-        if let minutes = body.minutes, !(1...(366 * 24 * 60)).contains(minutes) {
-            throw HTTPError.badRequest("invalid_minutes", "minutes must be between 1 and 527040")
+        if let minutes = body.minutes, !Session.minutesRange.contains(minutes) {
+            throw HTTPError.badRequest("invalid_minutes", "minutes must be between 1 and \(Session.minutesRange.upperBound)")
         }
         let ipv4: IPv4Address
         if let text = body.ipv4 {

@@ -28,12 +28,12 @@ struct Auth: AsyncParsableCommand {
     @Argument(help: "The device's MAC address.") var mac: String
     @Option(help: "Its IPv4 address (default: looked up in the LAN's neighbour table).") var ip: String?
     // Unconditional: `--minutes -5` is a bad value to name, not a missing one.
-    @Option(parsing: .unconditional, help: "Session length in minutes, 1 to 527040 (default: [portal] session_minutes).") var minutes: Int?
+    @Option(parsing: .unconditional, help: "Session length in minutes, 1 to \(Session.minutesRange.upperBound) (default: [portal] session_minutes).") var minutes: Int?
     @Flag(help: "Print typed JSON.") var json = false
 
     func validate() throws {
-        if let minutes, !(1...527_040).contains(minutes) {
-            throw ValidationError("--minutes must be between 1 and 527040 (a year), not \(minutes)")
+        if let minutes, !Session.minutesRange.contains(minutes) {
+            throw ValidationError("--minutes must be between 1 and \(Session.minutesRange.upperBound) (a year), not \(minutes)")
         }
     }
 

@@ -58,7 +58,7 @@ extension Config {
         let brandingDirectory = branding.has("directory") ? resolve(try branding.string("directory")) : nil
         let listen = try portal.listenAddress("listen")
         let publicURL = try portal.url("public_url")
-        let sessionMinutes = try portal.int("session_minutes", default: 1440, range: 1...(366 * 24 * 60))
+        let sessionMinutes = try portal.int("session_minutes", default: 1440, range: Session.minutesRange)
         let backend = try firewall.enumeration("backend", default: Config.FirewallBackend.nftables)
         let lanInterface = try portal.string("lan_interface", default: backend == .none ? "" : nil,
                                              matching: "^[A-Za-z0-9._@-]{0,15}$", hint: "an interface name of at most 15 characters")

@@ -53,6 +53,10 @@ public struct Session: Sendable, Equatable {
         bytesDown += Int64(clamping: counted.bytesDown)
     }
 
+    /// How long a session may be given, in minutes: a day to a year is what hotels use,
+    /// and the config, the admin API and the CLI all hold this one bound.
+    public static let minutesRange = 1...(366 * 24 * 60)
+
     public func secondsRemaining(at now: Date) -> Int {
         max(0, Int(expiresAt.timeIntervalSince(now).rounded(.down)))
     }
