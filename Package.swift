@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // libmicrohttpd behind a router with groups, middleware, request contexts and typed errors.
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
         // nftables through libnftnl/libmnl netlink.
         .target(name: "Firewall", dependencies: ["CNetfilter"]),
         // The check-in domain: no HTTP, no C.
@@ -65,9 +65,9 @@ let package = Package(
         .executableTarget(name: "Main", dependencies: ["PortalD"]),
 
         // The network lab every end-to-end test uses (namespaces, veth, processes).
-        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py"]),
+        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py", "slow_headers.py"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab",
                                                        .product(name: "Mustache", package: "swift-mustache"), .product(name: "GRDB", package: "GRDB.swift")]),

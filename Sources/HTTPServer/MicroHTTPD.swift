@@ -1,5 +1,6 @@
 internal import CMicroHTTPD
 import Foundation
+import Logging
 import Synchronization
 
 /// Settings of one listener.
@@ -10,20 +11,34 @@ public struct HTTPServerOptions: Sendable {
     /// netlink) never stalls the redirects on the other threads. Measured in
     /// README, "Benchmarks": a pool of 2 beats one epoll thread on this 2-core machine.
     public var threads: Int
+    /// Idle time after which MHD closes a connection.
     public var connectionTimeoutSeconds: Int
+    /// Total time a request's line, headers and body may take to arrive (see `RequestDeadlines`).
+    public var requestTimeoutSeconds: Int
     public var maxConnectionsPerIP: Int
     public var maxConnections: Int
     public var maxBodyBytes: Int
+    /// Where MHD's own errors and the deadline sweeper's notices go.
+    public var logger: Logger
 
-    public init(listen: ListenAddress, threads: Int = 2, connectionTimeoutSeconds: Int = 15,
-                maxConnectionsPerIP: Int = 32, maxConnections: Int = 4096, maxBodyBytes: Int = 64 * 1024) {
+    /// `maxConnections` defaults to what the process's descriptor limit allows.
+    public init(listen: ListenAddress, threads: Int = 2, connectionTimeoutSeconds: Int = 15, requestTimeoutSeconds: Int = 10,
+                maxConnectionsPerIP: Int = 32, maxConnections: Int? = nil, maxBodyBytes: Int = 64 * 1024,
+                logger: Logger = Logger(label: "portald.http", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.listen = listen
         self.threads = threads
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxConnectionsPerIP = maxConnectionsPerIP
-        self.maxConnections = maxConnections
+        self.maxConnections = maxConnections ?? DescriptorLimit.connectionBudget()
         self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
     }
+
+    /// More query parameters than this are answered 414 before MHD parses them: MHD keeps
+    /// them in the connection's 32 KiB pool, and past about 350 it runs out and answers
+    /// nothing until the idle timeout.
+    public static let maxQueryParameters = 256
 }
 
 /// An HTTP/1.1 server on libmicrohttpd: the only Swift that touches its C API.
@@ -44,17 +59,22 @@ public final class HTTPServer: Sendable {
 
     public init(options: HTTPServerOptions, responder: any HTTPResponder, workers: WorkerPool = .shared) throws {
         let socket = try ListeningSocket(options.listen)
-        let context = Unmanaged.passRetained(ServerContext(responder: responder, workers: workers, maxBodyBytes: options.maxBodyBytes))
+        let deadlines = RequestDeadlines(limit: .seconds(options.requestTimeoutSeconds), label: "\(options.listen)", logger: options.logger)
+        let context = Unmanaged.passRetained(ServerContext(responder: responder, workers: workers, maxBodyBytes: options.maxBodyBytes,
+                                                           deadlines: deadlines, logger: options.logger))
         let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            | MHD_USE_ERROR_LOG.rawValue
+        let opaque = context.toOpaque()
         guard let daemon = portald_mhd_start(
             flags, socket.descriptor, UInt32(max(1, options.threads)),
-            UInt32(options.connectionTimeoutSeconds), UInt32(options.maxConnectionsPerIP), UInt32(options.maxConnections),
-            accessHandler, context.toOpaque(), requestCompleted, nil, uriLogger, nil)
+            UInt32(options.connectionTimeoutSeconds), UInt32(options.maxConnectionsPerIP), UInt32(max(1, options.maxConnections)),
+            accessHandler, opaque, requestCompleted, opaque, uriLogger, opaque, connectionNotified, opaque, errorLog, opaque)
         else {
             context.release()
             close(socket.descriptor)
             throw HTTPServerError("libmicrohttpd could not start on \(options.listen)")
         }
+        deadlines.startSweeping()
         self.daemon = Daemon(pointer: daemon)
         self.context = context
         self.port = socket.port
@@ -77,6 +97,7 @@ public final class HTTPServer: Sendable {
         guard context.suspendedCount == 0 else { return false }
         // MHD closes the listening socket it was given.
         MHD_stop_daemon(daemon.pointer)
+        context.deadlines.stop()
         self.context.release()
         return true
     }
@@ -86,13 +107,17 @@ private final class ServerContext: Sendable {
     let responder: any HTTPResponder
     let workers: WorkerPool
     let maxBodyBytes: Int
+    let deadlines: RequestDeadlines
+    let logger: Logger
     /// Suspended connections, and whether the server is stopping (then work runs inline).
     private let suspension = Mutex((count: 0, stopping: false))
 
-    init(responder: any HTTPResponder, workers: WorkerPool, maxBodyBytes: Int) {
+    init(responder: any HTTPResponder, workers: WorkerPool, maxBodyBytes: Int, deadlines: RequestDeadlines, logger: Logger) {
         self.responder = responder
         self.workers = workers
         self.maxBodyBytes = maxBodyBytes
+        self.deadlines = deadlines
+        self.logger = logger
     }
 
     var suspendedCount: Int { suspension.withLock { $0.count } }
@@ -114,6 +139,8 @@ private final class ServerContext: Sendable {
 /// One request's state across MHD's calls of the access handler.
 private final class RequestState: @unchecked Sendable {
     let target: String
+    /// Set when the target alone is refused (too many query parameters).
+    var refusal: HTTPError?
     var started = false
     var body: [UInt8] = []
     var tooLarge = false
@@ -129,26 +156,84 @@ private struct SuspendedConnection: @unchecked Sendable { let pointer: OpaquePoi
 
 /// Called first for every request with the raw target (path and query still encoded);
 /// what it returns becomes the request's state pointer.
-private let uriLogger: portald_mhd_uri_logger = { _, uri, _ in
+private let uriLogger: portald_mhd_uri_logger = { cls, uri, connection in
     let target = uri.map { String(cString: $0) } ?? "/"
-    return Unmanaged.passRetained(RequestState(target: target)).toOpaque()
+    let state = RequestState(target: target)
+    if let cls, let connection, queryParameterCount(target) > HTTPServerOptions.maxQueryParameters {
+        // MHD would parse them next and hang (see `maxQueryParameters`): answer on the
+        // socket now, and have the sweeper close the connection MHD no longer serves.
+        let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        let refusal = HTTPError(414, code: "too_many_parameters",
+                                message: "The query has more than \(HTTPServerOptions.maxQueryParameters) parameters.",
+                                headers: ["Connection": "close"])
+        state.refusal = refusal
+        let response = context.responder.respond(to: refusal, for: HTTPRequest(method: .get, target: "/"))
+        writeDirectly(response, to: portald_mhd_connection_fd(connection))
+        context.deadlines.cutSoon(UInt(bitPattern: connection))
+    }
+    return Unmanaged.passRetained(state).toOpaque()
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { _, _, state, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, state, _ in
+    if let cls, let connection {
+        Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().deadlines.awaitingNext(UInt(bitPattern: connection))
+    }
     guard let state, let pointer = state.pointee else { return }
     Unmanaged<RequestState>.fromOpaque(pointer).release()
     state.pointee = nil
 }
 
-private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, method, _, uploadData, uploadDataSize, statePointer in
+private let connectionNotified: MHD_NotifyConnectionCallback = { cls, connection, _, event in
+    guard let cls, let connection else { return }
+    let deadlines = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().deadlines
+    switch event {
+    case MHD_ConnectionNotificationCode.CONNECTION_NOTIFY_STARTED:
+        deadlines.opened(UInt(bitPattern: connection), descriptor: portald_mhd_connection_fd(connection))
+    default:
+        deadlines.closed(UInt(bitPattern: connection))
+    }
+}
+
+/// MHD's own errors (a failed accept, a descriptor shortage) into the daemon's log.
+private let errorLog: MHD_LogCallback = { cls, format, arguments in
+    guard let cls, let format, let arguments else { return }
+    var buffer = [UInt8](repeating: 0, count: 512)
+    let written = buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, arguments) }
+    let message = String(decoding: buffer.prefix(min(max(0, Int(written)), buffer.count - 1)), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().logger.warning("libmicrohttpd: \(message)")
+}
+
+private func queryParameterCount(_ target: String) -> Int {
+    guard let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return 0 }
+    return target.utf8[query...].reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 }
+}
+
+/// A whole response written straight to the socket (the status line and headers MHD
+/// would write, then the body), followed by the end of our side of the stream.
+private func writeDirectly(_ response: HTTPResponse, to descriptor: Int32) {
+    guard descriptor >= 0 else { return }
+    var head = "HTTP/1.1 \(response.status) \(String(cString: MHD_get_reason_phrase_for(UInt32(response.status))))\r\n"
+    for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+    head += "Content-Length: \(response.body.count)\r\n\r\n"
+    let bytes = Array(head.utf8) + response.body
+    // Non-blocking, and a few hundred bytes: the socket's send buffer takes them whole.
+    _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    shutdown(descriptor, Int32(SHUT_WR))
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, method, version, uploadData, uploadDataSize, statePointer in
     guard let cls, let connection, let statePointer, let raw = statePointer.pointee, let uploadDataSize else { return MHD_Result.NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<RequestState>.fromOpaque(raw).takeUnretainedValue()
 
     // First call: headers only. Answering now would make MHD close the
-    // connection (no keep-alive), so only refuse oversized bodies here.
+    // connection (no keep-alive), so only refuse malformed requests and oversized bodies here.
     if !state.started {
         state.started = true
+        if let refusal = state.refusal ?? framingProblem(connection, version: version.map { String(cString: $0) } ?? "") {
+            return queue(connection, context.responder.respond(to: refusal, for: request(connection, HTTPMethod(method), state)))
+        }
         if let length = lookupHeader(connection, "Content-Length").flatMap(Int.init), length > context.maxBodyBytes {
             return queue(connection, context.responder.respond(to: tooLarge(context.maxBodyBytes),
                                                                for: request(connection, HTTPMethod(method), state)))
@@ -175,6 +260,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
         uploadDataSize.pointee = 0
         return MHD_Result.YES
     }
+    // The request is in: from here its time is the handler's, not the client's.
+    context.deadlines.handling(UInt(bitPattern: connection))
     if state.suspended {
         // Called again after the worker resumed the connection: send what it made.
         state.suspended = false
@@ -239,6 +326,45 @@ private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD
         _ = name.withCString { name in value.withCString { value in MHD_add_response_header(created, name, value) } }
     }
     return MHD_queue_response(connection, UInt32(response.status), created)
+}
+
+private final class FramingHeaders {
+    var hosts: [[UInt8]] = []
+    var lengths: Set<[UInt8]> = []
+    var transferEncoding = false
+}
+
+/// What libmicrohttpd accepts but a request must not have: the ways two parsers on the
+/// path (a proxy, this server) could disagree on where a request ends or whom it is for.
+private func framingProblem(_ connection: OpaquePointer, version: String) -> HTTPError? {
+    let seen = FramingHeaders()
+    withExtendedLifetime(seen) {
+        // The _n form: values with their sizes as sent, so a NUL inside one is seen.
+        _ = MHD_get_connection_values_n(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, _, value, valueSize in
+            guard let cls, let key else { return MHD_Result.YES }
+            let seen = Unmanaged<FramingHeaders>.fromOpaque(cls).takeUnretainedValue()
+            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: valueSize)) } ?? []
+            switch String(cString: key).lowercased() {
+            case "host": seen.hosts.append(bytes)
+            case "content-length": seen.lengths.insert(bytes)
+            case "transfer-encoding": seen.transferEncoding = true
+            default: break
+            }
+            return MHD_Result.YES
+        }, Unmanaged.passUnretained(seen).toOpaque())
+    }
+    let (hosts, lengths, transferEncoding) = (seen.hosts, seen.lengths, seen.transferEncoding)
+    func bad(_ code: String, _ message: String) -> HTTPError {
+        HTTPError(400, code: code, message: message, headers: ["Connection": "close"])
+    }
+    if lengths.count > 1 { return bad("conflicting_content_length", "The request has two different Content-Length headers.") }
+    if !lengths.isEmpty && transferEncoding {
+        return bad("conflicting_framing", "The request has both Content-Length and Transfer-Encoding.")
+    }
+    if hosts.count > 1 { return bad("duplicate_host", "The request has more than one Host header.") }
+    if hosts.first?.contains(0) == true { return bad("invalid_host", "The Host header contains a NUL byte.") }
+    if hosts.isEmpty && version == "HTTP/1.1" { return bad("missing_host", "An HTTP/1.1 request needs a Host header.") }
+    return nil
 }
 
 private func lookupHeader(_ connection: OpaquePointer, _ name: String) -> String? {

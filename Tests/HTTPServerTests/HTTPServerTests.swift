@@ -2,6 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
+import Synchronization
 import Testing
 @testable import HTTPServer
 
@@ -214,6 +216,111 @@ struct HTTPServerLimitTests {
         #expect(exchange(fourth).hasPrefix("HTTP/1.1 200"))
     }
 
+    /// Reads until the server closes the connection (or 5 s pass); returns what came and when it ended.
+    func readToEnd(_ fd: Int32) -> (text: String, closed: Bool) {
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
+            if count < 0 { return (String(decoding: received, as: UTF8.self), errno == ECONNRESET) }
+            received += buffer.prefix(count)
+        }
+    }
+
+    @Test("requests two parsers could read differently are refused 400, and the connection closed")
+    func ambiguousFramingIsRefused() throws {
+        let server = try server(perIP: 32, timeout: 10)
+        defer { server.stop() }
+        let refused = [
+            "two Content-Lengths": "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+            "Content-Length with Transfer-Encoding": "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "HTTP/1.1 without Host": "GET /x HTTP/1.1\r\n\r\n",
+            "two Hosts": "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ]
+        for (what, request) in refused {
+            let fd = try connect(server.port)
+            defer { close(fd) }
+            _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            let answer = readToEnd(fd)
+            #expect(answer.text.hasPrefix("HTTP/1.1 400"), "\(what): \(answer.text)")
+            #expect(answer.closed, "\(what): the connection stayed open")
+        }
+        let accepted = [
+            "the same Content-Length twice": "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab",
+            "HTTP/1.0 without Host": "GET /x HTTP/1.0\r\n\r\n",
+        ]
+        for (what, request) in accepted {
+            let fd = try connect(server.port)
+            defer { close(fd) }
+            #expect(exchange(fd, request).hasPrefix("HTTP/1.1 200"), "\(what) was refused")
+        }
+    }
+
+    @Test("a query with too many parameters is answered 414 at once, not left to MHD's timeout")
+    func tooManyQueryParameters() throws {
+        let server = try server(perIP: 32, timeout: 10)
+        defer { server.stop() }
+        func get(parameters: Int) throws -> (text: String, took: Duration) {
+            let fd = try connect(server.port)
+            defer { close(fd) }
+            let query = (0..<parameters).map { "p\($0)=1" }.joined(separator: "&")
+            let started = ContinuousClock.now
+            _ = "GET /x?\(query) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            return (readToEnd(fd).text, ContinuousClock.now - started)
+        }
+        let many = try get(parameters: 500)
+        #expect(many.text.hasPrefix("HTTP/1.1 414"), "\(many.text)")
+        #expect(many.took < .seconds(2), "took \(many.took)")
+        #expect(try get(parameters: HTTPServerOptions.maxQueryParameters).text.hasPrefix("HTTP/1.1 200"))
+    }
+
+    @Test("a request that keeps sending headers is cut at the total deadline; a slow handler is not")
+    func requestDeadline() throws {
+        let server = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1,
+                                                               connectionTimeoutSeconds: 10, requestTimeoutSeconds: 1),
+                                    responder: Slow(milliseconds: 1500))
+        defer { server.stop() }
+        // One header line every 200 ms: never idle, so only the total deadline ends it.
+        let trickler = try connect(server.port)
+        defer { close(trickler) }
+        let started = ContinuousClock.now
+        _ = "GET /x HTTP/1.1\r\nHost: t\r\n".withCString { send(trickler, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        var cutAfter: Duration?
+        for line in 0..<25 {
+            usleep(200_000)
+            if "X-\(line): y\r\n".withCString({ send(trickler, $0, strlen($0), Int32(MSG_NOSIGNAL)) }) < 0 {
+                cutAfter = ContinuousClock.now - started
+                break
+            }
+        }
+        let cut = try #require(cutAfter, "the trickling request was never cut")
+        #expect(cut >= .milliseconds(900) && cut < .milliseconds(2500), "cut after \(cut)")
+
+        // A complete request whose handler takes longer than the deadline is answered.
+        let patient = try connect(server.port)
+        defer { close(patient) }
+        _ = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".withCString { send(patient, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        #expect(readToEnd(patient).text.hasPrefix("HTTP/1.1 200"))
+    }
+
+    @Test("libmicrohttpd's own errors reach the daemon's log")
+    func libraryErrorsAreLogged() throws {
+        let records = LogRecords()
+        let server = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1,
+                                                               logger: Logger(label: "test") { _ in records }),
+                                    responder: Fixed(.text("ok")))
+        defer { server.stop() }
+        let fd = try connect(server.port)
+        defer { close(fd) }
+        let headers = (0..<1500).map { "X-\($0): v\r\n" }.joined()
+        #expect(exchange(fd, "GET /x HTTP/1.1\r\nHost: t\r\n\(headers)\r\n").hasPrefix("HTTP/1.1 431"))
+        usleep(100_000)
+        #expect(records.messages.contains { $0.hasPrefix("libmicrohttpd: ") && $0.contains("431") }, "\(records.messages)")
+    }
+
     @Test func idleConnectionsTimeOut() throws {
         let server = try server(perIP: 8, timeout: 1)
         defer { server.stop() }
@@ -224,6 +331,29 @@ struct HTTPServerLimitTests {
         let count = recv(idle, &buffer, buffer.count, 0)
         #expect(count == 0, "expected the server to close the idle connection")
         #expect(ContinuousClock.now - started < .seconds(3))
+    }
+}
+
+/// A log handler that keeps the messages.
+final class LogRecords: LogHandler, @unchecked Sendable {
+    private let stored = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var messages: [String] { stored.withLock { $0 } }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { nil } set {} }
+    func log(event: LogEvent) {
+        stored.withLock { $0.append("\(event.message)") }
+    }
+}
+
+/// A responder whose work (offloaded) takes a while.
+struct Slow: HTTPResponder {
+    let milliseconds: UInt32
+    func respond(to request: HTTPRequest) -> HTTPReply {
+        .later { [milliseconds] in
+            usleep(milliseconds * 1000)
+            return .text("done")
+        }
     }
 }
 

@@ -22,11 +22,12 @@ public final class Portald: @unchecked Sendable {
         return bundle.appendingPathComponent("portald").path
     }
 
-    /// Writes a config for the lab's gateway; `firewall` is added to `[firewall]`,
-    /// `extra` is appended (more TOML sections).
-    public convenience init(lab: NetworkLab, sessionMinutes: Int = 1440, firewall: String = "", extra: String = "") throws {
+    /// Writes a config for the lab's gateway; `portal` is added to `[portal]`, `firewall`
+    /// to `[firewall]`, `extra` is appended (more TOML sections).
+    public convenience init(lab: NetworkLab, sessionMinutes: Int = 1440, portal: String = "", firewall: String = "", extra: String = "") throws {
         try self.init(lab: lab, portal: "\(NetworkLab.gatewayLANIPv4):8080", adminPort: 8081, firewall: """
             lan_interface = "\(NetworkLab.lanInterface)"
+            \(portal)
 
             [firewall]
             backend = "nftables"

@@ -254,4 +254,27 @@ struct NeighbourTableTests {
         #expect(table.mac(for: IPv4Address("192.0.2.100")!) == MACAddress("02:00:00:00:01:00"))
         #expect(NeighbourTable(interface: "lan0", path: "/nonexistent/arp").mac(for: IPv4Address("192.0.2.10")!) == nil)
     }
+
+    @Test("the kernel's whole table is read: 250 neighbours, each found (procfs hands out a page per read)")
+    func readsTheWholeKernelTable() throws {
+        let namespace = try Namespace(Namespace.uniqueName("arp"))
+        defer { namespace.destroy() }
+        try namespace.exec(["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan1"])
+        try namespace.exec(["ip", "link", "set", "lan1", "up"])
+        try namespace.exec(["ip", "addr", "add", "192.0.2.1/24", "dev", "lan0"])
+        try namespace.exec(["ip", "link", "set", "lan0", "up"])
+        let hosts = 2...251
+        let batch = hosts.map { "neigh add 192.0.2.\($0) lladdr 02:00:00:00:01:\(String(format: "%02x", $0)) dev lan0 nud permanent" }
+        let file = Scratch.directory.appendingPathComponent("neigh-\(UUID())").path
+        try batch.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
+        try namespace.exec(["ip", "-batch", file])
+        // /proc/thread-self: the table of the namespace this thread has entered.
+        let table = NeighbourTable(interface: "lan0", path: "/proc/thread-self/net/arp")
+        let (found, listed) = try namespace.enter {
+            (hosts.filter { table.mac(for: IPv4Address("192.0.2.\($0)")!) == MACAddress("02:00:00:00:01:\(String(format: "%02x", $0))") }.count,
+             table.entries().count)
+        }
+        #expect(found == hosts.count)
+        #expect(listed == hosts.count)
+    }
 }

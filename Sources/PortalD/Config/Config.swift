@@ -28,7 +28,10 @@ public struct Config: Sendable {
         /// Where captured TCP/80 is DNATed: the listen address, or the public URL's IPv4 host.
         public var captureAddress: String
         public var threads: Int
+        /// Idle time after which a connection is closed.
         public var connectionTimeoutSeconds: Int
+        /// Total time a request may take to arrive, however busy it keeps the connection.
+        public var requestTimeoutSeconds: Int
         public var maxConnectionsPerIP: Int
         public var maxBodyBytes: Int
     }

@@ -100,6 +100,7 @@ extension Config {
                 captureAddress: captureAddress,
                 threads: try portal.int("threads", default: 2, range: 1...64),
                 connectionTimeoutSeconds: try portal.int("connection_timeout_seconds", default: 15, range: 1...600),
+                requestTimeoutSeconds: try portal.int("request_timeout_seconds", default: 10, range: 1...600),
                 maxConnectionsPerIP: try portal.int("max_connections_per_ip", default: 32, range: 1...10_000),
                 maxBodyBytes: try portal.int("max_body_bytes", default: 64 * 1024, range: 1024...(16 * 1024 * 1024))),
             firewall: .init(backend: backend,

@@ -22,6 +22,8 @@ public enum Daemon {
         // The database holds the form-token key: nothing portald writes is for other users,
         // with or without systemd's UMask=.
         umask(0o027)
+        // Each guest's connection is a descriptor: take all the unit's LimitNOFILE= allows.
+        let descriptors = DescriptorLimit.raiseToHardLimit()
         let workers = WorkerPool.shared
         let notifier = SystemdNotifier()
         let pages = try GuestPages(config: config)
@@ -62,10 +64,12 @@ public enum Daemon {
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
-                connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds,
-                maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes), responder: portal, workers: workers)
+                connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
+                maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes, logger: logger),
+                responder: portal, workers: workers)
             do {
-                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2), responder: admin, workers: workers)]
+                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2, maxConnections: 256, logger: logger),
+                                                        responder: admin, workers: workers)]
             } catch {
                 portalServer.stop()
                 throw error
@@ -74,7 +78,8 @@ public enum Daemon {
             try? await workers.run { try firewall.teardown() }
             throw error
         }
-        logger.info("portald \(version) ready", metadata: ["portal": "\(config.portal.listen)", "admin": "\(config.admin.listen)"])
+        logger.info("portald \(version) ready", metadata: ["portal": "\(config.portal.listen)", "admin": "\(config.admin.listen)",
+                                                          "open_files": "\(descriptors)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
         let housekeeping = Housekeeping(sessions: sessions, store: store, reconcileInterval: .seconds(config.firewall.reconcileSeconds),

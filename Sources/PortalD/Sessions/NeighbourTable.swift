@@ -1,5 +1,8 @@
 import Firewall
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The kernel's IPv4 neighbour (ARP) table: which MAC is behind a guest's address.
 ///
@@ -21,14 +24,14 @@ public struct NeighbourTable: Sendable {
     }
 
     public func entries() -> [Entry] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return Self.parse(text).filter { interface == nil || $0.device == interface }
+        guard let bytes = Self.read(path) else { return [] }
+        return Self.parse(String(decoding: bytes, as: UTF8.self)).filter { interface == nil || $0.device == interface }
     }
 
     /// The MAC behind `ipv4`. Every login asks, and a hotel's table has hundreds of
     /// lines: only lines that start with the address are parsed, from the raw bytes.
     public func mac(for ipv4: IPv4Address) -> MACAddress? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let data = Self.read(path) else { return nil }
         let prefix = Array(ipv4.description.utf8)
         for line in data.split(separator: UInt8(ascii: "\n")).dropFirst() where line.starts(with: prefix) {
             // The address must end there: 192.0.2.1 is not 192.0.2.10.
@@ -43,6 +46,24 @@ public struct NeighbourTable: Sendable {
 
     public func ipv4(for mac: MACAddress) -> IPv4Address? {
         entries().first { $0.mac == mac }?.ipv4
+    }
+
+    /// The whole file. procfs reports a size of 0 and hands the table out a page per
+    /// read: Foundation's whole-file readers stopped after the first 4 KiB (about 50
+    /// entries), so on a busy LAN most guests' logins found no entry.
+    static func read(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = Glibc.read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return contents }
+            contents += chunk.prefix(count)
+        }
     }
 
     /// Lines: `IP address  HW type  Flags  HW address  Mask  Device`; flag 0x2 is "complete".
