@@ -10,31 +10,8 @@ struct ListeningSocket {
     let port: UInt16
 
     init(_ address: ListenAddress) throws {
-        var storage = sockaddr_storage()
-        let length: socklen_t
-        let family: Int32
-        if address.host.contains(":") {
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = address.port.bigEndian
-            guard inet_pton(AF_INET6, address.host, &sin6.sin6_addr) == 1 else {
-                throw HTTPServerError("\(address): not an IPv6 address")
-            }
-            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: sin6, as: sockaddr_in6.self) }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
-        } else {
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = address.port.bigEndian
-            let host = address.host == "localhost" ? "127.0.0.1" : address.host
-            guard inet_pton(AF_INET, host, &sin.sin_addr) == 1 else {
-                throw HTTPServerError("\(address): not an IPv4 address")
-            }
-            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: sin, as: sockaddr_in.self) }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
-        }
+        let (resolved, length, family) = try socketAddress(address)
+        var storage = resolved
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw HTTPServerError("\(address): socket() failed: \(String(cString: strerror(errno)))") }
         var on: Int32 = 1
@@ -63,6 +40,60 @@ struct ListeningSocket {
         }
         self.descriptor = fd
         self.port = port
+    }
+}
+
+/// `address` as a sockaddr, its length and family.
+private func socketAddress(_ address: ListenAddress) throws -> (sockaddr_storage, socklen_t, Int32) {
+    var storage = sockaddr_storage()
+    if address.host.contains(":") {
+        var sin6 = sockaddr_in6()
+        sin6.sin6_family = sa_family_t(AF_INET6)
+        sin6.sin6_port = address.port.bigEndian
+        guard inet_pton(AF_INET6, address.host, &sin6.sin6_addr) == 1 else {
+            throw HTTPServerError("\(address): not an IPv6 address")
+        }
+        withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: sin6, as: sockaddr_in6.self) }
+        return (storage, socklen_t(MemoryLayout<sockaddr_in6>.size), AF_INET6)
+    }
+    var sin = sockaddr_in()
+    sin.sin_family = sa_family_t(AF_INET)
+    sin.sin_port = address.port.bigEndian
+    let host = address.host == "localhost" ? "127.0.0.1" : address.host
+    guard inet_pton(AF_INET, host, &sin.sin_addr) == 1 else {
+        throw HTTPServerError("\(address): not an IPv4 address")
+    }
+    withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: sin, as: sockaddr_in.self) }
+    return (storage, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET)
+}
+
+extension HTTPServer {
+    /// Whether a listener at `address` answers `GET path` with an HTTP status line within
+    /// `timeout`: the health check's view of the portal, through the same socket as a guest's.
+    /// A wildcard address is probed on loopback.
+    public static func answers(at address: ListenAddress, path: String, timeout: Duration = .seconds(2)) -> Bool {
+        var target = address
+        if target.host == "0.0.0.0" { target.host = "127.0.0.1" }
+        if target.host == "::" { target.host = "::1" }
+        guard let (address, length, family) = try? socketAddress(target) else { return false }
+        var storage = address
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        var limit = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        // On Linux a blocking connect() also gives up after SO_SNDTIMEO.
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: portald-health\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
+        var answer = [UInt8](repeating: 0, count: 16)
+        let count = recv(fd, &answer, answer.count, Int32(MSG_WAITALL))
+        return count >= 9 && answer.starts(with: Array("HTTP/1.".utf8))
     }
 }
 

@@ -21,6 +21,7 @@ public final class Dispatcher: Service {
     let transport: any WebhookTransport
     let logger: Logger
     let now: @Sendable () -> Date
+    public let liveness = DispatcherLiveness()
 
     public init(store: Store, outbox: Outbox, settings: DeliverySettings, transport: any WebhookTransport = CurlTransport(),
                 logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
@@ -54,6 +55,13 @@ public final class Dispatcher: Service {
         }
     }
 
+    /// The endpoints whose delivery loop is stuck: not come round for the delivery
+    /// timeout plus a minute. Empty while all is well.
+    public var stalledEndpoints: [String] {
+        liveness.stalled(expected: outbox.endpoints.filter { $0.status != .inactive }.map(\.id),
+                         allowance: settings.timeout + .seconds(60))
+    }
+
     /// A pending delivery with what is needed to send it.
     public struct Due: Sendable {
         var record: DeliveryRecord
@@ -70,6 +78,7 @@ public final class Dispatcher: Service {
 
     private func serveInOrder(_ endpoint: WebhookEndpoint) async {
         while !Task.isCancelled {
+            liveness.beat(endpoint.id)
             let generation = outbox.wakeUp.generation
             guard let batch = await fetch(endpoint, excluding: [], limit: 64) else { continue }
             if batch.due.isEmpty {
@@ -78,6 +87,7 @@ public final class Dispatcher: Service {
             }
             for item in batch.due {
                 guard !Task.isCancelled, await deliver(item, to: endpoint) else { break }
+                liveness.beat(endpoint.id)
             }
         }
     }
@@ -90,6 +100,7 @@ public final class Dispatcher: Service {
             var inFlight = Set<Int64>()
             var waiting = false
             while !Task.isCancelled {
+                liveness.beat(endpoint.id)
                 let generation = outbox.wakeUp.generation
                 var nextDue: Date?
                 let room = settings.concurrency - inFlight.count

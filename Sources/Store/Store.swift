@@ -34,7 +34,7 @@ public final class Store: Sendable {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.restrictPermissions(path: path)
-        try Self.migrator(schemas: [StoreSecrets.self] + schemas).migrate(pool)
+        try Self.migrator(schemas: [StoreSecrets.self, StoreProbeSchema.self] + schemas).migrate(pool)
         var checkpointing = Configuration()
         checkpointing.busyMode = .timeout(5)
         checkpointing.label = "checkpoint"

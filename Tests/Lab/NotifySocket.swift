@@ -39,6 +39,18 @@ public final class NotifySocket: @unchecked Sendable {
         throw LabError("no sd_notify message with \(text); got \(seen)")
     }
 
+    /// Every message that arrives within `period`.
+    public func collect(for period: Duration) -> [String] {
+        var seen: [String] = []
+        let deadline = ContinuousClock.now + period
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count > 0 { seen.append(String(decoding: buffer.prefix(count), as: UTF8.self)) }
+        }
+        return seen
+    }
+
     deinit {
         close(descriptor)
         unlink(path)

@@ -34,7 +34,8 @@ struct AdminAPITests {
         self.tokens = tokens
         api = AdminAPI(credentials: credentials,
                        clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), logger: Logger(label: "t"))
+                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
+                       health: { HealthReport(failures: ["store": nil, "portal": nil]) }, logger: Logger(label: "t"))
     }
 
     func call(_ method: HTTPMethod, _ path: String, token: String? = nil) -> HTTPResponse {

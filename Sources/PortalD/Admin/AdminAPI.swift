@@ -14,7 +14,9 @@ final class AdminAPI: HTTPResponder {
 
     static let prefix = "/api/v1"
 
-    init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository, logger: Logger) {
+    /// `health` runs the daemon's checks (on the worker pool, as every admin route).
+    init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository,
+         health: @escaping @Sendable () -> HealthReport, logger: Logger) {
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             logger.error("admin request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             return .internalError
@@ -23,7 +25,12 @@ final class AdminAPI: HTTPResponder {
         // Every admin route touches SQLite or netlink: all run on the worker pool.
         let api = router.group(Self.prefix, execution: .offloaded)
         let open = DocumentedRoutes(group: api, document: document, prefix: Self.prefix, scope: nil)
-        open.get("/health", APIOperation(summary: "Liveness", responses: [200: ("alive", "Health")])) { _, _ in .json(["status": "ok"]) }
+        open.get("/health", APIOperation(summary: "Whether the store, the nft table, webhook delivery and the portal work",
+                                         responses: [200: ("every check passed", "Health"), 503: ("a check failed; `checks` says what", "Health")])) { _, _ in
+            let report = health()
+            if !report.healthy { logger.warning("health check failed", metadata: ["failed": "\(report.failed.joined(separator: ", "))"]) }
+            return .json(report.view, status: report.healthy ? 200 : 503)
+        }
         let authenticated = DocumentedRoutes(group: api.add(middleware: BearerAuthentication(credentials: credentials)),
                                              document: document, prefix: Self.prefix, scope: nil)
         ClientsController(repository: clients).addRoutes(to: authenticated)

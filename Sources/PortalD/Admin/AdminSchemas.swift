@@ -19,7 +19,10 @@ enum AdminSchemas {
         ],
         "schemas": [
             "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
-            "Health": object(["status": string], required: ["status"]),
+            "Health": object(["status": ["type": "string", "enum": ["ok", "failing"]],
+                              "checks": ["type": "object", "additionalProperties": string,
+                                         "description": "store, firewall, dispatcher, portal: \"ok\" or what failed"]],
+                             required: ["status", "checks"]),
             "Subject": ["type": "object", "nullable": true, "required": ["type", "id"],
                         "properties": ["type": ["type": "string", "enum": ["reservation", "code"]], "id": string]],
             "Client": object([

@@ -52,6 +52,11 @@ public enum Daemon {
         case .none: logger.info("sessions restored; nothing is captured (backend \"none\")", metadata: ["restored_sessions": "\(restored)"])
         }
 
+        var delivery = config.webhooks.delivery
+        delivery.userAgent = "portald/\(version) (+webhooks)"
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
+        let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen)
+
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let servers: [HTTPServer]
         do {
@@ -61,7 +66,8 @@ public enum Daemon {
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all])]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
             let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
-                                 outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), logger: logger)
+                                 outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
+                                 health: { health.run() }, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
@@ -82,11 +88,8 @@ public enum Daemon {
                                                           "open_files": "\(descriptors)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
-        let housekeeping = Housekeeping(sessions: sessions, store: store, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
+        let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger)
-        var delivery = config.webhooks.delivery
-        delivery.userAgent = "portald/\(version) (+webhooks)"
-        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
 
@@ -101,47 +104,6 @@ public enum Daemon {
             logger.info("capture removed; portald stopped")
         } catch {
             logger.error("could not remove the capture table", metadata: ["error": "\(error)"])
-        }
-    }
-}
-
-/// Periodic work (on the worker pool): ends expired sessions, reconciles the kernel
-/// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
-/// the WAL (so no login pays for it), pings systemd's watchdog.
-struct Housekeeping: Service {
-    let sessions: SessionService
-    let store: Store
-    let reconcileInterval: Duration
-    let workers: WorkerPool
-    let notifier: SystemdNotifier
-    let logger: Logger
-
-    func run() async throws {
-        let tick = min(notifier.watchdogInterval ?? .seconds(2), .seconds(2))
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    do {
-                        _ = try await workers.run { try sessions.expireDue() }
-                    } catch {
-                        logger.error("expiring sessions failed", metadata: ["error": "\(error)"])
-                    }
-                    do {
-                        _ = try await workers.run { try sessions.reconcile(ifOlderThan: reconcileInterval) }
-                    } catch {
-                        logger.error("reconciling the firewall with the sessions failed; retrying", metadata: ["error": "\(error)"])
-                    }
-                    do {
-                        try await workers.run { try store.checkpoint() }
-                    } catch {
-                        logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
-                    }
-                    notifier.watchdog()
-                    try await Task.sleep(for: .seconds(Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18))
-                }
-            }
-        } catch is CancellationError {
-            return
         }
     }
 }

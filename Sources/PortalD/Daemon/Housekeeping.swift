@@ -1,0 +1,78 @@
+import Foundation
+import HTTPServer
+import Logging
+import ServiceLifecycle
+import Store
+
+/// Periodic work (on the worker pool): ends expired sessions, reconciles the kernel
+/// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
+/// the WAL (so no login pays for it), runs the health checks, and pings systemd's
+/// watchdog only while they pass, so a daemon that hangs or cannot serve is restarted.
+struct Housekeeping: Service {
+    let sessions: SessionService
+    let store: Store
+    let health: HealthCheck
+    let reconcileInterval: Duration
+    let workers: WorkerPool
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    /// The full health check writes to the store: every 10 s, not every tick, unless the
+    /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
+    /// lasts about 30 s restarts the daemon.
+    var healthInterval: Duration { min(.seconds(10), max(.seconds(1), notifier.watchdogInterval ?? .seconds(10))) }
+
+    func run() async throws {
+        let tick = min(notifier.watchdogInterval ?? .seconds(2), .seconds(2))
+        do {
+            try await cancelWhenGracefulShutdown {
+                var last: (at: ContinuousClock.Instant, report: HealthReport)?
+                while true {
+                    do {
+                        _ = try await workers.run { try sessions.expireDue() }
+                    } catch {
+                        logger.error("expiring sessions failed", metadata: ["error": "\(error)"])
+                    }
+                    do {
+                        _ = try await workers.run { try sessions.reconcile(ifOlderThan: reconcileInterval) }
+                    } catch {
+                        logger.error("reconciling the firewall with the sessions failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    do {
+                        try await workers.run { try store.checkpoint() }
+                    } catch {
+                        logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                    }
+                    if last.map({ ContinuousClock.now - $0.at >= healthInterval }) ?? true {
+                        let report = try await check()
+                        log(report, previous: last?.report)
+                        last = (.now, report)
+                    }
+                    if last?.report.healthy == true { notifier.watchdog() }
+                    try await Task.sleep(for: .seconds(Double(tick.components.seconds) + Double(tick.components.attoseconds) / 1e18))
+                }
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    /// The checks; a missing table is repaired at once (not at the next reconcile) and looked at again.
+    private func check() async throws -> HealthReport {
+        var report = try await workers.run { health.run() }
+        if report.failure("firewall") != nil {
+            _ = try? await workers.run { try sessions.reconcile() }
+            report.failures["firewall"] = try await workers.run { health.firewallFailure() }
+        }
+        return report
+    }
+
+    private func log(_ report: HealthReport, previous: HealthReport?) {
+        if !report.healthy {
+            let failures = report.failed.map { "\($0): \(report.failure($0) ?? "")" }.joined(separator: "; ")
+            logger.error("health check failed; the systemd watchdog is not being pinged", metadata: ["failures": "\(failures)"])
+        } else if previous?.healthy == false {
+            logger.notice("health check passes again")
+        }
+    }
+}

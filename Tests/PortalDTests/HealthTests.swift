@@ -1,0 +1,99 @@
+import Firewall
+import Foundation
+import GRDB
+import Logging
+import Testing
+@testable import HTTPServer
+@testable import Outbox
+@testable import PortalD
+@testable import Store
+
+/// Issue 7, item 4: `/api/v1/health` checks each part for real and says what failed.
+@Suite("health checks", .serialized)
+struct HealthTests {
+    /// A store, an installed in-memory firewall, a dispatcher for one endpoint and a real
+    /// listener on loopback standing for the portal.
+    func make() throws -> (HealthCheck, Store, MemoryFirewall, HTTPServer) {
+        let (store, _) = try temporaryStore()
+        let firewall = MemoryFirewall()
+        try firewall.install(devices: [])
+        let outbox = Outbox(siteID: "h", endpoints: [try WebhookEndpoint(
+            id: "crm", url: URL(string: "http://192.0.2.99/hook")!,
+            secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["*"])])
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), logger: Logger(label: "t"))
+        dispatcher.liveness.beat("crm")
+        let portal = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
+                                    responder: Fixed(.text("ok")))
+        return (HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher,
+                            portal: ListenAddress(host: "127.0.0.1", port: portal.port)), store, firewall, portal)
+    }
+
+    @Test("all parts working: every check passes")
+    func healthy() throws {
+        let (check, _, _, portal) = try make()
+        defer { portal.stop() }
+        let report = check.run()
+        #expect(report.healthy, "\(report)")
+        #expect(Set(report.failures.keys) == Set(HealthCheck.names))
+    }
+
+    @Test("a store that takes no write, a missing table, a portal that does not answer: each named")
+    func failuresAreNamed() throws {
+        let (check, store, firewall, portal) = try make()
+        try store.pool.write { try $0.execute(sql: "DROP TABLE store_probe") }
+        try firewall.teardown()
+        portal.stop()
+        let report = check.run()
+        #expect(!report.healthy)
+        #expect(report.failed == ["firewall", "portal", "store"])
+        #expect(report.failure("store")?.contains("does not take a write") == true)
+        #expect(report.failure("firewall")?.contains("missing") == true)
+        #expect(report.failure("portal")?.contains("does not answer") == true)
+        #expect(report.view.status == "failing")
+        #expect(report.view.checks["dispatcher"] == "ok")
+    }
+
+    @Test("a delivery loop that has not come round within the delivery timeout and a minute is stuck")
+    func stalledDispatcher() {
+        let liveness = DispatcherLiveness()
+        liveness.beat("crm")
+        liveness.beat("pms")
+        let later = ContinuousClock.now + .seconds(80)
+        #expect(liveness.stalled(expected: ["crm", "pms"], allowance: .seconds(75), now: later) == ["crm", "pms"])
+        liveness.beat("pms")
+        #expect(liveness.stalled(expected: ["crm", "pms"], allowance: .seconds(75), now: ContinuousClock.now + .seconds(70)) == [])
+        // A loop that never started counts from the dispatcher's creation.
+        #expect(liveness.stalled(expected: ["new"], allowance: .seconds(75), now: later) == ["new"])
+    }
+
+    @Test("/api/v1/health answers 503 with what failed, 200 when all pass; no token needed")
+    func healthRoute() throws {
+        let (store, _) = try temporaryStore()
+        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
+        func api(_ report: HealthReport) -> AdminAPI {
+            AdminAPI(credentials: [], clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
+                     outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
+                     health: { report }, logger: Logger(label: "t"))
+        }
+        func get(_ api: AdminAPI) throws -> (Int, [String: Any]) {
+            let reply = api.respond(to: HTTPRequest(method: .get, target: "/api/v1/health", clientAddress: "127.0.0.1"))
+            guard case .later(let work) = reply else { throw HTTPServerError("health was not offloaded") }
+            let response = work()
+            return (response.status, try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]))
+        }
+        let (failingStatus, failing) = try get(api(HealthReport(failures: ["store": "the database does not take a write: disk full", "portal": nil])))
+        #expect(failingStatus == 503)
+        #expect(failing["status"] as? String == "failing")
+        #expect((failing["checks"] as? [String: String]) == ["store": "the database does not take a write: disk full", "portal": "ok"])
+        let (okStatus, ok) = try get(api(HealthReport(failures: ["store": nil, "portal": nil])))
+        #expect(okStatus == 200)
+        #expect(ok["status"] as? String == "ok")
+    }
+}
+
+/// A responder that always answers the same.
+private struct Fixed: HTTPResponder {
+    let response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+    func respond(to request: HTTPRequest) -> HTTPReply { .now(response) }
+}
