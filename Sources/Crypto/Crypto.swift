@@ -23,9 +23,13 @@ public enum Crypto {
         return bytes
     }
 
-    /// Compares secrets in time independent of where they differ.
+    /// Compares secrets in time independent of where they differ and of their lengths:
+    /// both are first reduced to HMACs under a key of this process (32 bytes each, so
+    /// no early return on a length mismatch tells a guesser the secret's length).
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+        let x = hmacSHA256(key: comparisonKey, message: a), y = hmacSHA256(key: comparisonKey, message: b)
+        return x.withUnsafeBytes { x in y.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0 } }
     }
+
+    private static let comparisonKey = randomBytes(32)
 }

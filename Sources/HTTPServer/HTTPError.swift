@@ -22,6 +22,20 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unprocessable(_ code: String, _ message: String) -> HTTPError { HTTPError(422, code: code, message: message) }
     public static func serviceUnavailable(_ code: String, _ message: String) -> HTTPError { HTTPError(503, code: code, message: message) }
     public static let internalError = HTTPError(500, code: "internal_error", message: "internal error")
+
+    /// A 500 that names only an id; the details go to the log under the same id.
+    public static func internalError(requestID: String) -> HTTPError {
+        HTTPError(500, code: "internal_error", message: "internal error (request id \(requestID))", headers: ["X-Request-Id": requestID])
+    }
+
+    /// A short random id that ties a 500 answer to its log line.
+    public static func newRequestID() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16).leftPadded(to: 16)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }
 
 /// A domain error that knows its HTTP answer (the mapping lives beside the error,

@@ -35,9 +35,10 @@ public struct RouterResponder<Context: RequestContext>: HTTPResponder {
     private func run(_ route: Route<Context>, _ request: HTTPRequest, _ context: Context) -> HTTPResponse {
         do {
             return try route.run(request, context)
-        } catch let error as any HTTPErrorConvertible {
+        } catch let error as any HTTPErrorConvertible where error.httpError.status != 500 {
             return errors(error.httpError, request)
         } catch {
+            // Including a 500 a handler chose: its details go to the log, not to the caller.
             return errors(unexpected(error, request), request)
         }
     }

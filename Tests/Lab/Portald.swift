@@ -166,10 +166,10 @@ public final class Portald: @unchecked Sendable {
 /// tests of one run never pick the same pair (random picks clashed about one run in
 /// four), from a block chosen by the process id, below Linux's ephemeral range
 /// (32768–60999) where outgoing connections take their ports.
-enum LoopbackPorts {
+public enum LoopbackPorts {
     private static let counter = Mutex(UInt16(20000 + (getpid() % 100) * 120))
 
-    static func next() -> UInt16 {
+    public static func next() -> UInt16 {
         counter.withLock { next in
             defer { next = next >= 31_998 ? 20000 : next + 2 }
             return next

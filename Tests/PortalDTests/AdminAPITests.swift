@@ -35,7 +35,9 @@ struct AdminAPITests {
         api = AdminAPI(credentials: credentials,
                        clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                        outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
-                       health: { HealthReport(failures: ["store": nil, "portal": nil]) }, logger: Logger(label: "t"))
+                       health: { HealthReport(failures: ["store": nil, "portal": nil]) },
+                       // Every scope is tried with wrong tokens from one address: no throttling here (AdminAPIContractTests has it).
+                       throttle: AuthFailureThrottle(limit: .max, logger: Logger(label: "t")), logger: Logger(label: "t"))
     }
 
     func call(_ method: HTTPMethod, _ path: String, token: String? = nil) -> HTTPResponse {

@@ -2,6 +2,7 @@ import Firewall
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 @testable import HTTPServer
 @testable import Outbox
@@ -96,4 +97,57 @@ private struct Fixed: HTTPResponder {
     let response: HTTPResponse
     init(_ response: HTTPResponse) { self.response = response }
     func respond(to request: HTTPRequest) -> HTTPReply { .now(response) }
+}
+
+@Suite("admin API failures")
+struct AdminFailureTests {
+    struct Broken: Error, CustomStringConvertible { var description: String { "SQLITE_CORRUPT: database disk image is malformed (/var/lib/portald/portald.db)" } }
+
+    /// Every read fails with an error whose text must not reach the caller.
+    struct FailingClients: ClientRepository {
+        func now() -> Date { Date() }
+        func activeSessions() throws -> [Session] { throw Broken() }
+        func activeSession(mac: MACAddress) throws -> Session? { throw HTTPError(500, code: "store_error", message: "SELECT * FROM session: disk I/O error") }
+        func ipv4(of mac: MACAddress) -> IPv4Address? { nil }
+        func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session { throw Broken() }
+        func deauthorize(mac: MACAddress) throws -> Session { throw Broken() }
+    }
+
+    @Test("a 500 says only \"internal error\" and a request id; the details are logged under that id")
+    func internalErrorsHideDetails() throws {
+        let (store, _) = try temporaryStore()
+        let records = LogRecords()
+        let token = String(repeating: "t", count: 32)
+        let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])],
+                           clients: FailingClients(),
+                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init),
+                           health: { HealthReport(failures: [:]) }, logger: Logger(label: "t") { _ in records })
+        for path in ["/api/v1/clients", "/api/v1/clients/02:00:00:00:00:10"] {
+            var headers = HTTPHeaders()
+            headers.add("Authorization", "Bearer \(token)")
+            guard case .later(let work) = api.respond(to: HTTPRequest(method: .get, target: path, headers: headers, body: [], clientAddress: "127.0.0.1")) else {
+                Issue.record("not offloaded")
+                continue
+            }
+            let response = work()
+            let body = String(decoding: response.body, as: UTF8.self)
+            #expect(response.status == 500)
+            let id = try #require(response.headers["x-request-id"])
+            #expect(body.contains("internal error (request id \(id))"), "\(body)")
+            #expect(!body.contains("SQLITE") && !body.contains("disk"), "\(body)")
+            #expect(records.lines.contains { $0.contains(id) && ($0.contains("SQLITE_CORRUPT") || $0.contains("disk I/O")) }, "\(records.lines)")
+        }
+    }
+}
+
+/// A log handler that keeps each message with its metadata.
+final class LogRecords: LogHandler, @unchecked Sendable {
+    private let stored = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var lines: [String] { stored.withLock { $0 } }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { nil } set {} }
+    func log(event: LogEvent) {
+        stored.withLock { $0.append("\(event.message) \(event.metadata ?? [:])") }
+    }
 }

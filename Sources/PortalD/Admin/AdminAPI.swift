@@ -16,10 +16,11 @@ final class AdminAPI: HTTPResponder {
 
     /// `health` runs the daemon's checks (on the worker pool, as every admin route).
     init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository,
-         health: @escaping @Sendable () -> HealthReport, logger: Logger) {
+         health: @escaping @Sendable () -> HealthReport, throttle: AuthFailureThrottle? = nil, logger: Logger) {
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
-            logger.error("admin request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
-            return .internalError
+            let id = HTTPError.newRequestID()
+            logger.error("admin request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
+            return .internalError(requestID: id)
         })
         let document = OpenAPIBuilder()
         // Every admin route touches SQLite or netlink: all run on the worker pool.
@@ -31,7 +32,7 @@ final class AdminAPI: HTTPResponder {
             if !report.healthy { logger.warning("health check failed", metadata: ["failed": "\(report.failed.joined(separator: ", "))"]) }
             return .json(report.view, status: report.healthy ? 200 : 503)
         }
-        let authenticated = DocumentedRoutes(group: api.add(middleware: BearerAuthentication(credentials: credentials)),
+        let authenticated = DocumentedRoutes(group: api.add(middleware: BearerAuthentication(credentials: credentials, throttle: throttle ?? AuthFailureThrottle(logger: logger))),
                                              document: document, prefix: Self.prefix, scope: nil)
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)

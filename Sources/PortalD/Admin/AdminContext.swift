@@ -24,18 +24,32 @@ struct AdminCredential: Sendable {
     func allows(_ scope: String) -> Bool { scopes.contains(AdminScope.all) || scopes.contains(scope) }
 }
 
-/// `Authorization: Bearer <token>` on every route of its group: 401 without a known token.
+/// `Authorization: Bearer <token>` on every route of its group: 401 without a known
+/// token, 429 for an address with too many failures (see `AuthFailureThrottle`).
 struct BearerAuthentication: RouterMiddleware {
     let credentials: [AdminCredential]
+    let throttle: AuthFailureThrottle
 
     func handle(_ request: HTTPRequest, context: AdminContext,
                 next: (HTTPRequest, AdminContext) throws -> HTTPResponse) throws -> HTTPResponse {
+        if let wait = throttle.retryAfter(request.clientAddress) {
+            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+            throw HTTPError(429, code: "too_many_failures",
+                            message: "too many failed authentications from this address; try again in \(seconds) s",
+                            headers: ["Retry-After": "\(seconds)"])
+        }
         guard let header = request.headers["authorization"], header.lowercased().hasPrefix("bearer ") else {
             throw HTTPError(401, code: "unauthorized", message: "send Authorization: Bearer <token>",
                             headers: ["WWW-Authenticate": "Bearer realm=\"portald\""])
         }
         let presented = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
-        guard let credential = credentials.first(where: { Crypto.constantTimeEqual($0.secret, presented) }) else {
+        // Every token is compared, so the time taken does not say which one matched.
+        var match: AdminCredential?
+        for credential in credentials where Crypto.constantTimeEqual(credential.secret, presented) && match == nil {
+            match = credential
+        }
+        guard let credential = match else {
+            throttle.failed(request.clientAddress, reason: "unknown token")
             throw HTTPError(401, code: "unauthorized", message: "unknown token",
                             headers: ["WWW-Authenticate": "Bearer realm=\"portald\", error=\"invalid_token\""])
         }
@@ -53,7 +67,8 @@ struct RequireScope: RouterMiddleware {
                 next: (HTTPRequest, AdminContext) throws -> HTTPResponse) throws -> HTTPResponse {
         let credential = try context.requireCredential()
         guard credential.allows(scope) else {
-            throw HTTPError(403, code: "forbidden", message: "token \"\(credential.name)\" lacks the scope \(scope)")
+            // The token's name stays in the log: a caller with a leaked token learns nothing more.
+            throw HTTPError(403, code: "forbidden", message: "this token lacks the scope \(scope)")
         }
         return try next(request, context)
     }

@@ -11,11 +11,20 @@ enum AdminSchemas {
         ["type": "object", "required": .array(required.map { .string($0) }), "properties": .object(properties)]
     }
 
+    /// What the parsers accept (`MACAddress`, `IPv4Address`): anything else is a 400.
+    static let mac: JSONValue = ["type": "string", "pattern": "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$", "example": "02:00:00:00:00:10"]
+    static let ipv4: JSONValue = ["type": "string", "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
+                                  "example": "192.0.2.10"]
+    static let pathParameters: [String: JSONValue] = ["mac": mac]
+
     static let components: JSONValue = [
         "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
         "responses": [
             "Unauthorized": ["description": "no or unknown bearer token", "content": ["application/json": ["schema": ref("Error")]]],
             "Forbidden": ["description": "the token lacks the scope", "content": ["application/json": ["schema": ref("Error")]]],
+            "TooManyFailures": ["description": "10 failed authentications from this address within a minute: refused until the minute ends (`Retry-After`)",
+                                "headers": ["Retry-After": ["schema": integer, "description": "seconds"]],
+                                "content": ["application/json": ["schema": ref("Error")]]],
         ],
         "schemas": [
             "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
@@ -32,7 +41,7 @@ enum AdminSchemas {
             ], required: ["session_id", "mac", "ipv4", "method", "subject", "started_at", "expires_at", "seconds_remaining"]),
             "ClientList": object(["clients": ["type": "array", "items": ref("Client")]], required: ["clients"]),
             "AuthorizeRequest": ["type": "object", "additionalProperties": false,
-                                 "properties": ["ipv4": string, "minutes": ["type": "integer", "minimum": 1, "maximum": .number(Double(Session.minutesRange.upperBound))]]],
+                                 "properties": ["ipv4": ipv4, "minutes": ["type": "integer", "minimum": 1, "maximum": .number(Double(Session.minutesRange.upperBound))]]],
             "Delivery": object(["endpoint": string, "status": ["type": "string", "enum": ["pending", "delivered", "dead"]],
                                 "attempts": integer, "next_attempt_at": time, "last_error": string],
                                required: ["endpoint", "status", "attempts"]),

@@ -93,10 +93,21 @@ struct ClientsController {
         let mac = try Self.mac(context)
         var body = Body()
         if !request.body.isEmpty {
+            let shape = "the body must be a JSON object {\"ipv4\"?: string, \"minutes\"?: integer}"
+            // As documented (additionalProperties: false, no nulls): a misspelt field is an error, not ignored.
+            guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(request.body)) else {
+                throw HTTPError.badRequest("invalid_json", shape)
+            }
+            if let unknown = fields.keys.sorted().first(where: { $0 != "ipv4" && $0 != "minutes" }) {
+                throw HTTPError.badRequest("unknown_field", "unknown field \"\(unknown)\": \(shape)")
+            }
+            if let null = fields.keys.sorted().first(where: { if case .null = fields[$0] { true } else { false } }) {
+                throw HTTPError.badRequest("invalid_\(null)", "\(null) must not be null: \(shape)")
+            }
             do {
                 body = try JSONDecoder().decode(Body.self, from: Data(request.body))
             } catch {
-                throw HTTPError.badRequest("invalid_json", "the body must be a JSON object {\"ipv4\"?: string, \"minutes\"?: integer}")
+                throw HTTPError.badRequest("invalid_json", shape)
             }
         }
         if let minutes = body.minutes, !Session.minutesRange.contains(minutes) {

@@ -45,7 +45,8 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
         var paths: [String: [String: JSONValue]] = [:]
         for entry in operations {
             let pathParameters: [JSONValue] = entry.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
-                ["name": .string(String(segment.dropFirst().dropLast())), "in": "path", "required": true, "schema": ["type": "string"]]
+                let name = String(segment.dropFirst().dropLast())
+                return ["name": .string(name), "in": "path", "required": true, "schema": AdminSchemas.pathParameters[name] ?? AdminSchemas.string]
             }
             let queryParameters: [JSONValue] = entry.operation.query.map { parameter in
                 ["name": .string(parameter.name), "in": "query", "required": false, "schema": parameter.schema,
@@ -60,6 +61,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
             if entry.scope != nil {
                 responses["401"] = ["$ref": "#/components/responses/Unauthorized"]
                 responses["403"] = ["$ref": "#/components/responses/Forbidden"]
+                responses["429"] = ["$ref": "#/components/responses/TooManyFailures"]
             }
             var operation: [String: JSONValue] = [
                 "summary": .string(entry.operation.summary + (entry.scope.map { " (scope \($0))" } ?? "")),

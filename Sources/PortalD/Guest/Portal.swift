@@ -26,8 +26,9 @@ public final class Portal: HTTPResponder {
         let router = Router(context: GuestContext.self, errors: { error, request in
             GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
         }, unexpected: { error, request in
-            logger.error("guest request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
-            return .internalError
+            let id = HTTPError.newRequestID()
+            logger.error("guest request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
+            return .internalError(requestID: id)
         })
         controller.addRoutes(to: router.group().add(middleware: locale))
         self.router = router.responder()

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import Lab
+
+/// The admin API against its own OpenAPI document, checked by an independent tool
+/// (schemathesis) on a real daemon: every documented status, schema and limit, and
+/// the behaviour a caller guessing tokens meets.
+@Suite("admin API contract on a real daemon", .serialized)
+struct AdminAPIContractTests {
+    func token(_ portald: Portald) throws -> String {
+        try String(contentsOfFile: portald.directory.appendingPathComponent("admin.token").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
+        let output = try Shell.run(["curl", "-s", "--max-time", "5", "-w", "\n%{http_code}"] + arguments).stdout
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    @Test("schemathesis finds no mismatch between the document and the API (bounded: fixed seed, 25 examples an operation)")
+    func schemathesis() throws {
+        let portald = try Portald.loopback()
+        try portald.start()
+        defer { try? portald.stop() }
+        let document = "http://127.0.0.1:\(portald.adminPort)/api/v1/openapi.json"
+        // Through python3 (as installed by scripts/install-deps), whatever PATH holds.
+        let cli = ["python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis'; schemathesis()"]
+        let result = try Shell.run(cli + ["run", document, "-H", "Authorization: Bearer \(try token(portald))",
+                                    "--max-examples", "25", "--seed", "20261123", "--request-timeout", "5",
+                                    "--phases", "examples,coverage,fuzzing", "--no-color"], check: false)
+        #expect(result.status == 0, "schemathesis:\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(2000))")
+        #expect(result.stdout.contains("Tested: 12"), "\(result.stdout.suffix(2000))")
+    }
+
+    @Test("wrong tokens: logged, and after 10 from one address a minute, 429 with Retry-After even for a right one")
+    func guessingIsThrottled() throws {
+        let portald = try Portald.loopback()
+        try portald.start()
+        defer { try? portald.stop() }
+        let clients = "http://127.0.0.1:\(portald.adminPort)/api/v1/clients"
+        for attempt in 1...10 {
+            #expect(try curl(["-H", "Authorization: Bearer guess-\(attempt)", clients]).status == 401)
+        }
+        let blocked = try Shell.run(["curl", "-s", "-i", "--max-time", "5", "-H", "Authorization: Bearer \(try token(portald))", clients]).stdout
+        #expect(blocked.hasPrefix("HTTP/1.1 429"), "\(blocked)")
+        #expect(blocked.lowercased().contains("retry-after: "))
+        #expect(blocked.contains("too_many_failures"))
+        #expect(portald.log.components(separatedBy: "admin API: authentication failed").count - 1 == 10)
+        #expect(portald.log.contains("10 failed authentications from one address"))
+        // The guest portal and the open routes are not behind the throttle.
+        #expect(try curl(["http://127.0.0.1:\(portald.adminPort)/api/v1/health"]).status == 200)
+    }
+
+    @Test("a 403 names the missing scope, not the token")
+    func forbiddenDoesNotEchoTheTokenName() throws {
+        let secret = String(repeating: "r", count: 40)
+        let portald = try Portald.loopback(extra: """
+
+            [[admin.tokens]]
+            name = "front-desk-tablet"
+            token = "\(secret)"
+            scopes = ["clients:read"]
+            """)
+        try portald.start()
+        defer { try? portald.stop() }
+        let answer = try curl(["-X", "POST", "-H", "Authorization: Bearer \(secret)",
+                               "http://127.0.0.1:\(portald.adminPort)/api/v1/clients/02:00:00:00:00:10/deauth"])
+        #expect(answer.status == 403)
+        #expect(answer.body.contains("lacks the scope clients:write"))
+        #expect(!answer.body.contains("front-desk-tablet"))
+    }
+}
