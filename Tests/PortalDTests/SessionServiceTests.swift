@@ -28,14 +28,27 @@ final class FaultyFirewall: Firewall {
         set { refusal.withLock { $0 = newValue } }
     }
 
+    private let countersFailing = Mutex(false)
+    /// Counter reads fail (netlink error) while set.
+    var failingCounters: Bool {
+        get { countersFailing.withLock { $0 } }
+        set { countersFailing.withLock { $0 = newValue } }
+    }
+
     private func check() throws { if refusing { throw FirewallError("refused") } }
     func install(devices: [AuthorizedDevice]) throws { try check(); try memory.install(devices: devices) }
     func update(removing: [DeviceKey], adding: [AuthorizedDevice]) throws { try check(); try memory.update(removing: removing, adding: adding) }
     func restore(_ devices: [AuthorizedDevice]) throws { try check(); try memory.restore(devices) }
     func state() throws -> FirewallState? { try check(); return try memory.state() }
     func teardown() throws { try memory.teardown() }
-    func counters() throws -> [IPv4Address: TrafficCounters] { try memory.counters() }
-    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { try memory.counters(for: ipv4) }
+    func counters() throws -> [IPv4Address: TrafficCounters] {
+        if failingCounters { throw FirewallError("counters unreadable") }
+        return try memory.counters()
+    }
+    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? {
+        if failingCounters { throw FirewallError("counters unreadable") }
+        return try memory.counters(for: ipv4)
+    }
 }
 
 func temporaryStore() throws -> (Store, String) {
@@ -45,6 +58,41 @@ func temporaryStore() throws -> (Store, String) {
 
 @Suite("sessions in SQLite, kept in step with the firewall")
 struct SessionServiceTests {
+    @Test("counters that cannot be read make an ended session's bytes unknown (null), not 0")
+    func unreadableCountersAreUnknown() throws {
+        let (store, _) = try temporaryStore()
+        let clock = TestClock()
+        let firewall = FaultyFirewall()
+        let outbox = Outbox(siteID: "h", endpoints: [try WebhookEndpoint(
+            id: "crm", url: URL(string: "http://192.0.2.99/hook")!,
+            secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["*"])])
+        let service = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"), now: { clock.now })
+        _ = try service.restore()
+        func endedEvents() throws -> [[String: Any]] {
+            try store.pool.read { try Data.fetchAll($0, sql: "SELECT body FROM outbox_event WHERE event = 'wifi.session.ended' ORDER BY sequence") }
+                .map { try #require(try JSONSerialization.jsonObject(with: $0) as? [String: Any])["data"] as? [String: Any] ?? [:] }
+        }
+        // Readable: numbers.
+        try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        try service.deauthorize(mac: mac)
+        // Unreadable, on a deauth and on expiry: null each way.
+        try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        firewall.failingCounters = true
+        try service.deauthorize(mac: mac)
+        firewall.failingCounters = false
+        try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        firewall.failingCounters = true
+        clock.advance(3601)
+        #expect(try service.expireDue().count == 1)
+        let events = try endedEvents()
+        #expect(events.count == 3)
+        #expect(events[0]["bytes_up"] as? Int == 0 && events[0]["bytes_down"] as? Int == 0)
+        for event in events.dropFirst() {
+            #expect(event["bytes_up"] is NSNull && event["bytes_down"] is NSNull, "\(event)")
+            #expect(event["reason"] != nil)
+        }
+    }
+
     let mac = MACAddress("02:00:00:00:00:aa")!
     let ipv4 = IPv4Address("192.0.2.20")!
 

@@ -91,7 +91,14 @@ public enum Daemon {
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
+        var failure: (any Error)?
+        do {
+            try await group.run()
+        } catch {
+            failure = error
+            logger.error("a service failed; stopping", metadata: ["error": "\(error)"])
+        }
 
         notifier.stopping()
         // Stopping waits for logins in flight: on the worker pool, not a cooperative thread.
@@ -105,5 +112,6 @@ public enum Daemon {
         } catch {
             logger.error("could not remove the capture table", metadata: ["error": "\(error)"])
         }
+        if let failure { throw failure }
     }
 }

@@ -40,6 +40,9 @@ public struct Session: Sendable, Equatable {
     /// replaced since login had counted (the live table holds the rest).
     public var bytesUp: Int64 = 0
     public var bytesDown: Int64 = 0
+    /// Set when the counters could not be read as the session ended: its totals miss
+    /// the last bytes, and `wifi.session.ended` says "unknown" (null) rather than a wrong number.
+    public var trafficUnknown = false
 
     public var isActive: Bool { endedAt == nil }
     public var mac: MACAddress { device.mac }

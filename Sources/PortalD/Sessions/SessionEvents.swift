@@ -1,7 +1,8 @@
 import Foundation
 
 /// The data of `wifi.session.started` and `wifi.session.ended`: the session's
-/// fields, and for an ended one why, when, how long and how many bytes each way.
+/// fields, and for an ended one why, when, how long and how many bytes each way
+/// (null each way when the last counters could not be read).
 struct SessionEventData: Encodable {
     let session: Session
 
@@ -24,7 +25,12 @@ struct SessionEventData: Encodable {
         try container.encode(session.endReason?.rawValue, forKey: .reason)
         try container.encode(endedAt, forKey: .endedAt)
         try container.encode(max(0, Int(endedAt.timeIntervalSince(session.startedAt).rounded())), forKey: .durationSeconds)
-        try container.encode(session.bytesUp, forKey: .bytesUp)
-        try container.encode(session.bytesDown, forKey: .bytesDown)
+        if session.trafficUnknown {
+            try container.encodeNil(forKey: .bytesUp)
+            try container.encodeNil(forKey: .bytesDown)
+        } else {
+            try container.encode(session.bytesUp, forKey: .bytesUp)
+            try container.encode(session.bytesDown, forKey: .bytesDown)
+        }
     }
 }

@@ -73,7 +73,7 @@ public final class SessionService: Sendable {
             enum Outcome { case kept(Session), needsTraffic(Set<IPv4Address>), started(ended: [Session]) }
             // Usually nothing is ended and one write does it all; when something is, its
             // counters are read outside the write transaction and the write is run again.
-            var traffic: [IPv4Address: TrafficCounters]?
+            var traffic: [IPv4Address: TrafficReading]?
             while true {
                 let outcome = try store.pool.write { db -> Outcome in
                     let ending = try SessionRecords.active(
@@ -88,7 +88,7 @@ public final class SessionService: Sendable {
                     }
                     let ended = try ending.map { old in
                         let reason: Session.EndReason = old.mac != mac ? .addressReused : old.expiresAt <= started ? .expired : .replaced
-                        return try end(old, reason: reason, at: started, traffic: old.ipv4.flatMap { unread.removeValue(forKey: $0) }, in: db)
+                        return try end(old, reason: reason, at: started, traffic: old.ipv4.flatMap { unread.removeValue(forKey: $0) } ?? .none, in: db)
                     }
                     try SessionRecords.insert(session, in: db)
                     try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
@@ -105,7 +105,7 @@ public final class SessionService: Sendable {
                     }
                     return current
                 case .needsTraffic(let addresses):
-                    traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) }).compactMapValues { $0 }
+                    traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) })
                 case .started(let ended):
                     try apply(&state, removing: ended.compactMap(\.key), adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)],
                               "authorize \(mac)")
@@ -124,7 +124,7 @@ public final class SessionService: Sendable {
             guard let session = try store.pool.read({ db in try SessionRecords.active("mac = ?", [mac.description], in: db).first }) else {
                 throw SessionError(kind: .notFound, description: "no active session for \(mac)")
             }
-            let traffic = session.ipv4.flatMap { counters(of: $0) }
+            let traffic = session.ipv4.map { counters(of: $0) } ?? .none
             let ended = try store.pool.write { db in try end(session, reason: reason, at: at, traffic: traffic, in: db) }
             try apply(&state, removing: ended.key.map { [$0] } ?? [], adding: [], "deauthorize \(mac)")
             return ended
@@ -141,7 +141,11 @@ public final class SessionService: Sendable {
             guard !due.isEmpty else { return [] }
             let traffic = counters()  // one dump for the whole batch
             let ended = try store.pool.write { db in
-                try due.map { session in try end(session, reason: .expired, at: at, traffic: session.ipv4.flatMap { traffic?[$0] }, in: db) }
+                try due.map { session in
+                    // A failed dump leaves every session's last bytes unknown, not zero.
+                    let reading = traffic.map { all in session.ipv4.flatMap { all[$0] }.map(TrafficReading.counted) ?? .none } ?? .failed
+                    return try end(session, reason: .expired, at: at, traffic: reading, in: db)
+                }
             }
             try apply(&state, removing: ended.compactMap(\.key), adding: [], "expire \(ended.count) session(s)")
             return ended
@@ -254,14 +258,23 @@ public final class SessionService: Sendable {
         }
     }
 
+    /// A session's live counters, read as it ends.
+    enum TrafficReading {
+        case counted(TrafficCounters)
+        /// The kernel counts nothing for it (no element, or no capture): nothing to add.
+        case none
+        /// The read failed: the session's last bytes are unknown.
+        case failed
+    }
+
     /// One address's live counters: a lookup, not a dump of every guest's. A failed
-    /// read is logged; the session's bytes then miss what the kernel had counted.
-    private func counters(of ipv4: IPv4Address) -> TrafficCounters? {
+    /// read is logged, and the ended session reports its bytes as unknown.
+    private func counters(of ipv4: IPv4Address) -> TrafficReading {
         do {
-            return try firewall.counters(for: ipv4)
+            return try firewall.counters(for: ipv4).map(TrafficReading.counted) ?? .none
         } catch {
-            logger.error("reading the counters of \(ipv4) failed", metadata: ["error": "\(error)"])
-            return nil
+            logger.error("reading the counters of \(ipv4) failed; its session's bytes will be reported as unknown", metadata: ["error": "\(error)"])
+            return .failed
         }
     }
 
@@ -276,11 +289,15 @@ public final class SessionService: Sendable {
 
     /// Ends a session in `db`; `traffic` (its live counters) adds the last bytes.
     @discardableResult
-    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: TrafficCounters?, in db: Database) throws -> Session {
+    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: TrafficReading, in db: Database) throws -> Session {
         var ended = session
         ended.endedAt = at
         ended.endReason = reason
-        if let traffic { ended.addTraffic(traffic) }
+        switch traffic {
+        case .counted(let counted): ended.addTraffic(counted)
+        case .none: break
+        case .failed: ended.trafficUnknown = true
+        }
         try SessionRecords.update(ended, in: db)
         try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
