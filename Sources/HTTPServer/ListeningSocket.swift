@@ -71,7 +71,7 @@ extension HTTPServer {
     /// Whether a listener at `address` answers `GET path` with an HTTP status line within
     /// `timeout`: the health check's view of the portal, through the same socket as a guest's.
     /// A wildcard address is probed on loopback.
-    public static func answers(at address: ListenAddress, path: String, timeout: Duration = .seconds(2)) -> Bool {
+    public static func answers(at address: ListenAddress, path: String, host: String? = nil, timeout: Duration = .seconds(2)) -> Bool {
         var target = address
         if target.host == "0.0.0.0" { target.host = "127.0.0.1" }
         if target.host == "::" { target.host = "::1" }
@@ -89,7 +89,7 @@ extension HTTPServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
         guard connected == 0 else { return false }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: portald-health\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host ?? target.description)\r\nUser-Agent: portald-health\r\nConnection: close\r\n\r\n".utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
         var answer = [UInt8](repeating: 0, count: 16)
         let count = recv(fd, &answer, answer.count, Int32(MSG_WAITALL))

@@ -35,9 +35,9 @@ public struct HTTPServerOptions: Sendable {
         self.logger = logger
     }
 
-    /// More query parameters than this are answered 414 before MHD parses them: MHD keeps
-    /// them in the connection's 32 KiB pool, and past about 350 it runs out and answers
-    /// nothing until the idle timeout.
+    /// More query parameters than this (or fewer long ones) are answered 414 before MHD
+    /// parses them: MHD keeps them in the connection's 32 KiB pool, and when it runs out
+    /// while parsing them it answers nothing (398 one-byte parameters, or 256 of 60 bytes).
     public static let maxQueryParameters = 256
 }
 
@@ -109,6 +109,7 @@ private final class ServerContext: Sendable {
     let maxBodyBytes: Int
     let deadlines: RequestDeadlines
     let logger: Logger
+    let libraryErrors: LibraryErrorLog
     /// Suspended connections, and whether the server is stopping (then work runs inline).
     private let suspension = Mutex((count: 0, stopping: false))
 
@@ -118,6 +119,7 @@ private final class ServerContext: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.deadlines = deadlines
         self.logger = logger
+        self.libraryErrors = LibraryErrorLog(logger: logger)
     }
 
     var suspendedCount: Int { suspension.withLock { $0.count } }
@@ -159,12 +161,12 @@ private struct SuspendedConnection: @unchecked Sendable { let pointer: OpaquePoi
 private let uriLogger: portald_mhd_uri_logger = { cls, uri, connection in
     let target = uri.map { String(cString: $0) } ?? "/"
     let state = RequestState(target: target)
-    if let cls, let connection, queryParameterCount(target) > HTTPServerOptions.maxQueryParameters {
+    if let cls, let connection, overflowsConnectionPool(target) {
         // MHD would parse them next and hang (see `maxQueryParameters`): answer on the
         // socket now, and have the sweeper close the connection MHD no longer serves.
         let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
         let refusal = HTTPError(414, code: "too_many_parameters",
-                                message: "The query has more than \(HTTPServerOptions.maxQueryParameters) parameters.",
+                                message: "The query is too large: at most \(HTTPServerOptions.maxQueryParameters) parameters, and fewer when they are long.",
                                 headers: ["Connection": "close"])
         state.refusal = refusal
         let response = context.responder.respond(to: refusal, for: HTTPRequest(method: .get, target: "/"))
@@ -201,12 +203,16 @@ private let errorLog: MHD_LogCallback = { cls, format, arguments in
     let written = buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, arguments) }
     let message = String(decoding: buffer.prefix(min(max(0, Int(written)), buffer.count - 1)), as: UTF8.self)
         .trimmingCharacters(in: .whitespacesAndNewlines)
-    Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().logger.warning("libmicrohttpd: \(message)")
+    Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().libraryErrors.report(message)
 }
 
-private func queryParameterCount(_ target: String) -> Int {
-    guard let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return 0 }
-    return target.utf8[query...].reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 }
+/// Whether MHD would run out of the connection's pool parsing the query (see
+/// `maxQueryParameters`): it keeps the target and a record of about 48 bytes per
+/// parameter there, so the bound is on both, with room left for the headers.
+private func overflowsConnectionPool(_ target: String) -> Bool {
+    guard let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return false }
+    let parameters = target.utf8[query...].reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 }
+    return parameters > HTTPServerOptions.maxQueryParameters || target.utf8.count + 64 * parameters > 16 * 1024
 }
 
 /// A whole response written straight to the socket (the status line and headers MHD
@@ -339,7 +345,8 @@ private final class FramingHeaders {
 private func framingProblem(_ connection: OpaquePointer, version: String) -> HTTPError? {
     let seen = FramingHeaders()
     withExtendedLifetime(seen) {
-        // The _n form: values with their sizes as sent, so a NUL inside one is seen.
+        // (A NUL inside a value cannot be seen here: libmicrohttpd 0.9.75 stores values by
+        // strlen, so `Host: a\0b` arrives as "a". See README, "HTTP limits".)
         _ = MHD_get_connection_values_n(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, _, value, valueSize in
             guard let cls, let key else { return MHD_Result.YES }
             let seen = Unmanaged<FramingHeaders>.fromOpaque(cls).takeUnretainedValue()
@@ -362,7 +369,6 @@ private func framingProblem(_ connection: OpaquePointer, version: String) -> HTT
         return bad("conflicting_framing", "The request has both Content-Length and Transfer-Encoding.")
     }
     if hosts.count > 1 { return bad("duplicate_host", "The request has more than one Host header.") }
-    if hosts.first?.contains(0) == true { return bad("invalid_host", "The Host header contains a NUL byte.") }
     if hosts.isEmpty && version == "HTTP/1.1" { return bad("missing_host", "An HTTP/1.1 request needs a Host header.") }
     return nil
 }

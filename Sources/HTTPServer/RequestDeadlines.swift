@@ -65,7 +65,6 @@ final class RequestDeadlines: Sendable {
         _ = connections.withLock { $0.removeValue(forKey: connection) }
     }
 
-    var count: Int { connections.withLock { $0.count } }
 
     /// Shuts down every connection past its deadline; returns how many.
     @discardableResult

@@ -55,11 +55,11 @@ public final class Dispatcher: Service {
         }
     }
 
-    /// The endpoints whose delivery loop is stuck: not come round for the delivery
-    /// timeout plus a minute. Empty while all is well.
+    /// The endpoints whose delivery loop is stuck: not come round for two delivery
+    /// timeouts (an attempt and its fallback) plus a minute. Empty while all is well.
     public var stalledEndpoints: [String] {
         liveness.stalled(expected: outbox.endpoints.filter { $0.status != .inactive }.map(\.id),
-                         allowance: settings.timeout + .seconds(60))
+                         allowance: settings.timeout * 2 + .seconds(60))
     }
 
     /// A pending delivery with what is needed to send it.

@@ -4,7 +4,7 @@ import Synchronization
 /// When each endpoint's delivery loop last came round, for the health check.
 ///
 /// A loop comes round at least every 2 s when idle (its longest pause) and after
-/// every delivery, which curl ends by the delivery timeout. A loop that has not come
+/// every delivery, which curl ends by the delivery timeout (twice, with a fallback URL). A loop that has not come
 /// round for longer than that plus an allowance is stuck, and so is the dispatcher.
 public final class DispatcherLiveness: Sendable {
     private let beats = Mutex<[String: ContinuousClock.Instant]>([:])

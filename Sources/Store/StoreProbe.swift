@@ -3,11 +3,11 @@ import GRDB
 
 /// The health check's proof that the database takes writes and gives them back.
 extension Store {
-    /// Writes the time into a one-row table, commits (fsynced, as every commit), and
-    /// reads it back from another connection of the pool. Throws what failed: a full
-    /// disk, a read-only file system, a lock held too long.
-    public func probe(at now: Date = Date()) throws {
-        let stamp = now.timeIntervalSince1970
+    /// Writes a fresh value into a one-row table, commits, and reads it back from another
+    /// connection of the pool. Throws what failed: a full disk, a read-only file system, a
+    /// lock held too long. The value is random, so a concurrent probe is not mistaken for one.
+    public func probe() throws {
+        let stamp = Double.random(in: 0..<1)
         try pool.write { db in
             try db.execute(sql: "INSERT INTO store_probe(id, checked_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at",
                            arguments: [stamp])

@@ -50,8 +50,8 @@ struct HealthTests {
         #expect(report.failure("store")?.contains("does not take a write") == true)
         #expect(report.failure("firewall")?.contains("missing") == true)
         #expect(report.failure("portal")?.contains("does not answer") == true)
-        #expect(report.view.status == "failing")
-        #expect(report.view.checks["dispatcher"] == "ok")
+        #expect(report.view(checkedAt: nil).status == "failing")
+        #expect(report.view(checkedAt: nil).checks["dispatcher"] == "ok")
     }
 
     @Test("a delivery loop that has not come round within the delivery timeout and a minute is stuck")
@@ -67,14 +67,14 @@ struct HealthTests {
         #expect(liveness.stalled(expected: ["new"], allowance: .seconds(75), now: later) == ["new"])
     }
 
-    @Test("/api/v1/health answers 503 with what failed, 200 when all pass; no token needed")
+    @Test("/api/v1/health serves housekeeping's last report: 503 with what failed, 200 when all pass; no token needed")
     func healthRoute() throws {
         let (store, _) = try temporaryStore()
         let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
-        func api(_ report: HealthReport) -> AdminAPI {
+        func api(_ report: HealthReport?) -> AdminAPI {
             AdminAPI(credentials: [], clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                      outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
-                     health: { report }, logger: Logger(label: "t"))
+                     health: { report.map { ($0, Date()) } }, logger: Logger(label: "t"))
         }
         func get(_ api: AdminAPI) throws -> (Int, [String: Any]) {
             let reply = api.respond(to: HTTPRequest(method: .get, target: "/api/v1/health", clientAddress: "127.0.0.1"))
@@ -89,6 +89,11 @@ struct HealthTests {
         let (okStatus, ok) = try get(api(HealthReport(failures: ["store": nil, "portal": nil])))
         #expect(okStatus == 200)
         #expect(ok["status"] as? String == "ok")
+        #expect(ok["checked_at"] is String)
+        // Before housekeeping's first check: not yet healthy.
+        let (startingStatus, starting) = try get(api(nil))
+        #expect(startingStatus == 503)
+        #expect(starting["status"] as? String == "starting")
     }
 }
 
@@ -121,7 +126,7 @@ struct AdminFailureTests {
         let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])],
                            clients: FailingClients(),
                            outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init),
-                           health: { HealthReport(failures: [:]) }, logger: Logger(label: "t") { _ in records })
+                           health: { nil }, logger: Logger(label: "t") { _ in records })
         for path in ["/api/v1/clients", "/api/v1/clients/02:00:00:00:00:10"] {
             var headers = HTTPHeaders()
             headers.add("Authorization", "Bearer \(token)")

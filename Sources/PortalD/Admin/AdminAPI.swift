@@ -14,9 +14,9 @@ final class AdminAPI: HTTPResponder {
 
     static let prefix = "/api/v1"
 
-    /// `health` runs the daemon's checks (on the worker pool, as every admin route).
+    /// `health` gives housekeeping's last report (the route itself checks nothing).
     init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository,
-         health: @escaping @Sendable () -> HealthReport, throttle: AuthFailureThrottle? = nil, logger: Logger) {
+         health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil, logger: Logger) {
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
             logger.error("admin request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
@@ -26,11 +26,12 @@ final class AdminAPI: HTTPResponder {
         // Every admin route touches SQLite or netlink: all run on the worker pool.
         let api = router.group(Self.prefix, execution: .offloaded)
         let open = DocumentedRoutes(group: api, document: document, prefix: Self.prefix, scope: nil)
-        open.get("/health", APIOperation(summary: "Whether the store, the nft table, webhook delivery and the portal work",
-                                         responses: [200: ("every check passed", "Health"), 503: ("a check failed; `checks` says what", "Health")])) { _, _ in
-            let report = health()
-            if !report.healthy { logger.warning("health check failed", metadata: ["failed": "\(report.failed.joined(separator: ", "))"]) }
-            return .json(report.view, status: report.healthy ? 200 : 503)
+        open.get("/health", APIOperation(summary: "Whether the store, the nft table, webhook delivery and the portal work (checked every 10 s)",
+                                         responses: [200: ("every check passed", "Health"), 503: ("a check failed, or none has run yet; `checks` says what", "Health")])) { _, _ in
+            guard let (report, at) = health() else {
+                return .json(HealthReport.View(status: "starting", checks: [:], checkedAt: nil), status: 503)
+            }
+            return .json(report.view(checkedAt: at), status: report.healthy ? 200 : 503)
         }
         let authenticated = DocumentedRoutes(group: api.add(middleware: BearerAuthentication(credentials: credentials, throttle: throttle ?? AuthFailureThrottle(logger: logger))),
                                              document: document, prefix: Self.prefix, scope: nil)

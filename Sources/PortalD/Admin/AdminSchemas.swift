@@ -28,7 +28,7 @@ enum AdminSchemas {
         ],
         "schemas": [
             "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
-            "Health": object(["status": ["type": "string", "enum": ["ok", "failing"]],
+            "Health": object(["status": ["type": "string", "enum": ["ok", "failing", "starting"]], "checked_at": time,
                               "checks": ["type": "object", "additionalProperties": string,
                                          "description": "store, firewall, dispatcher, portal: \"ok\" or what failed"]],
                              required: ["status", "checks"]),

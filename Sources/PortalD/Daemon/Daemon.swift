@@ -56,6 +56,7 @@ public enum Daemon {
         delivery.userAgent = "portald/\(version) (+webhooks)"
         let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
         let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen)
+        let healthStatus = HealthStatus()
 
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let servers: [HTTPServer]
@@ -67,7 +68,7 @@ public enum Daemon {
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
             let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
-                                 health: { health.run() }, logger: logger)
+                                 health: { healthStatus.latest }, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
@@ -88,7 +89,7 @@ public enum Daemon {
                                                           "open_files": "\(descriptors)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
-        let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
+        let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.

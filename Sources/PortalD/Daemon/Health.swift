@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import Outbox
 import Store
+import Synchronization
 
 /// What `/api/v1/health` answers and what decides the systemd watchdog's keep-alive:
 /// each part of the daemon a guest or an integrator depends on, checked for real.
@@ -16,9 +17,13 @@ struct HealthReport: Sendable, Equatable {
     struct View: Encodable {
         var status: String
         var checks: [String: String]
+        var checkedAt: Date?
+        enum CodingKeys: String, CodingKey { case status, checks, checkedAt = "checked_at" }
     }
 
-    var view: View { View(status: healthy ? "ok" : "failing", checks: failures.mapValues { $0 ?? "ok" }) }
+    func view(checkedAt: Date?) -> View {
+        View(status: healthy ? "ok" : "failing", checks: failures.mapValues { $0 ?? "ok" }, checkedAt: checkedAt)
+    }
 
     var failed: [String] { failures.filter { $0.value != nil }.map(\.key).sorted() }
 
@@ -40,7 +45,9 @@ struct HealthCheck: Sendable {
             "store": storeFailure(),
             "firewall": firewallFailure(),
             "dispatcher": dispatcherFailure(),
-            "portal": HTTPServer.answers(at: portal, path: "/api/captive") ? nil : "the portal at \(portal) does not answer",
+            // A host the portal captures: the redirect is answered on MHD's own thread, so the
+            // probe needs no worker (the checks run on one) and sees a hung listener as such.
+            "portal": HTTPServer.answers(at: portal, path: "/", host: "portald-health.invalid") ? nil : "the portal at \(portal) does not answer",
         ])
     }
 
@@ -67,4 +74,15 @@ struct HealthCheck: Sendable {
         let stalled = dispatcher.stalledEndpoints
         return stalled.isEmpty ? nil : "delivery to \(stalled.joined(separator: ", ")) is stuck"
     }
+}
+
+/// The last report housekeeping made, which `/api/v1/health` serves: a caller, who needs
+/// no token, never makes portald write, dump its sets or wait for a worker.
+final class HealthStatus: Sendable {
+    private let last = Mutex<(report: HealthReport, at: Date)?>(nil)
+
+    func record(_ report: HealthReport, at: Date = Date()) { last.withLock { $0 = (report, at) } }
+
+    /// The last report and when it was made; nil before the first check.
+    var latest: (report: HealthReport, at: Date)? { last.withLock { $0 } }
 }

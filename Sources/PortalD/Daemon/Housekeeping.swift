@@ -12,6 +12,8 @@ struct Housekeeping: Service {
     let sessions: SessionService
     let store: Store
     let health: HealthCheck
+    /// Where the last report goes, for `/api/v1/health`.
+    let status: HealthStatus
     let reconcileInterval: Duration
     let workers: WorkerPool
     let notifier: SystemdNotifier
@@ -46,6 +48,7 @@ struct Housekeeping: Service {
                     if last.map({ ContinuousClock.now - $0.at >= healthInterval }) ?? true {
                         let report = try await check()
                         log(report, previous: last?.report)
+                        status.record(report)
                         last = (.now, report)
                     }
                     if last?.report.healthy == true { notifier.watchdog() }
