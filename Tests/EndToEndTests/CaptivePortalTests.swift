@@ -9,13 +9,6 @@ import Lab
 struct CaptivePortalTests {
     let upstream = "http://\(NetworkLab.upstreamIPv4)/"
 
-    func formToken(in html: String) throws -> String {
-        guard let range = html.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression) else {
-            throw LabError("no csrf field in the splash page:\n\(html)")
-        }
-        return String(html[range].split(separator: "\"")[3])
-    }
-
     /// Follows the captive redirect to the splash page and accepts the terms.
     func logIn(_ guest: Guest, from url: String) throws -> (status: Int, headers: [String: String], body: String) {
         let captured = try guest.get(url)
@@ -24,7 +17,7 @@ struct CaptivePortalTests {
         #expect(splash.status == 200)
         let destination = try #require(URLComponents(string: captured.headers["location"]!)?.queryItems?.first { $0.name == "url" }?.value)
         return try guest.post("http://\(NetworkLab.gatewayLANIPv4):8080/login/terms",
-                              form: [("csrf", try formToken(in: splash.body)), ("url", destination), ("accept", "yes")])
+                              form: [("csrf", try Guest.formToken(in: splash.body)), ("url", destination), ("accept", "yes")])
     }
 
     func isOnline(_ guest: Guest) throws -> Bool {
@@ -138,7 +131,7 @@ struct CaptivePortalTests {
         #expect(forged.body.contains("expired"))
 
         let splash = try guest.get("http://192.0.2.1:8080/")
-        let notAccepted = try guest.post(login, form: [("csrf", try formToken(in: splash.body))])
+        let notAccepted = try guest.post(login, form: [("csrf", try Guest.formToken(in: splash.body))])
         #expect(notAccepted.status == 400)
         #expect(notAccepted.body.contains("Please accept the terms"))
 

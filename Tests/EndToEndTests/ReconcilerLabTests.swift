@@ -69,9 +69,7 @@ struct ReconcilerLabTests {
         let guest = Guest(lab: lab)
         func logIn() throws {
             let splash = try guest.get("http://\(NetworkLab.gatewayLANIPv4):8080/")
-            let csrf = try #require(splash.body.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression).map {
-                String(splash.body[$0].split(separator: "\"")[3])
-            })
+            let csrf = try Guest.formToken(in: splash.body)
             let online = try guest.post("http://\(NetworkLab.gatewayLANIPv4):8080/login/terms", form: [("csrf", csrf), ("accept", "yes")])
             #expect(online.status == 200 && online.body.contains("You are online"), "\(online.body)")
         }

@@ -42,8 +42,7 @@ struct SlowHeaderFloodTests {
             let started = ContinuousClock.now
             let splash = try guest.get("http://\(NetworkLab.gatewayLANIPv4):8080/")
             #expect(splash.status == 200, "round \(round): splash \(splash.status)")
-            let token = try #require(splash.body.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression)
-                .map { String(splash.body[$0].split(separator: "\"")[3]) })
+            let token = try Guest.formToken(in: splash.body)
             let login = try guest.post("http://\(NetworkLab.gatewayLANIPv4):8080/login/terms", form: [("csrf", token), ("accept", "yes")])
             let took = ContinuousClock.now - started
             #expect(login.status == 200 && login.body.contains("You are online"), "round \(round): login answered \(login.status)")

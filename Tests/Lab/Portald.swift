@@ -183,6 +183,14 @@ public struct Guest {
 
     public init(lab: NetworkLab) { self.lab = lab }
 
+    /// The login form's token in a splash page.
+    public static func formToken(in html: String) throws -> String {
+        guard let range = html.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression) else {
+            throw LabError("no csrf field in the splash page:\n\(html)")
+        }
+        return String(html[range].split(separator: "\"")[3])
+    }
+
     /// Status, headers (lower-cased names) and body of one request; no redirects followed.
     public func get(_ url: String, host: String? = nil) throws -> (status: Int, headers: [String: String], body: String) {
         var arguments = ["-i"]
