@@ -335,8 +335,8 @@ private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD
 }
 
 private final class FramingHeaders {
-    var hosts: [[UInt8]] = []
-    var lengths: Set<[UInt8]> = []
+    var hosts = 0
+    var lengths: Set<String> = []
     var transferEncoding = false
 }
 
@@ -347,15 +347,17 @@ private func framingProblem(_ connection: OpaquePointer, version: String) -> HTT
     withExtendedLifetime(seen) {
         // (A NUL inside a value cannot be seen here: libmicrohttpd 0.9.75 stores values by
         // strlen, so `Host: a\0b` arrives as "a". See README, "HTTP limits".)
-        _ = MHD_get_connection_values_n(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, _, value, valueSize in
+        // Every request passes here, captured redirects included: names are compared as C
+        // strings, and only the values looked at are copied.
+        _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
             guard let cls, let key else { return MHD_Result.YES }
             let seen = Unmanaged<FramingHeaders>.fromOpaque(cls).takeUnretainedValue()
-            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: valueSize)) } ?? []
-            switch String(cString: key).lowercased() {
-            case "host": seen.hosts.append(bytes)
-            case "content-length": seen.lengths.insert(bytes)
-            case "transfer-encoding": seen.transferEncoding = true
-            default: break
+            if strcasecmp(key, "host") == 0 {
+                seen.hosts += 1
+            } else if strcasecmp(key, "content-length") == 0 {
+                seen.lengths.insert(value.map { String(cString: $0) } ?? "")
+            } else if strcasecmp(key, "transfer-encoding") == 0 {
+                seen.transferEncoding = true
             }
             return MHD_Result.YES
         }, Unmanaged.passUnretained(seen).toOpaque())
@@ -368,8 +370,8 @@ private func framingProblem(_ connection: OpaquePointer, version: String) -> HTT
     if !lengths.isEmpty && transferEncoding {
         return bad("conflicting_framing", "The request has both Content-Length and Transfer-Encoding.")
     }
-    if hosts.count > 1 { return bad("duplicate_host", "The request has more than one Host header.") }
-    if hosts.isEmpty && version == "HTTP/1.1" { return bad("missing_host", "An HTTP/1.1 request needs a Host header.") }
+    if hosts > 1 { return bad("duplicate_host", "The request has more than one Host header.") }
+    if hosts == 0 && version == "HTTP/1.1" { return bad("missing_host", "An HTTP/1.1 request needs a Host header.") }
     return nil
 }
 

@@ -21,14 +21,12 @@ final class AuthFailureThrottle: Sendable {
 
     /// How long `address` must wait, or nil when it may try.
     func retryAfter(_ address: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        records.withLock { records in
+        var refusedInEndedWindow = 0
+        let wait: Duration? = records.withLock { records in
             guard var record = records[address] else { return nil }
             let ends = record.started + window
             if now >= ends {
-                if record.refused > 0 {
-                    logger.warning("admin API: refused further attempts from an address over the failure limit",
-                                   metadata: ["address": "\(address)", "refused": "\(record.refused)"])
-                }
+                refusedInEndedWindow = record.refused
                 records[address] = nil
                 return nil
             }
@@ -37,6 +35,12 @@ final class AuthFailureThrottle: Sendable {
             records[address] = record
             return ends - now
         }
+        // Logged outside the lock: a slow log sink must not hold up every admin request.
+        if refusedInEndedWindow > 0 {
+            logger.warning("admin API: refused further attempts from an address over the failure limit",
+                           metadata: ["address": "\(address)", "refused": "\(refusedInEndedWindow)"])
+        }
+        return wait
     }
 
     /// Counts a failed authentication from `address` and logs it.
