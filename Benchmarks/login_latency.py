@@ -8,8 +8,12 @@ Between logins the device is deauthorized with `portald deauth` (not timed).
 Baseline, same run: `nft add element` per authorization, as a portal that
 shells out to nft pays at least (openNDS forks a shell per request on top).
 ROUNDS (default 6) alternated rounds of COUNT logins then COUNT baseline
-authorizations (default 100 each); prints each round's p50/p99 and the median
-and spread (min-max) over the rounds, plus p99 over every sample. Bounded:
+authorizations (default 100 each). The client's own floor, same run: before
+each login the agent times a GET /api/captive (offloaded like the login, a
+neighbour lookup and a SQLite read, a few bytes of JSON), so what Python's
+urllib and a TCP connection cost is seen beside the login. Prints each round's
+p50/p99 and the median and spread (min-max) over the rounds, plus p99 over
+every sample. Bounded:
 ROUNDS x COUNT logins. Namespaces are deleted on exit.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
@@ -26,6 +30,9 @@ AGENT = r'''
 import re, socket, sys, time, urllib.request, urllib.parse
 portal = "http://192.0.2.1:8080"
 for line in sys.stdin:
+    tf = time.perf_counter()
+    urllib.request.urlopen(portal + "/api/captive", timeout=5).read()
+    floor = time.perf_counter() - tf
     html = urllib.request.urlopen(portal + "/", timeout=5).read().decode()
     token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
     body = urllib.parse.urlencode({"csrf": token, "accept": "yes"}).encode()
@@ -44,7 +51,7 @@ for line in sys.stdin:
         finally:
             s.close()
     t2 = time.perf_counter()
-    print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f}", flush=True)
+    print(f"{(t1 - t0) * 1000:.3f} {(t2 - t0) * 1000:.3f} {floor * 1000:.3f}", flush=True)
 '''
 
 def sh(*args, check=True):
@@ -97,13 +104,13 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/p
         rounds = []
         baseline_key = 0
         for r in range(ROUNDS):
-            login, forward, shell = [], [], []
+            login, forward, shell, floor = [], [], [], []
             for i in range(COUNT):
                 if r or i:
                     ns(GW, BIN, "deauth", "02:00:00:00:00:10", "--config", config)
                 agent.stdin.write("go\n"); agent.stdin.flush()
-                a, b = agent.stdout.readline().split()
-                login.append(float(a)); forward.append(float(b))
+                a, b, c = agent.stdout.readline().split()
+                login.append(float(a)); forward.append(float(b)); floor.append(float(c))
             # Baseline: one `nft add element` process per authorization.
             for i in range(COUNT):
                 t0 = time.perf_counter()
@@ -111,10 +118,11 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/p
                    f"{{ 02:00:00:01:{baseline_key // 256:02x}:{baseline_key % 256:02x} . 192.0.2.200 timeout 1h }}")
                 shell.append((time.perf_counter() - t0) * 1000)
                 baseline_key += 1
-            rounds.append({"login": login, "forward": forward, "shell": shell})
+            rounds.append({"login": login, "forward": forward, "shell": shell, "floor": floor})
             print(f"round {r + 1}: login p50 {percentile(login, 50)} p99 {percentile(login, 99)} ms   "
                   f"first packet p50 {percentile(forward, 50)} p99 {percentile(forward, 99)} ms   "
-                  f"nft process p50 {percentile(shell, 50)} p99 {percentile(shell, 99)} ms", file=sys.stderr, flush=True)
+                  f"nft process p50 {percentile(shell, 50)} p99 {percentile(shell, 99)} ms   "
+                  f"client floor p50 {percentile(floor, 50)} p99 {percentile(floor, 99)} ms", file=sys.stderr, flush=True)
         agent.stdin.close(); agent.wait(5)
         daemon.terminate(); daemon.wait(10); upstream.kill()
 
@@ -131,6 +139,7 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/p
             "login_response_ms": summary("login"),
             "login_to_first_forwarded_packet_ms": summary("forward"),
             "baseline_nft_add_element_process_ms": summary("shell"),
+            "client_floor_get_api_captive_ms": summary("floor"),
             "ratio_p50_portald_vs_nft_process": {"median": round(statistics.median(ratios), 3),
                                                  "spread": [round(min(ratios), 3), round(max(ratios), 3)]},
         }

@@ -51,6 +51,7 @@ public struct HTTPServerOptions: Sendable {
 public final class HTTPServer: Sendable {
     public let port: UInt16
     private let daemon: Daemon
+    private let deadlines: RequestDeadlines
     private let context: Unmanaged<ServerContext>
     /// Set by the first `stop`: the context is released then, so later calls must not touch it.
     private let stopCalled = Mutex(false)
@@ -76,9 +77,15 @@ public final class HTTPServer: Sendable {
         }
         deadlines.startSweeping()
         self.daemon = Daemon(pointer: daemon)
+        self.deadlines = deadlines
         self.context = context
         self.port = socket.port
     }
+
+    /// A count that moves whenever MHD's threads open or close a connection or finish a
+    /// response. A listener that does not answer a probe while this moves is saturated,
+    /// not hung (see the daemon's health check).
+    public var activity: Int { deadlines.activity }
 
     /// Stops accepting, lets offloaded work in flight finish (its connections must be
     /// resumed before MHD may stop), closes connections and joins MHD's threads.
@@ -223,8 +230,13 @@ private func writeDirectly(_ response: HTTPResponse, to descriptor: Int32) {
     for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
     head += "Content-Length: \(response.body.count)\r\n\r\n"
     let bytes = Array(head.utf8) + response.body
-    // Non-blocking, and a few hundred bytes: the socket's send buffer takes them whole.
-    _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    // Non-blocking, and a few hundred bytes that a fresh socket's send buffer takes whole;
+    // should it take only part, the rest is sent while it keeps taking, never waited for.
+    var sent = 0
+    while sent < bytes.count {
+        let count = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+        if count > 0 { sent += count } else if count < 0 && errno == EINTR { continue } else { break }
+    }
     shutdown(descriptor, Int32(SHUT_WR))
 }
 

@@ -28,6 +28,7 @@ final class RequestDeadlines: Sendable {
     let limit: Duration
     private let connections = Mutex<[UInt: Tracked]>([:])
     private let stopped = Atomic<Bool>(false)
+    private let events = Atomic<Int>(0)
     private let logger: Logger
     private let label: String
 
@@ -37,8 +38,13 @@ final class RequestDeadlines: Sendable {
         self.logger = logger
     }
 
+    /// Connections opened and closed and responses finished so far: it moves while MHD's
+    /// threads do their work, however busy they are, and stops when they hang.
+    var activity: Int { events.load(ordering: .relaxed) }
+
     /// A connection was accepted: its first request must arrive within the limit.
     func opened(_ connection: UInt, descriptor: Int32) {
+        events.add(1, ordering: .relaxed)
         let deadline = ContinuousClock.now + limit
         connections.withLock { $0[connection] = Tracked(descriptor: descriptor, deadline: deadline) }
     }
@@ -50,6 +56,7 @@ final class RequestDeadlines: Sendable {
 
     /// A response is done: the next request on this connection has the limit again.
     func awaitingNext(_ connection: UInt) {
+        events.add(1, ordering: .relaxed)
         let deadline = ContinuousClock.now + limit
         connections.withLock { $0[connection]?.deadline = deadline }
     }
@@ -62,6 +69,7 @@ final class RequestDeadlines: Sendable {
 
     /// MHD is about to close the socket.
     func closed(_ connection: UInt) {
+        events.add(1, ordering: .relaxed)
         _ = connections.withLock { $0.removeValue(forKey: connection) }
     }
 

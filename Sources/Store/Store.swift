@@ -25,14 +25,15 @@ public final class Store: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        let pragma = "PRAGMA synchronous = \(durability.rawValue.uppercased())"
         configuration.prepareDatabase { db in
-            try db.execute(sql: pragma)
             // Checkpoints are `checkpoint()`'s job, off the write path; this is only a backstop
             // for a process that never calls it (SQLite's default would be 1 000 pages).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Only the writer's setting counts, and it is set here, not in `prepareDatabase`:
+        // GRDB switches the writer to NORMAL after that hook when it turns WAL on.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())") }
         try Self.restrictPermissions(path: path)
         try Self.migrator(schemas: [StoreSecrets.self, StoreProbeSchema.self] + schemas).migrate(pool)
         var checkpointing = Configuration()

@@ -1,6 +1,7 @@
 import Firewall
 import Foundation
 import GRDB
+import Lab
 import Logging
 import Synchronization
 import Testing
@@ -26,7 +27,8 @@ struct HealthTests {
         let portal = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
                                     responder: Fixed(.text("ok")))
         return (HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher,
-                            portal: ListenAddress(host: "127.0.0.1", port: portal.port)), store, firewall, portal)
+                            portal: ListenAddress(host: "127.0.0.1", port: portal.port), portalActivity: { portal.activity }),
+                store, firewall, portal)
     }
 
     @Test("all parts working: every check passes")
@@ -47,11 +49,51 @@ struct HealthTests {
         let report = check.run()
         #expect(!report.healthy)
         #expect(report.failed == ["firewall", "portal", "store"])
-        #expect(report.failure("store")?.contains("does not take a write") == true)
-        #expect(report.failure("firewall")?.contains("missing") == true)
-        #expect(report.failure("portal")?.contains("does not answer") == true)
-        #expect(report.view(checkedAt: nil).status == "failing")
-        #expect(report.view(checkedAt: nil).checks["dispatcher"] == "ok")
+        #expect(report.failure("store")?.summary == "the database does not take a write")
+        #expect(report.failure("store")?.detail?.contains("store_probe") == true)  // SQLite's own words, for the log
+        #expect(report.failure("firewall")?.summary.contains("missing") == true)
+        #expect(report.failure("portal")?.summary.contains("does not answer") == true)
+        let view = report.view(checkedAt: nil)
+        #expect(view.status == "failing")
+        #expect(view.checks["dispatcher"] == "ok")
+        // The route needs no token: what it shows is the summary, never an error's text.
+        #expect(view.checks["store"] == "the database does not take a write")
+    }
+
+    @Test("a portal too busy to answer the probe, whose threads keep working, is saturated: it passes with a note")
+    func saturatedIsNotHung() throws {
+        let (store, _) = try temporaryStore()
+        let firewall = MemoryFirewall()
+        try firewall.install(devices: [])
+        let dispatcher = Dispatcher(store: store, outbox: Outbox(siteID: "h", endpoints: []), settings: DeliverySettings(), logger: Logger(label: "t"))
+        // A real listener with room for one connection, taken by an idle client after the first check.
+        let portal = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1, maxConnections: 1),
+                                    responder: Fixed(.text("ok")))
+        defer { portal.stop() }
+        let address = ListenAddress(host: "127.0.0.1", port: portal.port)
+        let check = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: address,
+                                portalActivity: { portal.activity }, probeTimeout: .milliseconds(500))
+        #expect(check.run().healthy)
+        let idle = try TCPClient(port: portal.port)
+        defer { idle.close() }
+        Thread.sleep(forTimeInterval: 0.2)
+        let busy = check.run()
+        #expect(busy.healthy, "\(busy)")
+        #expect(busy.notes["portal"]?.hasPrefix("busy:") == true)
+        #expect(busy.view(checkedAt: nil).checks["portal"]?.hasPrefix("busy:") == true)
+
+        // Nothing answers and nothing moves: hung.
+        let stopped = try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
+                                     responder: Fixed(.text("ok")))
+        let silent = ListenAddress(host: "127.0.0.1", port: stopped.port)
+        stopped.stop()
+        let hung = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: silent,
+                               portalActivity: { 7 }, probeTimeout: .milliseconds(200))
+        #expect(hung.run().failure("portal")?.summary == "the portal at \(silent) does not answer")
+        let moving = Mutex(0)
+        let crowded = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: silent,
+                                  portalActivity: { moving.withLock { $0 += 1; return $0 } }, probeTimeout: .milliseconds(200))
+        #expect(crowded.run().healthy)
     }
 
     @Test("a delivery loop that has not come round within the delivery timeout and a minute is stuck")
@@ -82,10 +124,10 @@ struct HealthTests {
             let response = work()
             return (response.status, try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]))
         }
-        let (failingStatus, failing) = try get(api(HealthReport(failures: ["store": "the database does not take a write: disk full", "portal": nil])))
+        let (failingStatus, failing) = try get(api(HealthReport(failures: ["store": .init(summary: "the database does not take a write", detail: "disk full"), "portal": nil])))
         #expect(failingStatus == 503)
         #expect(failing["status"] as? String == "failing")
-        #expect((failing["checks"] as? [String: String]) == ["store": "the database does not take a write: disk full", "portal": "ok"])
+        #expect((failing["checks"] as? [String: String]) == ["store": "the database does not take a write", "portal": "ok"])
         let (okStatus, ok) = try get(api(HealthReport(failures: ["store": nil, "portal": nil])))
         #expect(okStatus == 200)
         #expect(ok["status"] as? String == "ok")

@@ -113,11 +113,12 @@ struct SessionServiceTests {
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.
-        #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL
+        // The writer's setting is what counts (GRDB's WAL set-up once overrode it to NORMAL unseen).
+        #expect(try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)  // FULL
         #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == Store.backstopPages)
         let normal = try Store(path: Scratch.directory.appendingPathComponent("portald-test-\(UUID())/n.db").path,
                                schemas: [], durability: .normal)
-        #expect(try normal.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)  // NORMAL
+        #expect(try normal.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)  // NORMAL
         let secret = try store.secret(named: "form-token")
         #expect(secret.count == 32)
         #expect(try store.secret(named: "form-token") == secret)

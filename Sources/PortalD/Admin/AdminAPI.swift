@@ -25,7 +25,7 @@ final class AdminAPI: HTTPResponder {
         let document = OpenAPIBuilder()
         // Every admin route touches SQLite or netlink: all run on the worker pool.
         let api = router.group(Self.prefix, execution: .offloaded)
-        let open = DocumentedRoutes(group: api, document: document, prefix: Self.prefix, scope: nil)
+        let open = DocumentedRoutes(group: api, document: document, prefix: Self.prefix, scope: nil, logger: logger)
         open.get("/health", APIOperation(summary: "Whether the store, the nft table, webhook delivery and the portal work (checked every 10 s)",
                                          responses: [200: ("every check passed", "Health"), 503: ("a check failed, or none has run yet; `checks` says what", "Health")])) { _, _ in
             guard let (report, at) = health() else {
@@ -34,7 +34,7 @@ final class AdminAPI: HTTPResponder {
             return .json(report.view(checkedAt: at), status: report.healthy ? 200 : 503)
         }
         let authenticated = DocumentedRoutes(group: api.add(middleware: BearerAuthentication(credentials: credentials, throttle: throttle ?? AuthFailureThrottle(logger: logger))),
-                                             document: document, prefix: Self.prefix, scope: nil)
+                                             document: document, prefix: Self.prefix, scope: nil, logger: logger)
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         // The document describes every route above; it is itself public and documented.

@@ -6,23 +6,56 @@ import Synchronization
 /// `window`, the address is answered 429 (token unchecked) until the window ends.
 /// Guessing at 10 000 tokens a second becomes 10 a minute, and every failure is logged
 /// (the ones refused while blocked are counted into one line per window instead).
+///
+/// An IPv6 address counts by its /64: one device may pick any address in its network's
+/// /64 and would otherwise get a fresh allowance with each. At most `capacity` addresses
+/// are tracked; when that many are in a window at once, further ones share one record,
+/// so a flood of sources costs bounded memory (and throttles them together).
 final class AuthFailureThrottle: Sendable {
     let limit: Int
     let window: Duration
+    let capacity: Int
     private let logger: Logger
     private struct Record { var started: ContinuousClock.Instant; var failures: Int; var refused: Int }
     private let records = Mutex<[String: Record]>([:])
+    /// The shared record of addresses beyond `capacity`.
+    static let overflow = "(addresses beyond the tracked number)"
 
-    init(limit: Int = 10, window: Duration = .seconds(60), logger: Logger) {
+    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, logger: Logger) {
         self.limit = limit
         self.window = window
+        self.capacity = capacity
         self.logger = logger
+    }
+
+    /// What an address is counted under: an IPv4 address itself, an IPv6 one by its /64
+    /// (an IPv4-mapped one as the IPv4 address).
+    static func key(for address: String) -> String {
+        guard address.contains(":") else { return address }
+        let text = address.split(separator: "%", maxSplits: 1).first.map(String.init)?.lowercased() ?? ""
+        if text.hasPrefix("::ffff:"), text.contains(".") { return String(text.dropFirst(7)) }
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return text }
+        let head = halves[0].split(separator: ":").map(String.init)
+        let tail = halves.count == 2 ? halves[1].split(separator: ":").map(String.init) : []
+        let groups = head + Array(repeating: "0", count: halves.count == 2 ? max(0, 8 - head.count - tail.count) : 0) + tail
+        guard groups.count >= 4 else { return text }
+        return groups.prefix(4).map { UInt16($0, radix: 16).map { String($0, radix: 16) } ?? $0 }.joined(separator: ":") + "::/64"
+    }
+
+    /// The record `key` uses (callers hold the lock): its own while there is room.
+    private func slot(_ key: String, in records: inout [String: Record], now: ContinuousClock.Instant) -> String {
+        if records[key] != nil || records.count < capacity { return key }
+        records = records.filter { now < $0.value.started + window }
+        return records.count < capacity ? key : Self.overflow
     }
 
     /// How long `address` must wait, or nil when it may try.
     func retryAfter(_ address: String, now: ContinuousClock.Instant = .now) -> Duration? {
         var refusedInEndedWindow = 0
+        var address = Self.key(for: address)
         let wait: Duration? = records.withLock { records in
+            if records[address] == nil, records.count >= capacity { address = Self.overflow }
             guard var record = records[address] else { return nil }
             let ends = record.started + window
             if now >= ends {
@@ -45,18 +78,19 @@ final class AuthFailureThrottle: Sendable {
 
     /// Counts a failed authentication from `address` and logs it.
     func failed(_ address: String, reason: String, now: ContinuousClock.Instant = .now) {
+        var key = Self.key(for: address)
         let failures = records.withLock { records in
-            if records.count > 10_000 { records = records.filter { now < $0.value.started + window } }
-            var record = records[address] ?? Record(started: now, failures: 0, refused: 0)
+            key = slot(key, in: &records, now: now)
+            var record = records[key] ?? Record(started: now, failures: 0, refused: 0)
             record.failures += 1
-            records[address] = record
+            records[key] = record
             return record.failures
         }
         logger.warning("admin API: authentication failed", metadata: [
-            "address": "\(address)", "reason": "\(reason)", "failures_in_window": "\(failures)"])
+            "address": "\(address)", "counted_as": "\(key)", "reason": "\(reason)", "failures_in_window": "\(failures)"])
         if failures == limit {
             logger.error("admin API: \(limit) failed authentications from one address; refusing it with 429 for \(window)",
-                         metadata: ["address": "\(address)"])
+                         metadata: ["address": "\(key)"])
         }
     }
 }

@@ -1,4 +1,5 @@
 import HTTPServer
+import Logging
 import Outbox
 
 /// Registers an admin route and its OpenAPI operation in one call, so the served
@@ -9,10 +10,12 @@ struct DocumentedRoutes {
     let document: OpenAPIBuilder
     let prefix: String
     let scope: String?
+    let logger: Logger
 
     /// A sub-group whose routes need `scope`.
     func scoped(_ scope: String) -> DocumentedRoutes {
-        DocumentedRoutes(group: group.group(middleware: [RequireScope(scope: scope)]), document: document, prefix: prefix, scope: scope)
+        DocumentedRoutes(group: group.group(middleware: [RequireScope(scope: scope, logger: logger)]), document: document, prefix: prefix,
+                         scope: scope, logger: logger)
     }
 
     func on(_ method: HTTPMethod, _ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) {

@@ -55,7 +55,6 @@ public enum Daemon {
         var delivery = config.webhooks.delivery
         delivery.userAgent = "portald/\(version) (+webhooks)"
         let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
-        let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen)
         let healthStatus = HealthStatus()
 
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
@@ -64,7 +63,7 @@ public enum Daemon {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages, logger: logger)
-            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all])]
+            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all], unguessable: true)]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
             let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
@@ -89,6 +88,8 @@ public enum Daemon {
                                                           "open_files": "\(descriptors)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
+        let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen,
+                                 portalActivity: { [portalServer = servers[0]] in portalServer.activity })
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -72,10 +72,15 @@ struct Housekeeping: Service {
 
     private func log(_ report: HealthReport, previous: HealthReport?) {
         if !report.healthy {
-            let failures = report.failed.map { "\($0): \(report.failure($0) ?? "")" }.joined(separator: "; ")
+            let failures = report.failed.compactMap { name in
+                report.failure(name).map { "\(name): \($0.summary)" + ($0.detail.map { " (\($0))" } ?? "") }
+            }.joined(separator: "; ")
             logger.error("health check failed; the systemd watchdog is not being pinged", metadata: ["failures": "\(failures)"])
         } else if previous?.healthy == false {
             logger.notice("health check passes again")
+        }
+        for (check, note) in report.notes.sorted(by: { $0.key < $1.key }) where previous?.notes[check] != note {
+            logger.warning("health check passed with a note", metadata: ["check": "\(check)", "note": "\(note)"])
         }
     }
 }
