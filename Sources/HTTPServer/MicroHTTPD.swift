@@ -183,9 +183,10 @@ private let uriLogger: portald_mhd_uri_logger = { cls, uri, connection in
     return Unmanaged.passRetained(state).toOpaque()
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, state, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, state, termination in
     if let cls, let connection {
-        Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().deadlines.awaitingNext(UInt(bitPattern: connection))
+        Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().deadlines
+            .awaitingNext(UInt(bitPattern: connection), answered: termination == MHD_RequestTerminationCode.REQUEST_TERMINATED_COMPLETED_OK)
     }
     guard let state, let pointer = state.pointee else { return }
     Unmanaged<RequestState>.fromOpaque(pointer).release()

@@ -38,8 +38,8 @@ final class RequestDeadlines: Sendable {
         self.logger = logger
     }
 
-    /// Connections opened and closed and responses finished so far: it moves while MHD's
-    /// threads do their work, however busy they are, and stops when they hang.
+    /// Connections opened and closed and responses sent in full so far: it moves while
+    /// MHD's threads do their work, however busy they are, and stops when they hang.
     var activity: Int { events.load(ordering: .relaxed) }
 
     /// A connection was accepted: its first request must arrive within the limit.
@@ -54,9 +54,10 @@ final class RequestDeadlines: Sendable {
         connections.withLock { $0[connection]?.deadline = nil }
     }
 
-    /// A response is done: the next request on this connection has the limit again.
-    func awaitingNext(_ connection: UInt) {
-        events.add(1, ordering: .relaxed)
+    /// A response is done (`answered`: sent in full): the next request on this connection
+    /// has the limit again.
+    func awaitingNext(_ connection: UInt, answered: Bool = true) {
+        if answered { events.add(1, ordering: .relaxed) }
         let deadline = ContinuousClock.now + limit
         connections.withLock { $0[connection]?.deadline = deadline }
     }

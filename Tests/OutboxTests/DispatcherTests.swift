@@ -76,6 +76,21 @@ struct DispatcherTests {
         #expect(transport.sent.withLock { Set($0) } == Set(ids))
     }
 
+    @Test("each running delivery loop, ordered or not, keeps telling the health check it is alive")
+    func loopsBeat() async throws {
+        for ordering in [WebhookEndpoint.Ordering.none, .ordered] {
+            let (store, outbox, _) = try setUp(ordering: ordering)
+            let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: FakeTransport { _ in (200, .zero) },
+                                        logger: Logger(label: "t"))
+            let before = ContinuousClock.now
+            // Not yet running: counted from creation, the loop is behind any instant after it.
+            #expect(dispatcher.liveness.stalled(expected: ["cloud"], allowance: .zero, now: before + .milliseconds(1)) == ["cloud"])
+            try await run(dispatcher) { try statuses(store) == ["delivered", "delivered", "delivered"] }
+            // It came round after `before`, so at `before` it is not behind at all.
+            #expect(dispatcher.liveness.stalled(expected: ["cloud"], allowance: .zero, now: before) == [], "\(ordering)")
+        }
+    }
+
     @Test("ordered: a failing event holds back the later ones")
     func orderedWaits() async throws {
         let (store, outbox, ids) = try setUp(ordering: .ordered)

@@ -1,5 +1,6 @@
 import Firewall
 import Foundation
+import Lab
 import Logging
 import Testing
 @testable import HTTPServer
@@ -39,10 +40,20 @@ struct AdminThrottleTests {
         throttle.failed("198.51.100.2", reason: "unknown token", now: start)
         #expect(throttle.retryAfter("198.51.100.3", now: start + .seconds(1)) != nil)
         #expect(throttle.retryAfter("192.0.2.1", now: start + .seconds(1)) == nil, "a tracked address keeps its own count")
-        // Once the window has passed, a new source gets a record of its own again.
+        // Once the window has passed, expired records make room: a new source is counted on its own again.
         throttle.failed("203.0.113.1", reason: "unknown token", now: start + .seconds(61))
-        #expect(throttle.retryAfter("203.0.113.1", now: start + .seconds(62)) == nil)
+        throttle.failed("203.0.113.1", reason: "unknown token", now: start + .seconds(61))
+        #expect(throttle.retryAfter("203.0.113.1", now: start + .seconds(62)) != nil)
         #expect(throttle.retryAfter("203.0.113.2", now: start + .seconds(62)) == nil)
+    }
+
+    @Test("only a token of the shape portald generates passes a throttled address; a hand-written one in the file does not")
+    func generatedTokenShape() throws {
+        let made = try LocalToken.ensure(path: Scratch.directory.appendingPathComponent("token-\(UUID())/admin.token").path)
+        #expect(LocalToken.isGenerated(made))
+        #expect(!LocalToken.isGenerated("pdl_" + String(repeating: "a", count: 42)))
+        #expect(!LocalToken.isGenerated("pdl_" + String(repeating: "a", count: 42) + "!"))
+        #expect(!LocalToken.isGenerated("hotel-it-" + String(repeating: "a", count: 38)))
     }
 
     func api(records: LogRecords) throws -> (AdminAPI, local: String, operator: String) {

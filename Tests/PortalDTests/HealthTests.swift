@@ -74,6 +74,9 @@ struct HealthTests {
         let check = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: address,
                                 portalActivity: { portal.activity }, probeTimeout: .milliseconds(500))
         #expect(check.run().healthy)
+        // Guests are being served (two whole requests), then the one slot is taken.
+        #expect(HTTPServer.answers(at: address, path: "/"))
+        #expect(HTTPServer.answers(at: address, path: "/"))
         let idle = try TCPClient(port: portal.port)
         defer { idle.close() }
         Thread.sleep(forTimeInterval: 0.2)
@@ -90,10 +93,17 @@ struct HealthTests {
         let hung = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: silent,
                                portalActivity: { 7 }, probeTimeout: .milliseconds(200))
         #expect(hung.run().failure("portal")?.summary == "the portal at \(silent) does not answer")
+        // Moving by no more than a probe's own connection would: still hung.
+        let probeOnly = Mutex(0)
+        let barely = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: silent,
+                                 portalActivity: { probeOnly.withLock { $0 += HealthCheck.probeShare; return $0 } }, probeTimeout: .milliseconds(200))
+        #expect(!barely.run().healthy)
+        // Busy, but unreachable for more than a minute of checks: that fails too.
         let moving = Mutex(0)
         let crowded = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: silent,
-                                  portalActivity: { moving.withLock { $0 += 1; return $0 } }, probeTimeout: .milliseconds(200))
-        #expect(crowded.run().healthy)
+                                  portalActivity: { moving.withLock { $0 += 10; return $0 } }, probeTimeout: .milliseconds(200))
+        for _ in 1...HealthCheck.busyChecksAllowed { #expect(crowded.run().healthy) }
+        #expect(crowded.run().failure("portal")?.summary.contains("though busy") == true)
     }
 
     @Test("a delivery loop that has not come round within the delivery timeout and a minute is stuck")

@@ -44,7 +44,7 @@ struct BearerAuthentication: RouterMiddleware {
             guard let presented, let local = credentials.first(where: \.unguessable), Crypto.constantTimeEqual(local.secret, presented) else {
                 let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
                 throw HTTPError(429, code: "too_many_failures",
-                                message: "too many failed authentications from this address; try again in \(seconds) s",
+                                message: "too many failed authentications from this address (for IPv6, its /64 network); try again in \(seconds) s",
                                 headers: ["Retry-After": "\(seconds)"])
             }
             match = local
@@ -80,7 +80,7 @@ struct RequireScope: RouterMiddleware {
             // The token's name stays in the log: a caller with a leaked token learns nothing more.
             logger.warning("admin API: a token lacks the scope a route needs", metadata: [
                 "token": "\(credential.name)", "scope": "\(scope)", "address": "\(request.clientAddress)",
-                "route": "\(request.method.rawValue) \(request.path)"])
+                "route": "\(request.method.rawValue) \(request.target)"])
             throw HTTPError(403, code: "forbidden", message: "this token lacks the scope \(scope)")
         }
         return try next(request, context)

@@ -43,10 +43,19 @@ final class AuthFailureThrottle: Sendable {
         return groups.prefix(4).map { UInt16($0, radix: 16).map { String($0, radix: 16) } ?? $0 }.joined(separator: ":") + "::/64"
     }
 
+    /// When expired records were last dropped to make room (at most once a second: it walks them all).
+    private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
+
     /// The record `key` uses (callers hold the lock): its own while there is room.
     private func slot(_ key: String, in records: inout [String: Record], now: ContinuousClock.Instant) -> String {
         if records[key] != nil || records.count < capacity { return key }
-        records = records.filter { now < $0.value.started + window }
+        if lastPrune.withLock({ last in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }) {
+            records = records.filter { now < $0.value.started + window }
+        }
         return records.count < capacity ? key : Self.overflow
     }
 
@@ -55,7 +64,7 @@ final class AuthFailureThrottle: Sendable {
         var refusedInEndedWindow = 0
         var address = Self.key(for: address)
         let wait: Duration? = records.withLock { records in
-            if records[address] == nil, records.count >= capacity { address = Self.overflow }
+            address = slot(address, in: &records, now: now)
             guard var record = records[address] else { return nil }
             let ends = record.started + window
             if now >= ends {
@@ -81,7 +90,7 @@ final class AuthFailureThrottle: Sendable {
         var key = Self.key(for: address)
         let failures = records.withLock { records in
             key = slot(key, in: &records, now: now)
-            var record = records[key] ?? Record(started: now, failures: 0, refused: 0)
+            var record = records[key].flatMap { now < $0.started + window ? $0 : nil } ?? Record(started: now, failures: 0, refused: 0)
             record.failures += 1
             records[key] = record
             return record.failures

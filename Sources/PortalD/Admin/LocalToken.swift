@@ -32,6 +32,16 @@ enum LocalToken {
         return token
     }
 
+    /// Whether `token` has the shape `ensure` makes: "pdl_" and 256 random bits in
+    /// base64url. Only such a token passes a throttled address (`AdminCredential.unguessable`);
+    /// one written by hand into the file is throttled like any other.
+    static func isGenerated(_ token: String) -> Bool {
+        let body = token.utf8.dropFirst(4)
+        return token.hasPrefix("pdl_") && body.count == 43
+            && body.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
     static func read(path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path),
               let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {

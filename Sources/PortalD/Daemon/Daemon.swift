@@ -61,9 +61,14 @@ public enum Daemon {
         let servers: [HTTPServer]
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
+            if !LocalToken.isGenerated(localToken) {
+                logger.warning("the admin token file does not hold a token portald made; it is throttled like a config token",
+                               metadata: ["file": "\(config.admin.tokenFile)"])
+            }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages, logger: logger)
-            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all], unguessable: true)]
+            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
+                                               unguessable: LocalToken.isGenerated(localToken))]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
             let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),

@@ -52,8 +52,15 @@ final class HealthCheck: Sendable {
     /// a probe went unanswered.
     let portalActivity: @Sendable () -> Int
     let probeTimeout: Duration
-    /// `portalActivity` at the end of the previous check.
-    private let activitySeen = Mutex<Int?>(nil)
+    /// `portalActivity` at the end of the previous check, and how many checks in a row
+    /// found the portal busy.
+    private let portalSeen = Mutex<(activity: Int?, busyChecks: Int)>((nil, 0))
+    /// A probe's own connection moves `portalActivity` by up to 3 (opened, answered, closed),
+    /// some of it after the check read it: more than that is other guests' traffic.
+    static let probeShare = 3
+    /// Busy for this many checks in a row (about a minute at 10 s) counts as a failure:
+    /// a portal nobody can reach for that long is of no use, however busy its threads.
+    static let busyChecksAllowed = 6
 
     init(store: Store, firewall: any Firewall, dispatcher: Dispatcher, portal: ListenAddress,
          portalActivity: @escaping @Sendable () -> Int, probeTimeout: Duration = .seconds(2)) {
@@ -105,15 +112,20 @@ final class HealthCheck: Sendable {
     /// that cuts slow clients) is saturated by a flood or a crowd, not hung: restarting it
     /// would only drop every guest's connection, so that passes, with a note.
     func portalCheck() -> (failure: HealthReport.Failure?, note: String?) {
-        let before = activitySeen.withLock { $0 } ?? portalActivity()
+        let before = portalSeen.withLock { $0.activity } ?? portalActivity()
         let answered = HTTPServer.answers(at: portal, path: "/", host: "portald-health.invalid", timeout: probeTimeout)
         let after = portalActivity()
-        activitySeen.withLock { $0 = after }
-        if answered { return (nil, nil) }
-        if after != before {
-            return (nil, "busy: the portal at \(portal) did not answer a probe within \(probeTimeout) but is serving connections")
+        let busyChecks = portalSeen.withLock { seen in
+            seen.activity = after
+            seen.busyChecks = !answered && after - before > Self.probeShare ? seen.busyChecks + 1 : 0
+            return seen.busyChecks
         }
-        return (.init(summary: "the portal at \(portal) does not answer"), nil)
+        if answered { return (nil, nil) }
+        if busyChecks == 0 { return (.init(summary: "the portal at \(portal) does not answer"), nil) }
+        if busyChecks > Self.busyChecksAllowed {
+            return (.init(summary: "the portal at \(portal) has not answered for \(busyChecks) checks in a row, though busy"), nil)
+        }
+        return (nil, "busy: the portal at \(portal) did not answer a probe within \(probeTimeout) but is serving connections")
     }
 }
 

@@ -82,5 +82,8 @@ struct Housekeeping: Service {
         for (check, note) in report.notes.sorted(by: { $0.key < $1.key }) where previous?.notes[check] != note {
             logger.warning("health check passed with a note", metadata: ["check": "\(check)", "note": "\(note)"])
         }
+        for check in (previous?.notes.keys).map(Array.init)?.sorted() ?? [] where report.notes[check] == nil {
+            logger.notice("health check passes without a note again", metadata: ["check": "\(check)"])
+        }
     }
 }
