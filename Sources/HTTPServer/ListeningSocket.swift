@@ -67,6 +67,22 @@ private func socketAddress(_ address: ListenAddress) throws -> (sockaddr_storage
     return (storage, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET)
 }
 
+extension ListeningSocket {
+    /// Writes `bytes` to an accepted connection's socket, bypassing MHD, and ends the
+    /// sending side. Non-blocking, and a few hundred bytes that a fresh socket's send
+    /// buffer takes whole; should it take only part, the rest is sent while it keeps
+    /// taking, never waited for.
+    static func sendLast(_ bytes: [UInt8], to descriptor: Int32) {
+        guard descriptor >= 0 else { return }
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if count > 0 { sent += count } else if count < 0 && errno == EINTR { continue } else { break }
+        }
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+}
+
 extension HTTPServer {
     /// Whether a listener at `address` answers `GET path` with an HTTP status line within
     /// `timeout`: the health check's view of the portal, through the same socket as a guest's.

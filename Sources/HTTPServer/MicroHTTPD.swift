@@ -226,19 +226,10 @@ private func overflowsConnectionPool(_ target: String) -> Bool {
 /// A whole response written straight to the socket (the status line and headers MHD
 /// would write, then the body), followed by the end of our side of the stream.
 private func writeDirectly(_ response: HTTPResponse, to descriptor: Int32) {
-    guard descriptor >= 0 else { return }
     var head = "HTTP/1.1 \(response.status) \(String(cString: MHD_get_reason_phrase_for(UInt32(response.status))))\r\n"
     for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
     head += "Content-Length: \(response.body.count)\r\n\r\n"
-    let bytes = Array(head.utf8) + response.body
-    // Non-blocking, and a few hundred bytes that a fresh socket's send buffer takes whole;
-    // should it take only part, the rest is sent while it keeps taking, never waited for.
-    var sent = 0
-    while sent < bytes.count {
-        let count = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-        if count > 0 { sent += count } else if count < 0 && errno == EINTR { continue } else { break }
-    }
-    shutdown(descriptor, Int32(SHUT_WR))
+    ListeningSocket.sendLast(Array(head.utf8) + response.body, to: descriptor)
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, method, version, uploadData, uploadDataSize, statePointer in
