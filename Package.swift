@@ -46,7 +46,7 @@ let package = Package(
         // nftables through libnftnl/libmnl netlink.
         .target(name: "Firewall", dependencies: ["CNetfilter"]),
         // The check-in domain: no HTTP, no C.
-        .target(name: "Arrivals", dependencies: ["Store", "Outbox", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Arrivals", dependencies: ["Store", "Outbox", "Crypto", .product(name: "GRDB", package: "GRDB.swift")]),
         // The daemon: wiring, guest web, admin API, CLI.
         .target(
             name: "PortalD",
@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "PortalDTests", dependencies: ["PortalD", "HTTPServer", "Outbox", "Store", "Firewall", "Lab",
+        .testTarget(name: "ArrivalsTests", dependencies: ["Arrivals", "Store", "Outbox", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PortalDTests", dependencies: ["PortalD", "Arrivals", "HTTPServer", "Outbox", "Store", "Firewall", "Lab",
                                                        .product(name: "Mustache", package: "swift-mustache"), .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Lab"]),
     ],

@@ -1,8 +1,18 @@
 internal import COpenSSL
 import Foundation
 
-/// The only Swift that touches libcrypto: HMAC-SHA256 and the CSPRNG.
+/// The only Swift that touches libcrypto: SHA-256, HMAC-SHA256 and the CSPRNG.
 public enum Crypto {
+    /// For secrets stored only as their hash (check-in links, API tokens): they are
+    /// random and long, so a plain digest needs no salt or stretching.
+    public static func sha256(_ message: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        message.withUnsafeBytes { bytes in
+            _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &digest)
+        }
+        return digest
+    }
+
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0

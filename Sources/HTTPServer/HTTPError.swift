@@ -7,12 +7,15 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// Headers the answer must carry (`Allow` on a 405, `WWW-Authenticate` on a 401, …).
     public var headers: [String: String]
+    /// The request field at fault (`guests[0].email`), for a client to point at.
+    public var field: String?
 
-    public init(_ status: Int, code: String, message: String, headers: [String: String] = [:]) {
+    public init(_ status: Int, code: String, message: String, headers: [String: String] = [:], field: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.field = field
     }
 
     public var description: String { "\(status) \(code): \(message)" }

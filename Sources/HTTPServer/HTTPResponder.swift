@@ -33,7 +33,7 @@ extension HTTPResponder {
 }
 
 extension HTTPResponse {
-    /// `{"error": {"code", "message"}}` with the error's status and headers.
+    /// `{"error": {"code", "message", "field"?}}` with the error's status and headers.
     public static func plainJSON(_ error: HTTPError) -> HTTPResponse {
         func quoted(_ text: String) -> String {
             var out = "\""
@@ -50,7 +50,8 @@ extension HTTPResponse {
             }
             return out + "\""
         }
-        let body = "{\"error\":{\"code\":\(quoted(error.code)),\"message\":\(quoted(error.message))}}"
+        let field = error.field.map { ",\"field\":\(quoted($0))" } ?? ""
+        let body = "{\"error\":{\"code\":\(quoted(error.code)),\"message\":\(quoted(error.message))\(field)}}"
         var response = HTTPResponse.json(bytes: Array(body.utf8), status: error.status)
         response.addHeaders(of: error)
         return response

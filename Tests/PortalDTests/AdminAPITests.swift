@@ -1,3 +1,4 @@
+import Arrivals
 import Firewall
 import Foundation
 import Lab
@@ -34,7 +35,7 @@ struct AdminAPITests {
         self.tokens = tokens
         api = AdminAPI(credentials: credentials,
                        clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
+                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
                        health: { (HealthReport(failures: ["store": nil, "portal": nil]), Date()) },
                        // Every scope is tried with wrong tokens from one address: no throttling here (AdminAPIContractTests has it).
                        throttle: AuthFailureThrottle(limit: .max, logger: Logger(label: "t")), logger: Logger(label: "t"))

@@ -1,3 +1,4 @@
+import Arrivals
 import Firewall
 import Foundation
 import Lab
@@ -63,7 +64,7 @@ struct AdminThrottleTests {
         let api = AdminAPI(credentials: [AdminCredential(name: "local-cli", secret: Array(local.utf8), scopes: [AdminScope.all], unguessable: true),
                                          AdminCredential(name: "front-desk-tablet", secret: Array(operatorToken.utf8), scopes: ["clients:read"])],
                            clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
+                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
                            health: { nil }, throttle: AuthFailureThrottle(limit: 3, logger: Logger(label: "t")),
                            logger: Logger(label: "t") { _ in records })
         return (api, local, operatorToken)

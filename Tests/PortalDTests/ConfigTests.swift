@@ -47,6 +47,15 @@ struct ConfigTests {
         #expect(config.log.level == "info")
         #expect(config.store.synchronous == .full)
         #expect(config.firewall.reconcileSeconds == 30)
+        #expect(config.arrivals.publicURL.absoluteString == "http://192.0.2.1:8080/", "links default to the portal")
+    }
+
+    @Test("[arrivals] public_url: where check-in links point; must be an http(s) URL")
+    func arrivalsURL() throws {
+        #expect(try parse(valid + "\n[arrivals]\npublic_url = \"https://checkin.example.com/h1\"").arrivals.publicURL.absoluteString
+                == "https://checkin.example.com/h1")
+        #expect(error(valid + "\n[arrivals]\npublic_url = \"checkin.example.com\"").contains("[arrivals] public_url: \"checkin.example.com\" is not an http(s) URL"))
+        #expect(error(valid + "\n[arrivals]\npublicurl = \"https://x.example.com\"").contains("[arrivals] publicurl: unknown key"))
     }
 
     @Test("every bad key is named", arguments: [

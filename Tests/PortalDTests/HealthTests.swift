@@ -1,3 +1,4 @@
+import Arrivals
 import Firewall
 import Foundation
 import GRDB
@@ -125,7 +126,7 @@ struct HealthTests {
         let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
         func api(_ report: HealthReport?) -> AdminAPI {
             AdminAPI(credentials: [], clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                     outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
+                     outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
                      health: { report.map { ($0, Date()) } }, logger: Logger(label: "t"))
         }
         func get(_ api: AdminAPI) throws -> (Int, [String: Any]) {
@@ -177,7 +178,7 @@ struct AdminFailureTests {
         let token = String(repeating: "t", count: 32)
         let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])],
                            clients: FailingClients(),
-                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init),
+                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init), reservations: testReservations(store),
                            health: { nil }, logger: Logger(label: "t") { _ in records })
         for path in ["/api/v1/clients", "/api/v1/clients/02:00:00:00:00:10"] {
             var headers = HTTPHeaders()

@@ -15,7 +15,7 @@ final class AdminAPI: HTTPResponder {
     static let prefix = "/api/v1"
 
     /// `health` gives housekeeping's last report (the route itself checks nothing).
-    init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository,
+    init(credentials: [AdminCredential], clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil, logger: Logger) {
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
@@ -37,6 +37,7 @@ final class AdminAPI: HTTPResponder {
                                              document: document, prefix: Self.prefix, scope: nil, logger: logger)
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)
+        ReservationsController(repository: reservations).addRoutes(to: authenticated)
         // The document describes every route above; it is itself public and documented.
         let served = DocumentJSON()
         open.get("/openapi.json", APIOperation(summary: "This document", responses: [200: ("OpenAPI 3 document", nil)])) { _, _ in

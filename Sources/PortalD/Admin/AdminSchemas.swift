@@ -1,3 +1,4 @@
+import Arrivals
 import Outbox
 
 /// The admin API's JSON shapes (OpenAPI components), beside the types they describe:
@@ -6,6 +7,13 @@ enum AdminSchemas {
     static let time: JSONValue = ["type": "string", "format": "date-time"]
     static let string: JSONValue = ["type": "string"]
     static let integer: JSONValue = ["type": "integer"]
+    /// A calendar date, years 1900 to 2999 (what `LocalDate` reads).
+    static let date: JSONValue = ["type": "string", "format": "date", "pattern": "^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$", "example": "2026-12-01"]
+    static func nullable(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var fields) = schema else { return schema }
+        fields["nullable"] = true
+        return .object(fields)
+    }
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     static func object(_ properties: [String: JSONValue], required: [String]) -> JSONValue {
         ["type": "object", "required": .array(required.map { .string($0) }), "properties": .object(properties)]
@@ -16,6 +24,11 @@ enum AdminSchemas {
     static let ipv4: JSONValue = ["type": "string", "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
                                   "example": "192.0.2.10"]
     static let pathParameters: [String: JSONValue] = ["mac": mac]
+    static let statusList: JSONValue = {
+        let one = Reservation.Status.allCases.map(\.rawValue).joined(separator: "|")
+        return ["type": "string", "pattern": .string("^(\(one))(,(\(one)))*$"), "example": "confirmed,in_house"]
+    }()
+    static let reservationStatus: JSONValue = ["type": "string", "enum": .array(Reservation.Status.allCases.map { .string($0.rawValue) })]
 
     static let components: JSONValue = [
         "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
@@ -27,7 +40,9 @@ enum AdminSchemas {
                                 "content": ["application/json": ["schema": ref("Error")]]],
         ],
         "schemas": [
-            "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
+            "Error": object(["error": object(["code": string, "message": string,
+                                              "field": ["type": "string", "description": "the request field at fault (422)"]],
+                                             required: ["code", "message"])], required: ["error"]),
             "Health": object(["status": ["type": "string", "enum": ["ok", "failing", "starting"]], "checked_at": time,
                               "checks": ["type": "object", "additionalProperties": string,
                                          "description": "store, firewall, dispatcher, portal: \"ok\" or what failed"]],
@@ -60,6 +75,37 @@ enum AdminSchemas {
                     "id": string, "status": string, "pending": integer, "delivered": integer, "dead": integer, "oldest_pending_at": time,
                 ], required: ["id", "status", "pending", "delivered", "dead"])],
             ], required: ["pending", "delivered", "dead", "endpoints"]),
+            "Guest": object(["first_name": string, "last_name": string, "email": nullable(string), "phone": nullable(string),
+                             "primary": ["type": "boolean"]], required: ["first_name", "last_name", "email", "phone", "primary"]),
+            "GuestInput": ["type": "object", "additionalProperties": false, "required": ["last_name"], "properties": [
+                "first_name": ["type": "string", "maxLength": 100], "last_name": ["type": "string", "minLength": 1, "maxLength": 100],
+                "email": nullable(["type": "string", "format": "email"]), "phone": nullable(["type": "string", "example": "+49 30 1234567"]),
+                "primary": ["type": "boolean", "description": "exactly one guest is primary"],
+            ]],
+            "ReservationInput": ["type": "object", "additionalProperties": false,
+                                 "required": ["reference", "status", "arrival", "departure", "adults", "guests"], "properties": [
+                "id": ["type": "string", "description": "optional; must equal the id in the path"],
+                "reference": ["type": "string", "minLength": 1, "maxLength": 64, "example": "BKG-A1B2C3"],
+                "status": reservationStatus, "arrival": date, "departure": date,
+                "room": nullable(["type": "string", "minLength": 1, "maxLength": 32, "example": "214"]),
+                "adults": ["type": "integer", "minimum": 1, "maximum": 99],
+                "children": ["type": "integer", "minimum": 0, "maximum": 99], "babies": ["type": "integer", "minimum": 0, "maximum": 99],
+                "language": nullable(["type": "string", "example": "de"]),
+                "guests": ["type": "array", "minItems": 1, "maxItems": 50, "items": ref("GuestInput")],
+                "version": nullable(["type": "integer", "minimum": 0,
+                                     "description": "the source's version or update time as a number; an older one than stored is refused (409)"]),
+            ]],
+            "Reservation": object([
+                "id": string, "reference": string, "status": reservationStatus, "arrival": date, "departure": date, "room": nullable(string),
+                "adults": integer, "children": integer, "babies": integer, "language": nullable(string),
+                "guests": ["type": "array", "items": ref("Guest")], "version": nullable(integer), "created_at": time, "updated_at": time,
+                "checkin_url": nullable(["type": "string", "format": "uri",
+                                         "description": "only in the answer that made the link (portald keeps its hash alone); null otherwise"]),
+                "checkin_expires_at": time,
+            ], required: ["id", "reference", "status", "arrival", "departure", "room", "adults", "children", "babies", "language",
+                          "guests", "version", "created_at", "updated_at", "checkin_url", "checkin_expires_at"]),
+            "ReservationList": object(["reservations": ["type": "array", "items": ref("Reservation")], "next_cursor": nullable(string)],
+                                      required: ["reservations", "next_cursor"]),
             "Replayed": object(["replayed": integer], required: ["replayed"]),
             "TestEvent": object(["id": string], required: ["id"]),
             "Resumed": object(["endpoint": string, "resumed": string], required: ["endpoint", "resumed"]),

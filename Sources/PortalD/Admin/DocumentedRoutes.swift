@@ -25,6 +25,9 @@ struct DocumentedRoutes {
 
     func get(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.get, path, operation, handler) }
     func post(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.post, path, operation, handler) }
+    func put(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.put, path, operation, handler) }
+    func patch(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.patch, path, operation, handler) }
+    func delete(_ path: String, _ operation: APIOperation, _ handler: @escaping Router<AdminContext>.Handler) { on(.delete, path, operation, handler) }
 }
 
 /// One operation's documentation: what it does, its query parameters and body, its answers.
@@ -32,6 +35,7 @@ struct APIOperation {
     var summary: String
     var query: [(name: String, schema: JSONValue, description: String)] = []
     var body: JSONValue?
+    var bodyRequired = false
     /// Status → (description, schema reference name or nil).
     var responses: [Int: (String, String?)]
 }
@@ -80,7 +84,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
             let parameters = pathParameters + queryParameters
             if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
             if let body = entry.operation.body {
-                operation["requestBody"] = ["required": false, "content": ["application/json": ["schema": body]]]
+                operation["requestBody"] = ["required": .bool(entry.operation.bodyRequired), "content": ["application/json": ["schema": body]]]
             }
             paths[entry.path, default: [:]][entry.method.rawValue.lowercased()] = .object(operation)
         }

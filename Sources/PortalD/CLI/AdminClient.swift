@@ -34,6 +34,11 @@ struct AdminClient {
 
     /// Sends a request; a non-2xx answer becomes a `CLIError` with the API's message.
     func send(_ method: String, _ path: String, body: Data? = nil) async throws -> Data {
+        try await exchange(method, path, body: body).data
+    }
+
+    /// `send`, also giving the 2xx status (201 created vs 200 updated).
+    func exchange(_ method: String, _ path: String, body: Data? = nil) async throws -> (data: Data, status: Int) {
         guard let url = URL(string: base + path) else { throw CLIError("bad admin URL \(base + path)") }
         var request = URLRequest(url: url, timeoutInterval: 10)
         request.httpMethod = method
@@ -58,6 +63,6 @@ struct AdminClient {
             }
             throw CLIError("admin API answered HTTP \(status)")
         }
-        return data
+        return (data, status)
     }
 }

@@ -64,6 +64,12 @@ public struct Config: Sendable {
         public var tokens: [AdminToken]
     }
 
+    public struct Arrivals: Sendable {
+        /// Check-in links are built from it (`<public_url>/arrive/<token>`): the address a
+        /// guest at home reaches, usually through the hotel's reverse proxy.
+        public var publicURL: URL
+    }
+
     public struct Log: Sendable {
         public var level: String
     }
@@ -76,4 +82,5 @@ public struct Config: Sendable {
     public var log: Log
     public var webhooks: WebhooksConfig
     public var branding: Branding
+    public var arrivals: Arrivals
 }

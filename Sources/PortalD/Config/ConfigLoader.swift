@@ -36,7 +36,7 @@ extension Config {
             throw ConfigError("TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         let reader = TableReader(root, path: "")
-        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding"], sections: true)
+        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding", "arrivals"], sections: true)
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
         }
@@ -49,6 +49,7 @@ extension Config {
         let log = try reader.optionalTable("log")
         let webhooks = try reader.optionalTable("webhooks").webhooks(environment: environment, resolve: resolve)
         let branding = try reader.optionalTable("branding")
+        let arrivals = try reader.optionalTable("arrivals")
 
         let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
         let zoneName = try site.string("time_zone", default: "UTC")
@@ -110,8 +111,10 @@ extension Config {
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
             log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
             webhooks: webhooks,
-            branding: .init(directory: brandingDirectory))
-        for table in [site, portal, firewall, store, admin, log, branding] { try table.rejectUnknownKeys() }
+            branding: .init(directory: brandingDirectory),
+            // Without one, links point at the portal: they work on the hotel's WiFi only.
+            arrivals: .init(publicURL: arrivals.has("public_url") ? try arrivals.url("public_url") : publicURL))
+        for table in [site, portal, firewall, store, admin, log, branding, arrivals] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
         return config
     }
@@ -127,6 +130,12 @@ public enum AdminScope {
     public static let clientsWrite = "clients:write"
     public static let outboxRead = "outbox:read"
     public static let outboxWrite = "outbox:write"
+    public static let reservationsRead = "reservations:read"
+    public static let reservationsWrite = "reservations:write"
+    public static let webhooksRead = "webhooks:read"
+    public static let webhooksWrite = "webhooks:write"
+    public static let tokensWrite = "tokens:write"
     public static let all = "*"
-    static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, all]
+    static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
+                                     webhooksRead, webhooksWrite, tokensWrite, all]
 }

@@ -1,3 +1,4 @@
+import Arrivals
 import Firewall
 import Foundation
 #if canImport(Glibc)
@@ -16,7 +17,7 @@ public enum Daemon {
     public static let version = "0.1.0"
 
     /// The modules' tables, in the store.
-    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self] }
+    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self, ArrivalsSchema.self] }
 
     public static func run(config: Config, logger: Logger) async throws {
         // The database holds the form-token key: nothing portald writes is for other users,
@@ -72,6 +73,7 @@ public enum Daemon {
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
             let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
+                                 reservations: Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL),
                                  health: { healthStatus.latest }, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,

@@ -1,0 +1,37 @@
+import GRDB
+import Store
+
+/// The check-in domain's tables (versions interleave with the other modules').
+public enum ArrivalsSchema: StoreSchema {
+    public static let migrations = [
+        StoreMigration(version: 6, "reservations") { db in
+            // A deleted reservation stays as a tombstone (`deleted_at`) with its version, so a
+            // delayed older update cannot bring it back. Guests are a JSON list: the PMS sends
+            // them whole with every version. `search` holds the folded text `q` looks in.
+            try db.execute(sql: """
+                CREATE TABLE reservation (
+                    id TEXT PRIMARY KEY,
+                    reference TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled', 'in_house', 'checked_out', 'no_show')),
+                    arrival TEXT NOT NULL,
+                    departure TEXT NOT NULL,
+                    room TEXT,
+                    adults INTEGER NOT NULL,
+                    children INTEGER NOT NULL,
+                    babies INTEGER NOT NULL,
+                    language TEXT,
+                    guests TEXT NOT NULL,
+                    version INTEGER,
+                    source TEXT NOT NULL,
+                    search TEXT NOT NULL,
+                    checkin_token_hash BLOB UNIQUE,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    deleted_at DATETIME
+                );
+                CREATE INDEX reservation_arrival ON reservation(arrival, id) WHERE deleted_at IS NULL;
+                CREATE INDEX reservation_reference ON reservation(reference) WHERE deleted_at IS NULL;
+                """)
+        },
+    ]
+}

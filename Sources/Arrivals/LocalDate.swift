@@ -1,0 +1,67 @@
+import Foundation
+
+/// A calendar date of the site, with no time and no zone: a reservation's arrival
+/// and departure are the hotel's days, whatever zone a guest's phone is in.
+/// Written `YYYY-MM-DD` (ISO 8601's calendar date, as the PMS sends it).
+public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// Parses `YYYY-MM-DD`; nil for anything else, including dates that do not exist
+    /// (`2026-02-30`) and years outside 1900–2999.
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0.element) })
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
+        self.init(year: number(0..<4), month: number(5..<7), day: number(8..<10))
+    }
+
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1900...2999).contains(year), (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    public var description: String {
+        String(year).leftPadded(4) + "-" + String(month).leftPadded(2) + "-" + String(day).leftPadded(2)
+    }
+
+    public static func < (a: LocalDate, b: LocalDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    /// The date `now` falls on in `zone`.
+    public init(_ now: Date, in zone: TimeZone) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        self.year = parts.year!
+        self.month = parts.month!
+        self.day = parts.day!
+    }
+
+    /// Midnight at the end of this day in `zone` (the first instant of the next day;
+    /// on a day that starts with a DST jump, the first instant that exists).
+    public func end(in zone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!
+        return calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: start))!
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
+}
