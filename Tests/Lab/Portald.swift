@@ -38,17 +38,18 @@ public final class Portald: @unchecked Sendable {
 
     /// portald on this host's loopback, firewall backend "none": for what needs no capture (webhooks).
     /// `site` is appended to the `[site]` table (`time_zone = …`), `extra` to the file.
-    public static func loopback(sessionMinutes: Int = 1440, site: String = "", extra: String = "") throws -> Portald {
+    /// `site` and `admin`: more lines for those sections; `extra`: more sections.
+    public static func loopback(sessionMinutes: Int = 1440, site: String = "", admin: String = "", extra: String = "") throws -> Portald {
         let portal = LoopbackPorts.next()
         return try Portald(lab: nil, portal: "127.0.0.1:\(portal)", adminPort: portal + 1, firewall: """
 
             [firewall]
             backend = "none"
-            """, sessionMinutes: sessionMinutes, site: site, extra: extra)
+            """, sessionMinutes: sessionMinutes, site: site, admin: admin, extra: extra)
     }
 
     private init(lab: NetworkLab?, portal: String, adminPort: UInt16, firewall: String, sessionMinutes: Int,
-                 site: String = "", extra: String) throws {
+                 site: String = "", admin: String = "", extra: String) throws {
         self.lab = lab
         self.adminPort = adminPort
         portalURL = "http://\(portal)/"
@@ -73,6 +74,7 @@ public final class Portald: @unchecked Sendable {
 
         [admin]
         listen = "127.0.0.1:\(adminPort)"
+        \(admin)
 
         [log]
         level = "debug"

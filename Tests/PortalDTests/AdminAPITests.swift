@@ -33,7 +33,7 @@ struct AdminAPITests {
                                                scopes: AdminScope.known.subtracting([scope, AdminScope.all])))
         }
         self.tokens = tokens
-        api = AdminAPI(credentials: credentials,
+        api = AdminAPI(credentials: credentials, tokens: try! APITokens(store: store),
                        clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                        outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
                        health: { (HealthReport(failures: ["store": nil, "portal": nil]), Date()) },

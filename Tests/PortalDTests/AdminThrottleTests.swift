@@ -63,6 +63,7 @@ struct AdminThrottleTests {
         let local = "pdl_" + String(repeating: "L", count: 43), operatorToken = String(repeating: "o", count: 40)
         let api = AdminAPI(credentials: [AdminCredential(name: "local-cli", secret: Array(local.utf8), scopes: [AdminScope.all], unguessable: true),
                                          AdminCredential(name: "front-desk-tablet", secret: Array(operatorToken.utf8), scopes: ["clients:read"])],
+                           tokens: try APITokens(store: store),
                            clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                            outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
                            health: { nil }, throttle: AuthFailureThrottle(limit: 3, logger: Logger(label: "t")),

@@ -103,6 +103,13 @@ struct ConfigTests {
         """
         let config = try parse(tokens, environment: ["PMS_TOKEN": "0123456789abcdef0123456789abcdef"])
         #expect(config.admin.tokens.first?.token == "0123456789abcdef0123456789abcdef")
+        #expect(config.admin.rateLimitPerMinute == 60 && config.admin.failedAuthPerMinute == 10 && config.admin.tokens.first?.rateLimit == nil)
+        let limited = try parse(tokens.replacingOccurrences(of: "scopes = [\"clients:read\"]", with: "scopes = [\"clients:read\"]\nrate_limit_per_minute = 600"),
+                                environment: ["PMS_TOKEN": "0123456789abcdef0123456789abcdef"])
+        #expect(limited.admin.tokens.first?.rateLimit == 600)
+        #expect(error(valid + "\n[admin]\nrate_limit_per_minute = 0").contains("[admin] rate_limit_per_minute: 0 is out of range"))
+        #expect(error(tokens + "\n" + tokens.dropFirst(valid.count), environment: ["PMS_TOKEN": "0123456789abcdef0123456789abcdef"])
+            .contains("#2 name: \"pms\" is used by another token"))
         #expect(config.admin.tokens.first?.scopes == ["clients:read"])
         #expect(error(tokens).contains("[[admin.tokens]] #1 token_env: environment variable PMS_TOKEN is not set"))
         #expect(error(tokens, environment: ["PMS_TOKEN": "short"]).contains("at least 32 characters"))

@@ -125,7 +125,7 @@ struct HealthTests {
         let (store, _) = try temporaryStore()
         let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
         func api(_ report: HealthReport?) -> AdminAPI {
-            AdminAPI(credentials: [], clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
+            AdminAPI(credentials: [], tokens: try! APITokens(store: store), clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                      outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
                      health: { report.map { ($0, Date()) } }, logger: Logger(label: "t"))
         }
@@ -176,7 +176,7 @@ struct AdminFailureTests {
         let (store, _) = try temporaryStore()
         let records = LogRecords()
         let token = String(repeating: "t", count: 32)
-        let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])],
+        let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])], tokens: try! APITokens(store: store),
                            clients: FailingClients(),
                            outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init), reservations: testReservations(store),
                            health: { nil }, logger: Logger(label: "t") { _ in records })

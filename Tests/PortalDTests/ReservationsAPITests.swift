@@ -21,7 +21,7 @@ struct ReservationsAPITests {
     init() throws {
         let (store, _) = try temporaryStore()
         let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
-        api = AdminAPI(credentials: [AdminCredential(name: "pms", secret: Array(Self.token.utf8), scopes: [AdminScope.reservationsRead, AdminScope.reservationsWrite])],
+        api = AdminAPI(credentials: [AdminCredential(name: "pms", secret: Array(Self.token.utf8), scopes: [AdminScope.reservationsRead, AdminScope.reservationsWrite])], tokens: try! APITokens(store: store),
                        clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                        outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
                        reservations: testReservations(store), health: { nil }, logger: Logger(label: "t"))

@@ -55,6 +55,8 @@ public struct Config: Sendable {
         public var name: String
         public var token: String
         public var scopes: Set<String>
+        /// Requests a minute; nil: `[admin] rate_limit_per_minute`.
+        public var rateLimit: Int?
     }
 
     public struct Admin: Sendable {
@@ -62,6 +64,10 @@ public struct Config: Sendable {
         /// The token the local CLI uses; portald writes it (mode 0600) on start when absent.
         public var tokenFile: String
         public var tokens: [AdminToken]
+        /// Requests a minute per token (the local CLI's is not limited).
+        public var rateLimitPerMinute: Int
+        /// Failed authentications a minute from one address (an IPv6 /64) before it gets 429.
+        public var failedAuthPerMinute: Int
     }
 
     public struct Arrivals: Sendable {

@@ -87,11 +87,15 @@ extension Config {
             // 32 characters: a token guessed over the network must not be within reach.
             guard secret.count >= 32 else { throw ConfigError("[[admin.tokens]] #\(index + 1) token: must be at least 32 characters (e.g. `openssl rand -base64 32`)") }
             let scopes = try entry.stringArray("scopes")
+            let rateLimit = entry.has("rate_limit_per_minute") ? try entry.int("rate_limit_per_minute", default: 60, range: 1...1_000_000) : nil
             for scope in scopes where !AdminScope.known.contains(scope) {
                 throw ConfigError("[[admin.tokens]] #\(index + 1) scopes: unknown scope \"\(scope)\" (known: \(AdminScope.known.sorted().joined(separator: ", ")))")
             }
             try entry.rejectUnknownKeys()
-            tokens.append(.init(name: name, token: secret, scopes: Set(scopes)))
+            guard !tokens.contains(where: { $0.name == name }), name != "local-cli" else {
+                throw ConfigError("[[admin.tokens]] #\(index + 1) name: \"\(name)\" is used by another token")
+            }
+            tokens.append(.init(name: name, token: secret, scopes: Set(scopes), rateLimit: rateLimit))
         }
 
         let config = Config(
@@ -108,7 +112,9 @@ extension Config {
                             table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'"),
                             reconcileSeconds: try firewall.int("reconcile_seconds", default: 30, range: 1...3600)),
             store: .init(path: storePath, synchronous: try store.enumeration("synchronous", default: StoreDurability.full)),
-            admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens),
+            admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens,
+                         rateLimitPerMinute: try admin.int("rate_limit_per_minute", default: 60, range: 1...1_000_000),
+                         failedAuthPerMinute: try admin.int("failed_auth_per_minute", default: 10, range: 1...10_000)),
             log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
             webhooks: webhooks,
             branding: .init(directory: brandingDirectory),

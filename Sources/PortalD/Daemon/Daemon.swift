@@ -17,7 +17,7 @@ public enum Daemon {
     public static let version = "0.1.0"
 
     /// The modules' tables, in the store.
-    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self, ArrivalsSchema.self] }
+    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self, ArrivalsSchema.self, TokensSchema.self] }
 
     public static func run(config: Config, logger: Logger) async throws {
         // The database holds the form-token key: nothing portald writes is for other users,
@@ -70,11 +70,14 @@ public enum Daemon {
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages, logger: logger)
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
                                                unguessable: LocalToken.isGenerated(localToken))]
-                + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes) }
-            let admin = AdminAPI(credentials: credentials, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
+                + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
+                                                            rateLimit: $0.rateLimit ?? config.admin.rateLimitPerMinute) }
+            let tokens = try await workers.run { try APITokens(store: store) }
+            let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL),
-                                 health: { healthStatus.latest }, logger: logger)
+                                 health: { healthStatus.latest },
+                                 throttle: AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger), logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
