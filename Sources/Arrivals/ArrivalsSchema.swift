@@ -33,5 +33,16 @@ public enum ArrivalsSchema: StoreSchema {
                 CREATE INDEX reservation_reference ON reservation(reference) WHERE deleted_at IS NULL;
                 """)
         },
+        StoreMigration(version: 8, "inbound receipts") { db in
+            try db.execute(sql: """
+                CREATE TABLE inbound_receipt (
+                    source_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    received_at DATETIME NOT NULL,
+                    PRIMARY KEY (source_id, key)
+                );
+                CREATE INDEX inbound_receipt_age ON inbound_receipt(source_id, received_at);
+                """)
+        },
     ]
 }

@@ -12,6 +12,8 @@ import Outbox
 public enum ReservationDocument {
     public static let fields: Set<String> = ["id", "reference", "status", "arrival", "departure", "room", "adults", "children",
                                              "babies", "language", "guests", "version"]
+    /// What portald adds in its answers: accepted and ignored, so a GET, edited, can be PUT back.
+    public static let readOnlyFields: Set<String> = ["created_at", "updated_at", "checkin_url", "checkin_expires_at"]
     static let guestFields: Set<String> = ["first_name", "last_name", "email", "phone", "primary"]
 
     /// The reservation `id` (from the path) described by `body`. An `id` in the body
@@ -25,7 +27,7 @@ public enum ReservationDocument {
 
     public static func parse(_ object: [String: JSONValue], id: String) throws(ReservationError) -> Reservation {
         try checkID(id, field: "id")
-        if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
+        if let unknown = object.keys.sorted().first(where: { !fields.contains($0) && !readOnlyFields.contains($0) }) {
             throw .invalid(field: unknown, message: "unknown field (known: \(fields.sorted().joined(separator: ", ")))")
         }
         let read = Fields(object: object, path: "")
@@ -49,13 +51,27 @@ public enum ReservationDocument {
         guard !reference.isEmpty, reference.count <= 64 else { throw .invalid(field: "reference", message: "must be 1 to 64 characters") }
         let room = try read.optionalString("room")
         if let room, room.isEmpty || room.count > 32 { throw .invalid(field: "room", message: "must be 1 to 32 characters, or null") }
-        let version = try read.optionalInteger("version", in: 0...Int64(9_000_000_000_000_000))
+        let version = try Self.version(read)
         return Reservation(
             id: id, reference: reference, status: status, arrival: arrival, departure: departure, room: room,
             adults: Int(try read.integer("adults", in: 1...99)),
             children: Int(try read.optionalInteger("children", in: 0...99) ?? 0),
             babies: Int(try read.optionalInteger("babies", in: 0...99) ?? 0),
             language: language, guests: try guests(read), version: version)
+    }
+
+    /// The largest version: JSON numbers are doubles, exact up to 2^53 − 1.
+    public static let maximumVersion: Int64 = 9_007_199_254_740_991
+
+    /// A counter, or the source's update time as RFC 3339 (kept as Unix milliseconds).
+    static func version(_ read: Fields) throws(ReservationError) -> Int64? {
+        if case .string(let text)? = read.object["version"] {
+            guard let date = RFC3339.date(text) else {
+                throw .invalid(field: "version", message: "\"\(text)\" is neither a whole number nor an RFC 3339 time")
+            }
+            return Int64((date.timeIntervalSince1970 * 1000).rounded())
+        }
+        return try read.optionalInteger("version", in: 0...maximumVersion)
     }
 
     /// A PMS id: what fits in a URL path segment unescaped and in a log line.

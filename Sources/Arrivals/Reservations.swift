@@ -39,14 +39,19 @@ public final class Reservations: Sendable {
         var reservation = reservation
         if let row = try ReservationRecords.row(id: reservation.id, in: db) {
             let storedVersion: Int64? = row["version"]
-            if let storedVersion, let offered = reservation.version, offered < storedVersion {
+            let deleted = (row["deleted_at"] as Date?) != nil
+            // A tombstone also outranks its own version: a redelivered update must not resurrect.
+            if let storedVersion, let offered = reservation.version, offered < storedVersion || (deleted && offered == storedVersion) {
                 throw ReservationError.stale(id: reservation.id, stored: storedVersion, offered: offered)
             }
+            let newer = storedVersion.flatMap { stored in reservation.version.map { $0 > stored } } ?? false
             reservation.version = reservation.version ?? storedVersion
-            if (row["deleted_at"] as Date?) == nil {
+            if !deleted {
                 let current = try ReservationRecords.reservation(row)
                 if current == reservation { return (try stored(row), .unchanged) }
-                guard current.status.canBecome(reservation.status) else {
+                // A newer version from the source is the PMS's word, whatever came between
+                // (updates overtake each other); the front desk's rules hold for the rest.
+                guard newer || current.status.canBecome(reservation.status) else {
                     throw ReservationError.invalid(field: "status", message:
                         "a reservation cannot go from \(current.status.rawValue) to \(reservation.status.rawValue)")
                 }

@@ -66,6 +66,10 @@ struct ReservationsTests {
             #expect(try reservations.put(sample(status: status), source: "api:t").0.reservation.status == status)
         }
         #expect(throws: ReservationError.self) { try reservations.put(sample(status: .inHouse), source: "api:t") }  // no-show → in house
+        // Versions order updates that overtook each other: a newer one is the PMS's word.
+        try reservations.put(sample("R-2", version: 1), source: "pms")
+        #expect(try reservations.put(sample("R-2", version: 3, status: .checkedOut), source: "pms").0.reservation.status == .checkedOut)
+        #expect(throws: ReservationError.self) { try reservations.put(sample("R-2", version: 2, status: .inHouse), source: "pms") }
         #expect(Reservation.Status.cancelled.canBecome(.checkedOut) == false && Reservation.Status.inHouse.canBecome(.cancelled) == false)
     }
 
@@ -78,6 +82,9 @@ struct ReservationsTests {
         #expect(try reservations.get(id: "R-1") == nil)
         #expect(try reservations.reservation(forLinkToken: token) == nil, "a deleted reservation's link is dead")
         #expect(throws: ReservationError.stale(id: "R-1", stored: 4, offered: 2)) { try reservations.put(sample(version: 2), source: "api:t") }
+        #expect(throws: ReservationError.stale(id: "R-1", stored: 4, offered: 4), "a redelivery of the deleting version does not resurrect") {
+            try reservations.put(sample(version: 4), source: "api:t")
+        }
         let (back, outcome) = try reservations.put(sample(version: 5), source: "api:t")
         #expect(outcome == .created && back.checkinURL != nil && back.checkinURL?.lastPathComponent != token)
         #expect(throws: ReservationError.notFound(id: "nope")) { try reservations.delete(id: "nope", source: "api:t") }

@@ -35,7 +35,7 @@ struct AdminAPIContractTests {
             [[operations]]
             include-path = "/api/v1/reservations/{id}"
             include-method = "PUT"
-            checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+            checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
             """.utf8).write(to: portald.directory.appendingPathComponent("schemathesis.toml"))
         let cli = ["sh", "-c", "cd \"$0\" && exec python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = \"schemathesis\"; schemathesis()' \"$@\"",
                    portald.directory.path]
@@ -43,7 +43,7 @@ struct AdminAPIContractTests {
                                     "--max-examples", "25", "--seed", "20261123", "--request-timeout", "5",
                                     "--phases", "examples,coverage,fuzzing", "--no-color"], check: false)
         #expect(result.status == 0, "schemathesis:\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(2000))")
-        #expect(result.stdout.contains("Tested: 20"), "\(result.stdout.suffix(2000))")
+        #expect(result.stdout.contains("Tested: 21"), "\(result.stdout.suffix(2000))")
         // Its wrong-token checks stayed under the throttle: no operation "passed" on 429s alone.
         #expect(!portald.log.contains("refusing it with 429"))
     }

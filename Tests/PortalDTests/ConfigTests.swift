@@ -2,6 +2,7 @@ import Foundation
 import Lab
 import Testing
 @testable import PortalD
+import Arrivals
 @testable import Outbox
 @testable import HTTPServer
 import Store
@@ -129,6 +130,21 @@ struct ConfigTests {
         #expect(missing?.description == "/nonexistent/portald.toml: cannot read the file (missing or not readable)")
     }
 
+    @Test("[[inbound]] sources: every bad key is named")
+    func inboundSources() throws {
+        func source(_ lines: String) -> String { valid + "\n[[inbound]]\nid = \"pms\"\n" + lines }
+        #expect(error(source("secret = \"x\"")).contains("[[inbound]] \"pms\" format: required key is missing"), "\(error(source("secret = \"x\"")))")
+        #expect(error(source("format = \"opera\"")).contains("\"opera\" is not one of \"guest\", \"standard\""))
+        #expect(error(source("format = \"standard\"\nsecret = \"plain\"")).contains("[[inbound]] \"pms\" secret: a webhook secret must be"))
+        #expect(error(source("format = \"guest\"\nauth = \"bearer\"\ntoken = \"short\"")).contains("token: at least 32 characters"))
+        #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[inbound.status_map]\nfour = \"cancelled\"")).contains("rsvStatus numbers"))
+        #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[inbound.status_map]\n4 = \"gone\"")).contains("\"gone\" is not one of"))
+        #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[[inbound]]\nid = \"pms\"\nformat = \"guest\"\nsecret = \"0123456789abcdef\"")).contains("used by two sources"))
+        let parsed = try parse(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\nversion_field = \"lastChange\"\n[inbound.status_map]\n9 = \"no_show\""))
+        #expect(parsed.inbound.first?.statusMap == [9: .noShow] && parsed.inbound.first?.versionField == "lastChange")
+        #expect(error(valid + "\n[arrivals]\npublic_url = \"https://x.example.com/?a=1\"").contains("has a query or fragment"))
+    }
+
     @Test func listenAddresses() {
         #expect(ListenAddress("[2001:db8::1]:8080") == ListenAddress(host: "2001:db8::1", port: 8080))
         #expect(ListenAddress("127.0.0.1:0") == ListenAddress(host: "127.0.0.1", port: 0))
@@ -152,7 +168,11 @@ struct ConfigTests {
         }.joined(separator: "\n")
             .replacingOccurrences(of: "secret_file = \"/etc/portald/cloud.whsec\"", with: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"")
             .replacingOccurrences(of: "token_file = \"/etc/portald/pms.token\"", with: "token = \"0123456789abcdef0123456789abcdef\"")
-        let config = try Config.parse(uncommented, baseDirectory: "/etc/portald")
+            .replacingOccurrences(of: "token_file = \"/etc/portald/guest-pms.token\"", with: "token = \"\(String(repeating: "g", count: 40))\"")
+        let config = try Config.parse(uncommented, baseDirectory: "/etc/portald",
+                                      environment: ["PORTALD_CLOUD_INBOUND_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+        #expect(config.inbound.map(\.id) == ["guest-pms", "cloud"] && config.inboundListen?.port == 8082)
+        #expect(config.inbound.first?.statusMap[2] == .inHouse && config.arrivals.publicURL.host == "checkin.hotel.example.com")
         #expect(config.webhooks.endpoints.map(\.id) == ["cloud"])
         #expect(config.webhooks.endpoints.first?.topics == ["wifi.*", "arrival.*"])
         #expect(config.admin.tokens.map(\.name) == ["pms-integration"])

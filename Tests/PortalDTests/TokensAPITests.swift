@@ -128,6 +128,15 @@ struct TokensAPITests {
         #expect(escalated.status == 403 && escalated.message.contains("clients:write"))
         #expect(call(.post, "/api/v1/tokens", token: minter, #"{"name": "y", "scopes": ["*"]}"#).status == 403)
         _ = try create(#"{"name": "z", "scopes": ["reservations:read"]}"#, as: minter)
+        #expect(call(.post, "/api/v1/tokens", token: minter, #"{"name": "fast", "scopes": ["reservations:read"], "rate_limit_per_minute": 1000}"#).status == 403)
+        let all = try create(#"{"name": "root", "scopes": ["*"]}"#)
+        #expect(call(.delete, "/api/v1/tokens/root", token: minter).status == 403, "a token cannot revoke one more powerful")
+        #expect(call(.delete, "/api/v1/tokens/z", token: minter).status == 204)
+        let brief = try create(#"{"name": "brief", "scopes": ["tokens:write", "reservations:read"], "expires_in": "1h"}"#, as: all)
+        #expect(call(.post, "/api/v1/tokens", token: brief, #"{"name": "forever", "scopes": ["reservations:read"]}"#).status == 403,
+                "a token cannot make one that outlives it")
+        _ = try create(#"{"name": "shorter", "scopes": ["reservations:read"], "expires_in": "30m"}"#, as: brief)
+        #expect(call(.get, "/api/v1/tokens", token: "").status == 400, "an empty bearer is a malformed request (RFC 6750 invalid_request)")
 
         for (body, field) in [(#"{"scopes": ["*"]}"#, "name"), (#"{"name": "a b", "scopes": ["*"]}"#, "name"),
                               (#"{"name": "a", "scopes": []}"#, "scopes"), (#"{"name": "a", "scopes": ["admin"]}"#, "scopes"),

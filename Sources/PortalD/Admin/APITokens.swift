@@ -51,24 +51,23 @@ final class APITokens: Sendable {
         let secret = Self.prefix + Crypto.randomBytes(32).base64URLString
         let hash = Data(Crypto.sha256(Array(secret.utf8)))
         let token = StoredToken(name: name, scopes: scopes, createdAt: now(), expiresAt: expiresAt, rateLimit: rateLimit)
+        // Memory changes inside the write: writes are serial, so a revoke cannot slip between.
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO api_token(name, hash, scopes, created_at, expires_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, hash, scopes.sorted().joined(separator: " "), token.createdAt, expiresAt, rateLimit])
+            byHash.withLock { $0[hash] = token }
         }
-        byHash.withLock { $0[hash] = token }
         return (token, secret)
     }
 
     /// Deletes the token: it stops working with the next request. False if there is none.
     func revoke(name: String) throws -> Bool {
-        let hash = try store.pool.write { db -> Data? in
-            let hash = try Data.fetchOne(db, sql: "SELECT hash FROM api_token WHERE name = ?", arguments: [name])
+        try store.pool.write { db in
+            guard let hash = try Data.fetchOne(db, sql: "SELECT hash FROM api_token WHERE name = ?", arguments: [name]) else { return false }
             try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
-            return hash
+            byHash.withLock { _ = $0.removeValue(forKey: hash) }
+            return true
         }
-        guard let hash else { return false }
-        byHash.withLock { _ = $0.removeValue(forKey: hash) }
-        return true
     }
 
     /// Generated tokens have this shape: 256 random bits after the prefix.

@@ -18,8 +18,10 @@ final class AdminAPI: HTTPResponder {
     /// `credentials`: the local CLI's and the config's tokens; `tokens`: those made through the API.
     init(credentials: [AdminCredential], tokens: APITokens, rateLimitPerMinute: Int = 60,
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
+         inbound: [InboundSource] = [],
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
          limiter: RequestRateLimiter = RequestRateLimiter(), logger: Logger) {
+        let throttle = throttle ?? AuthFailureThrottle(logger: logger)
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
             logger.error("admin request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
@@ -37,13 +39,15 @@ final class AdminAPI: HTTPResponder {
             return .json(report.view(checkedAt: at), status: report.healthy ? 200 : 503)
         }
         let authentication = BearerAuthentication(credentials: credentials, tokens: tokens, defaultRateLimit: rateLimitPerMinute,
-                                                  throttle: throttle ?? AuthFailureThrottle(logger: logger))
+                                                  throttle: throttle)
         let authenticated = DocumentedRoutes(group: api.group(middleware: [authentication, RateLimiting(limiter: limiter)]),
                                              document: document, prefix: Self.prefix, scope: nil, logger: logger)
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations).addRoutes(to: authenticated)
         TokensController(tokens: tokens, fixed: credentials, defaultRateLimit: rateLimitPerMinute).addRoutes(to: authenticated)
+        // Sources prove themselves with their own signature or token, not an admin token.
+        InboundController(sources: inbound, repository: reservations, throttle: throttle, logger: logger, now: { Date() }).addRoutes(to: open)
         // The document describes every route above; it is itself public and documented.
         let served = DocumentJSON()
         open.get("/openapi.json", APIOperation(summary: "This document", responses: [200: ("OpenAPI 3 document", nil)])) { _, _ in

@@ -29,6 +29,8 @@ struct AdminCredential: Sendable {
     var unguessable = false
     /// Requests a minute (`RateLimiting`); nil: not limited (the local CLI).
     var rateLimit: Int?
+    /// When it stops working (tokens made with an expiry).
+    var expiresAt: Date?
 
     func allows(_ scope: String) -> Bool { scopes.contains(AdminScope.all) || scopes.contains(scope) }
 }
@@ -54,7 +56,8 @@ struct BearerAuthentication: RouterMiddleware {
                 throw HTTPError(401, code: "unauthorized", message: "this token expired at \(RFC3339.string(made.expiresAt!))",
                                 headers: ["WWW-Authenticate": "Bearer realm=\"portald\", error=\"invalid_token\", error_description=\"expired\""])
             }
-            match = AdminCredential(name: made.name, secret: [], scopes: made.scopes, unguessable: true, rateLimit: made.rateLimit ?? defaultRateLimit)
+            match = AdminCredential(name: made.name, secret: [], scopes: made.scopes, unguessable: true,
+                                    rateLimit: made.rateLimit ?? defaultRateLimit, expiresAt: made.expiresAt)
         }
         if match == nil, let wait = throttle.retryAfter(request.clientAddress) {
             guard let presented, let local = credentials.first(where: \.unguessable), Crypto.constantTimeEqual(local.secret, presented) else {
@@ -64,6 +67,10 @@ struct BearerAuthentication: RouterMiddleware {
                                 headers: ["Retry-After": "\(seconds)"])
             }
             match = local
+        }
+        if presented?.isEmpty == true {
+            throw HTTPError(400, code: "invalid_request", message: "Authorization: Bearer is empty",
+                            headers: ["WWW-Authenticate": "Bearer realm=\"portald\", error=\"invalid_request\""])
         }
         guard let presented else {
             throw HTTPError(401, code: "unauthorized", message: "send Authorization: Bearer <token>",

@@ -4,7 +4,7 @@ import HTTPServer
 import Outbox
 
 /// What the reservations resource needs (`Reservations` in the daemon, over SQLite).
-protocol ReservationRepository: Sendable {
+protocol ReservationRepository: InboundRepository {
     func put(_ reservation: Reservation, source: String) throws -> (StoredReservation, Reservations.Outcome)
     func get(id: String) throws -> StoredReservation?
     func delete(id: String, version: Int64?, source: String) throws -> Bool

@@ -71,11 +71,19 @@ struct TokensController {
             204: ("revoked", nil), 404: ("no such token", "Error"), 409: ("defined in the config file or the CLI's own", "Error"),
         ])) { _, context in
             let name = try context.parameters.require("name")
+            if let target = tokens.all.first(where: { $0.name == name }) {
+                // Revoking is power over the token: only a caller holding all it grants may.
+                let caller = try context.requireCredential()
+                if !caller.scopes.contains(AdminScope.all), let missing = target.scopes.sorted().first(where: { !caller.allows($0) || $0 == AdminScope.all }) {
+                    throw HTTPError(403, code: "forbidden", message: "this token cannot revoke \(name), which grants \(missing)")
+                }
+                guard try tokens.revoke(name: name) else { throw HTTPError.notFound("no token \(name)") }
+                return HTTPResponse(status: 204)
+            }
             if fixed.contains(where: { $0.name == name }) {
                 throw HTTPError(409, code: "managed_by_config", message: "token \(name) is defined in the configuration (or is the CLI's own); remove it there")
             }
-            guard try tokens.revoke(name: name) else { throw HTTPError.notFound("no token \(name)") }
-            return HTTPResponse(status: 204)
+            throw HTTPError.notFound("no token \(name)")
         }
     }
 
@@ -116,6 +124,13 @@ struct TokensController {
         let caller = try context.requireCredential()
         if let missing = scopes.sorted().first(where: { !caller.allows($0) || ($0 == AdminScope.all && !caller.scopes.contains(AdminScope.all)) }) {
             throw HTTPError(403, code: "forbidden", message: "this token cannot give the scope \(missing), which it does not hold")
+        }
+        // Nor outlive or outpace it.
+        if let limit = caller.expiresAt, (expiresAt ?? .distantFuture) > limit {
+            throw HTTPError(403, code: "forbidden", message: "this token expires at \(RFC3339.string(limit)); it cannot make one that lasts longer")
+        }
+        if let limit = caller.rateLimit, (rateLimit ?? defaultRateLimit) > limit {
+            throw HTTPError(403, code: "forbidden", message: "this token may make \(limit) requests a minute; it cannot make one allowed more")
         }
         if fixed.contains(where: { $0.name == name }) || tokens.all.contains(where: { $0.name == name }) {
             throw HTTPError(409, code: "name_taken", message: "a token named \(name) exists; revoke it first or choose another name")

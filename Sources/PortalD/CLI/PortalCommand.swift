@@ -93,6 +93,9 @@ struct CheckConfig: AsyncParsableCommand {
                 throw CLIError("\(error)")  // every branding and catalog error names its file
             }
             let branding = config.branding.directory.map { ", branding \($0)" } ?? ""
+            if !config.arrivals.publicURLGiven {
+                print("note: [arrivals] public_url is not set; check-in links will use the portal's URL, reachable only on the hotel's WiFi")
+            }
             print("\(options.config): ok (site \(config.site.id), portal \(config.portal.listen), firewall \(config.firewall.backend.rawValue), time zone \(config.site.timeZone.identifier)\(branding))")
         }
     }

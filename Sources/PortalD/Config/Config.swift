@@ -74,6 +74,8 @@ public struct Config: Sendable {
         /// Check-in links are built from it (`<public_url>/arrive/<token>`): the address a
         /// guest at home reaches, usually through the hotel's reverse proxy.
         public var publicURL: URL
+        /// False when it was left to default to the portal's URL (worth a warning).
+        public var publicURLGiven: Bool
     }
 
     public struct Log: Sendable {
@@ -89,4 +91,8 @@ public struct Config: Sendable {
     public var webhooks: WebhooksConfig
     public var branding: Branding
     public var arrivals: Arrivals
+    /// Systems that push reservations (`[[inbound]]`).
+    public var inbound: [InboundSource]
+    /// A listener for `/api/v1/inbound/…` alone, to expose through the hotel's reverse proxy.
+    public var inboundListen: ListenAddress?
 }

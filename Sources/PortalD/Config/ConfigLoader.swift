@@ -36,7 +36,7 @@ extension Config {
             throw ConfigError("TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         let reader = TableReader(root, path: "")
-        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding", "arrivals"], sections: true)
+        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding", "arrivals", "inbound", "inbound_listener"], sections: true)
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
         }
@@ -50,6 +50,8 @@ extension Config {
         let webhooks = try reader.optionalTable("webhooks").webhooks(environment: environment, resolve: resolve)
         let branding = try reader.optionalTable("branding")
         let arrivals = try reader.optionalTable("arrivals")
+        let inbound = try reader.inboundSources(environment: environment, resolve: resolve)
+        let inboundListener = try reader.optionalTable("inbound_listener")
 
         let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
         let zoneName = try site.string("time_zone", default: "UTC")
@@ -119,8 +121,11 @@ extension Config {
             webhooks: webhooks,
             branding: .init(directory: brandingDirectory),
             // Without one, links point at the portal: they work on the hotel's WiFi only.
-            arrivals: .init(publicURL: arrivals.has("public_url") ? try arrivals.url("public_url") : publicURL))
-        for table in [site, portal, firewall, store, admin, log, branding, arrivals] { try table.rejectUnknownKeys() }
+            arrivals: .init(publicURL: arrivals.has("public_url") ? try arrivals.url("public_url", plain: true) : publicURL,
+                            publicURLGiven: arrivals.has("public_url")),
+            inbound: inbound,
+            inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
+        for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
         return config
     }

@@ -19,6 +19,8 @@ final class TableReader {
     func name(_ key: String) -> String { path.isEmpty ? key : "\(path) \(key)" }
 
     func has(_ key: String) -> Bool { table?[key] != nil }
+    /// The table's keys (for tables whose keys are data, like a status map).
+    var keys: [String] { table?.keys.sorted() ?? [] }
     private func value(_ key: String) -> TOMLValueConvertible? {
         used.insert(key)
         return table?[key]
@@ -40,7 +42,8 @@ final class TableReader {
         guard let array = found.array else { throw ConfigError("\(name(key)): expected an array of tables [[…\(key)]], got \(found.type)") }
         return try array.enumerated().map { index, item in
             guard let table = item.table else { throw ConfigError("\(name(key)) #\(index + 1): expected a table") }
-            return TableReader(table, path: "[[\(path.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))).\(key)]] #\(index + 1)")
+            let parent = path.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            return TableReader(table, path: "[[\(parent.isEmpty ? "" : parent + ".")\(key)]] #\(index + 1)")
         }
     }
 
@@ -112,11 +115,15 @@ final class TableReader {
         return address
     }
 
-    func url(_ key: String) throws -> URL {
+    /// An http(s) URL with a host; `plain`: also without query or fragment (a base that paths are appended to).
+    func url(_ key: String, plain: Bool = false) throws -> URL {
         let text = try string(key)
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty else {
             throw ConfigError("\(name(key)): \"\(text)\" is not an http(s) URL with a host")
+        }
+        if plain && (url.query != nil || url.fragment != nil) {
+            throw ConfigError("\(name(key)): \"\(text)\" has a query or fragment; links are made by appending /arrive/<token>")
         }
         return url
     }

@@ -45,6 +45,9 @@ public enum Daemon {
             logger.warning("firewall backend \"none\": guests are not captured; logins are recorded only")
             firewall = MemoryFirewall()
         }
+        if !config.arrivals.publicURLGiven {
+            logger.warning("[arrivals] public_url is not set: check-in links point at the portal (\(config.portal.publicURL)), which guests reach only on the hotel's WiFi")
+        }
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
         let restored = try await workers.run { try sessions.restore() }
@@ -73,19 +76,32 @@ public enum Daemon {
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
                                                             rateLimit: $0.rateLimit ?? config.admin.rateLimitPerMinute) }
             let tokens = try await workers.run { try APITokens(store: store) }
+            let throttle = AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger)
+            let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
             let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
-                                 reservations: Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL),
-                                 health: { healthStatus.latest },
-                                 throttle: AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger), logger: logger)
+                                 reservations: reservations, inbound: config.inbound, health: { healthStatus.latest },
+                                 throttle: throttle, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
                 connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
                 maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes, logger: logger),
                 responder: portal, workers: workers)
             do {
-                servers = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2, maxConnections: 256, logger: logger),
-                                                        responder: admin, workers: workers)]
+                var started = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2, maxConnections: 256, logger: logger),
+                                                            responder: admin, workers: workers)]
+                if let listen = config.inboundListen {
+                    let inbound = InboundAPI(controller: InboundController(sources: config.inbound, repository: reservations, throttle: throttle,
+                                                                           logger: logger, now: { Date() }), logger: logger)
+                    do {
+                        started.append(try HTTPServer(options: HTTPServerOptions(listen: listen, threads: 2, maxConnections: 256, logger: logger),
+                                                      responder: inbound, workers: workers))
+                    } catch {
+                        started.dropFirst().forEach { $0.stop() }  // the portal is stopped below
+                        throw error
+                    }
+                }
+                servers = started
             } catch {
                 portalServer.stop()
                 throw error
