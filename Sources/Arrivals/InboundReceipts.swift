@@ -52,7 +52,8 @@ extension Reservations {
             let outcome: InboundOutcome
             do {
                 switch change {
-                case .upsert(let reservation): outcome = .applied(try put(reservation, source: "inbound:" + source, in: db).1)
+                // The PMS's word on status stands, ordered or not: refusing it would only make it retry.
+                case .upsert(let reservation): outcome = .applied(try put(reservation, source: "inbound:" + source, enforceMoves: false, in: db).1)
                 case .delete(let id, let version): outcome = try delete(id: id, version: version, source: "inbound:" + source, in: db) ? .deleted : .duplicate
                 }
             } catch ReservationError.stale(_, let stored, _) {

@@ -65,13 +65,23 @@ public enum ReservationDocument {
 
     /// A counter, or the source's update time as RFC 3339 (kept as Unix milliseconds).
     static func version(_ read: Fields) throws(ReservationError) -> Int64? {
-        if case .string(let text)? = read.object["version"] {
-            guard let date = RFC3339.date(text) else {
-                throw .invalid(field: "version", message: "\"\(text)\" is neither a whole number nor an RFC 3339 time")
+        try version(read.object["version"], field: "version")
+    }
+
+    /// The one reading of a version, for every way one arrives (JSON number, numeric
+    /// text, RFC 3339 time): a version no update could exceed would make a tombstone forever.
+    public static func version(_ value: JSONValue?, field: String) throws(ReservationError) -> Int64? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let text)?:
+            if let number = Int64(text), (0...maximumVersion).contains(number) { return number }
+            guard let date = RFC3339.date(text) ?? RFC3339.date(text + "Z") else {
+                throw .invalid(field: field, message: "\"\(text)\" is neither a whole number up to \(maximumVersion) nor an RFC 3339 time")
             }
             return Int64((date.timeIntervalSince1970 * 1000).rounded())
+        default:
+            return try Fields(object: [field: value!], path: "").optionalInteger(field, in: 0...maximumVersion)
         }
-        return try read.optionalInteger("version", in: 0...maximumVersion)
     }
 
     /// A PMS id: what fits in a URL path segment unescaped and in a log line.

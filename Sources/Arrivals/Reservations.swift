@@ -33,8 +33,10 @@ public final class Reservations: Sendable {
         try store.pool.write { db in try put(reservation, source: source, in: db) }
     }
 
+    /// `enforceMoves`: false for the PMS's own deliveries, whose status is the truth even
+    /// without a version to order them.
     @discardableResult
-    public func put(_ reservation: Reservation, source: String, in db: Database) throws -> (StoredReservation, Outcome) {
+    public func put(_ reservation: Reservation, source: String, enforceMoves: Bool = true, in db: Database) throws -> (StoredReservation, Outcome) {
         let date = now()
         var reservation = reservation
         if let row = try ReservationRecords.row(id: reservation.id, in: db) {
@@ -51,7 +53,7 @@ public final class Reservations: Sendable {
                 if current == reservation { return (try stored(row), .unchanged) }
                 // A newer version from the source is the PMS's word, whatever came between
                 // (updates overtake each other); the front desk's rules hold for the rest.
-                guard newer || current.status.canBecome(reservation.status) else {
+                guard newer || !enforceMoves || current.status.canBecome(reservation.status) else {
                     throw ReservationError.invalid(field: "status", message:
                         "a reservation cannot go from \(current.status.rawValue) to \(reservation.status.rawValue)")
                 }

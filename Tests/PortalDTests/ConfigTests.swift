@@ -140,6 +140,7 @@ struct ConfigTests {
         #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[inbound.status_map]\nfour = \"cancelled\"")).contains("rsvStatus numbers"))
         #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[inbound.status_map]\n4 = \"gone\"")).contains("\"gone\" is not one of"))
         #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[[inbound]]\nid = \"pms\"\nformat = \"guest\"\nsecret = \"0123456789abcdef\"")).contains("used by two sources"))
+        #expect(error(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\n[inbound.status_map]")).contains("map at least one rsvStatus"))
         let parsed = try parse(source("format = \"guest\"\nsecret = \"0123456789abcdef\"\nversion_field = \"lastChange\"\n[inbound.status_map]\n9 = \"no_show\""))
         #expect(parsed.inbound.first?.statusMap == [9: .noShow] && parsed.inbound.first?.versionField == "lastChange")
         #expect(error(valid + "\n[arrivals]\npublic_url = \"https://x.example.com/?a=1\"").contains("has a query or fragment"))

@@ -51,11 +51,12 @@ final class APITokens: Sendable {
         let secret = Self.prefix + Crypto.randomBytes(32).base64URLString
         let hash = Data(Crypto.sha256(Array(secret.utf8)))
         let token = StoredToken(name: name, scopes: scopes, createdAt: now(), expiresAt: expiresAt, rateLimit: rateLimit)
-        // Memory changes inside the write: writes are serial, so a revoke cannot slip between.
+        // Memory changes when the write commits (writes are serial, so a revoke cannot slip
+        // between), and only if it commits.
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO api_token(name, hash, scopes, created_at, expires_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, hash, scopes.sorted().joined(separator: " "), token.createdAt, expiresAt, rateLimit])
-            byHash.withLock { $0[hash] = token }
+            db.afterNextTransaction { _ in self.byHash.withLock { $0[hash] = token } }
         }
         return (token, secret)
     }
@@ -65,7 +66,7 @@ final class APITokens: Sendable {
         try store.pool.write { db in
             guard let hash = try Data.fetchOne(db, sql: "SELECT hash FROM api_token WHERE name = ?", arguments: [name]) else { return false }
             try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
-            byHash.withLock { _ = $0.removeValue(forKey: hash) }
+            db.afterNextTransaction { _ in self.byHash.withLock { _ = $0.removeValue(forKey: hash) } }
             return true
         }
     }

@@ -18,7 +18,7 @@ final class AdminAPI: HTTPResponder {
     /// `credentials`: the local CLI's and the config's tokens; `tokens`: those made through the API.
     init(credentials: [AdminCredential], tokens: APITokens, rateLimitPerMinute: Int = 60,
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
-         inbound: [InboundSource] = [],
+         inbound: InboundController? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
          limiter: RequestRateLimiter = RequestRateLimiter(), logger: Logger) {
         let throttle = throttle ?? AuthFailureThrottle(logger: logger)
@@ -47,7 +47,8 @@ final class AdminAPI: HTTPResponder {
         ReservationsController(repository: reservations).addRoutes(to: authenticated)
         TokensController(tokens: tokens, fixed: credentials, defaultRateLimit: rateLimitPerMinute).addRoutes(to: authenticated)
         // Sources prove themselves with their own signature or token, not an admin token.
-        InboundController(sources: inbound, repository: reservations, throttle: throttle, logger: logger, now: { Date() }).addRoutes(to: open)
+        (inbound ?? InboundController(sources: [], repository: reservations, throttle: AuthFailureThrottle(label: "inbound", logger: logger),
+                                      logger: logger, timeZone: .gmt, now: { Date() })).addRoutes(to: open)
         // The document describes every route above; it is itself public and documented.
         let served = DocumentJSON()
         open.get("/openapi.json", APIOperation(summary: "This document", responses: [200: ("OpenAPI 3 document", nil)])) { _, _ in

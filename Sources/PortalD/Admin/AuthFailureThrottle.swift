@@ -21,7 +21,11 @@ final class AuthFailureThrottle: Sendable {
     /// The shared record of addresses beyond `capacity`.
     static let overflow = "(addresses beyond the tracked number)"
 
-    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, logger: Logger) {
+    /// What its log lines name ("admin API", "inbound").
+    let label: String
+
+    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, label: String = "admin API", logger: Logger) {
+        self.label = label
         self.limit = limit
         self.window = window
         self.capacity = capacity
@@ -79,7 +83,7 @@ final class AuthFailureThrottle: Sendable {
         }
         // Logged outside the lock: a slow log sink must not hold up every admin request.
         if refusedInEndedWindow > 0 {
-            logger.warning("admin API: refused further attempts from an address over the failure limit",
+            logger.warning("\(label): refused further attempts from an address over the failure limit",
                            metadata: ["address": "\(address)", "refused": "\(refusedInEndedWindow)"])
         }
         return wait
@@ -95,10 +99,10 @@ final class AuthFailureThrottle: Sendable {
             records[key] = record
             return record.failures
         }
-        logger.warning("admin API: authentication failed", metadata: [
+        logger.warning("\(label): authentication failed", metadata: [
             "address": "\(address)", "counted_as": "\(key)", "reason": "\(reason)", "failures_in_window": "\(failures)"])
         if failures == limit {
-            logger.error("admin API: \(limit) failed authentications from one address; refusing it with 429 for \(window)",
+            logger.error("\(label): \(limit) failed authentications from one address; refusing it with 429 for \(window)",
                          metadata: ["address": "\(key)"])
         }
     }

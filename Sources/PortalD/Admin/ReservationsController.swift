@@ -65,11 +65,15 @@ struct ReservationsController {
         }
         write.delete("/reservations/{id}", APIOperation(
             summary: "Delete a reservation (idempotent; with version, an older one than stored is refused)",
-            query: [("version", ["type": "integer", "minimum": 0], "the source's version of this deletion")],
+            query: [("version", ["type": "integer", "minimum": 0, "maximum": .number(Double(ReservationDocument.maximumVersion))],
+                     "the source's version of this deletion (or an RFC 3339 time)")],
             responses: [204: ("deleted, or already deleted", nil), 400: ("bad version", "Error"), 404: ("no such reservation", "Error"),
                         409: ("older than the stored version: nothing changed", "Error")])) { request, context in
             let version = try request.query["version"].map { text -> Int64 in
-                guard let version = Int64(text), version >= 0 else { throw HTTPError.badRequest("invalid_version", "version must be a whole number ≥ 0") }
+                // The same reading as a body's version: a number up to 2^53 − 1, or an RFC 3339 time.
+                guard let version = try? ReservationDocument.version(.string(text), field: "version") ?? nil else {
+                    throw HTTPError.badRequest("invalid_version", "version must be a whole number from 0 to \(ReservationDocument.maximumVersion), or an RFC 3339 time")
+                }
                 return version
             }
             _ = try repository.delete(id: try context.parameters.require("id"), version: version, source: Self.source(context))

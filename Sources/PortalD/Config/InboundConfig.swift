@@ -44,8 +44,9 @@ extension TableReader {
                     statusMap[code] = try table.enumeration(key, default: Reservation.Status.confirmed)
                 }
                 try table.rejectUnknownKeys()
+                guard !statusMap.isEmpty else { throw ConfigError("\(entry.name("status_map")): map at least one rsvStatus number, or leave it out for the default") }
             }
-            let versionField = entry.has("version_field") ? try entry.string("version_field") : nil
+            let versionField = entry.has("version_field") ? try entry.string("version_field", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "a DTO field name") : nil
             if versionField != nil && format != .guest { throw ConfigError("\(entry.name("version_field")): only for format = \"guest\"") }
             try entry.rejectUnknownKeys()
             sources.append(InboundSource(id: id, format: format, authentication: authentication, statusMap: statusMap, versionField: versionField))

@@ -78,9 +78,16 @@ public enum Daemon {
             let tokens = try await workers.run { try APITokens(store: store) }
             let throttle = AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger)
             let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
+            // Its own count: bad deliveries through the reverse proxy must not throttle admin callers.
+            let inbound = InboundController(sources: config.inbound, repository: reservations,
+                                            throttle: AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, label: "inbound", logger: logger),
+                                            logger: logger, timeZone: config.site.timeZone, now: { Date() })
+            if config.inboundListen != nil && config.inbound.isEmpty {
+                logger.warning("[inbound_listener] is set but no [[inbound]] source is configured: it will answer 404 to everything")
+            }
             let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
-                                 reservations: reservations, inbound: config.inbound, health: { healthStatus.latest },
+                                 reservations: reservations, inbound: inbound, health: { healthStatus.latest },
                                  throttle: throttle, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
@@ -91,11 +98,10 @@ public enum Daemon {
                 var started = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2, maxConnections: 256, logger: logger),
                                                             responder: admin, workers: workers)]
                 if let listen = config.inboundListen {
-                    let inbound = InboundAPI(controller: InboundController(sources: config.inbound, repository: reservations, throttle: throttle,
-                                                                           logger: logger, now: { Date() }), logger: logger)
+                    let inboundAPI = InboundAPI(controller: inbound, logger: logger)
                     do {
                         started.append(try HTTPServer(options: HTTPServerOptions(listen: listen, threads: 2, maxConnections: 256, logger: logger),
-                                                      responder: inbound, workers: workers))
+                                                      responder: inboundAPI, workers: workers))
                     } catch {
                         started.dropFirst().forEach { $0.stop() }  // the portal is stopped below
                         throw error

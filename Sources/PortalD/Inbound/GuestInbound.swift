@@ -23,15 +23,21 @@ public enum GuestReservation {
     /// The change one delivery asks for. `versionField` names a DTO field holding the
     /// source's version (a number, or a date-time taken as Unix milliseconds).
     static func change(_ body: [UInt8], updateType: String?, statusMap: [Int: Reservation.Status],
-                       versionField: String?) throws(InboundRefusal) -> ReservationChange {
+                       versionField: String?, timeZone: TimeZone) throws(InboundRefusal) -> ReservationChange {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), case .array(let items) = value else {
             throw .malformed("the body must be a JSON list of ReservationsUpdateDTO ([new] or [new, previous])")
         }
-        guard (1...2).contains(items.count), case .object(let dto) = items[0] else {
+        guard (1...2).contains(items.count), case .object(let dto) = items[0], items.allSatisfy({ if case .object = $0 { true } else { false } }) else {
             throw .malformed("the list must hold one or two ReservationsUpdateDTO objects ([new] or [new, previous]), not \(items.count) items")
         }
         let id = try text(dto["reservation_id"], "reservation_id")
-        let version = try versionField.map { field throws(InboundRefusal) -> Int64? in try Self.version(dto[field], field) } ?? nil
+        let version: Int64?
+        do {
+            try ReservationDocument.checkID(id, field: "reservation_id")
+            version = try versionField.map { field throws(ReservationError) -> Int64? in try ReservationDocument.version(dto[field], field: field) } ?? nil
+        } catch {
+            throw .invalid(error)
+        }
         switch updateType?.lowercased() {
         case "delete"?: return .delete(id: id, version: version)
         case "insert"?, "update"?, nil: break
@@ -43,10 +49,11 @@ public enum GuestReservation {
         }
         let (first, last) = name(try text(dto["responsible"], "responsible"))
         var object: [String: JSONValue] = [
-            "reference": .string(try text(dto["reference"] ?? dto["reservation_id"], "reference")),
+            // GUEST may send no reference, or null, or "": the id stands in.
+            "reference": .string((try? text(dto["reference"], "reference")) ?? id),
             "status": .string(status.rawValue),
-            "arrival": .string(try date(dto["arrivalDate"], "arrivalDate")),
-            "departure": .string(try date(dto["exitDate"], "exitDate")),
+            "arrival": .string(try date(dto["arrivalDate"], "arrivalDate", in: timeZone)),
+            "departure": .string(try date(dto["exitDate"], "exitDate", in: timeZone)),
             "adults": dto["ad"] ?? .null,
             "children": .number(try count(dto["jr"], "jr") + count(dto["ch"], "ch")),
             "babies": .number(try count(dto["bb"], "bb")),
@@ -64,7 +71,7 @@ public enum GuestReservation {
 
     /// "Müller, Anna" or "Anna Müller" → (first, last); one word is the last name.
     static func name(_ responsible: String) -> (String, String) {
-        let trimmed = responsible.trimmingCharacters(in: .whitespaces)
+        let trimmed = responsible.trimmingCharacters(in: .whitespacesAndNewlines)
         if let comma = trimmed.firstIndex(of: ",") {
             return (trimmed[trimmed.index(after: comma)...].trimmingCharacters(in: .whitespaces), trimmed[..<comma].trimmingCharacters(in: .whitespaces))
         }
@@ -80,10 +87,16 @@ public enum GuestReservation {
         }
     }
 
-    static func date(_ value: JSONValue?, _ field: String) throws(InboundRefusal) -> String {
+    /// `2026-12-01`, or a date-time: a local one is taken as it stands, one with `Z` or an
+    /// offset is moved to the site's zone first (23:00Z on 30 Nov is 1 Dec in Madrid).
+    static func date(_ value: JSONValue?, _ field: String, in zone: TimeZone) throws(InboundRefusal) -> String {
         guard case .string(let text)? = value, text.count >= 10, LocalDate(String(text.prefix(10))) != nil,
               text.count == 10 || text.dropFirst(10).first == "T" || text.dropFirst(10).first == " " else {
             throw .malformed("\(field): required, a date (2026-12-01 or 2026-12-01T00:00:00)")
+        }
+        let time = text.dropFirst(11)
+        if time.hasSuffix("Z") || time.contains("+") || time.contains("-"), let instant = RFC3339.date(text.replacingOccurrences(of: " ", with: "T")) {
+            return LocalDate(instant, in: zone).description
         }
         return String(text.prefix(10))
     }
@@ -93,18 +106,6 @@ public enum GuestReservation {
         case nil, .null?: return 0
         case .number(let number)? where number.rounded() == number && number >= 0: return number
         default: throw .malformed("\(field): a whole number ≥ 0")
-        }
-    }
-
-    static func version(_ value: JSONValue?, _ field: String) throws(InboundRefusal) -> Int64? {
-        switch value {
-        case nil, .null?: return nil
-        case .number(let number)? where number.rounded() == number && number >= 0 && number < 9e15: return Int64(number)
-        case .string(let text)?:
-            if let number = Int64(text), number >= 0 { return number }
-            if let date = RFC3339.date(text) ?? RFC3339.date(text + "Z") { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-            fallthrough
-        default: throw .malformed("\(field): the version, a whole number or a date-time")
         }
     }
 }

@@ -21,6 +21,8 @@ struct InboundController {
     let repository: any InboundRepository
     let throttle: AuthFailureThrottle
     let logger: Logger
+    /// The site's zone: a GUEST date-time with an offset is taken as the site's day.
+    let timeZone: TimeZone
     let now: @Sendable () -> Date
 
     func addRoutes(to api: DocumentedRoutes) {
@@ -39,19 +41,26 @@ struct InboundController {
         guard let source = sources.first(where: { $0.id == sourceID }) else {
             throw HTTPError.notFound("no inbound source \"\(sourceID)\" ([[inbound]] in the configuration)")
         }
-        if let wait = throttle.retryAfter(request.clientAddress) {
-            let seconds = max(1, Int(wait.components.seconds) + 1)
-            throw HTTPError(429, code: "too_many_failures", message: "too many failed authentications from this address; try again in \(seconds) s",
-                            headers: ["Retry-After": String(seconds)])
-        }
         let date = now()
         do {
-            let key = try authenticate(request, source: source, at: date)
+            // Proof first: a correct HMAC or a 32-character token cannot be guessed, so a
+            // flood of bad deliveries (through the same reverse proxy) never locks the PMS out.
+            let key: String
+            do {
+                key = try authenticate(request, source: source, at: date)
+            } catch {
+                if let wait = throttle.retryAfter(request.clientAddress) {
+                    let seconds = max(1, Int(wait.components.seconds) + 1)
+                    throw HTTPError(429, code: "too_many_failures", message: "too many failed deliveries from this address; try again in \(seconds) s",
+                                    headers: ["Retry-After": String(seconds)])
+                }
+                throw error
+            }
             let change: ReservationChange
             switch source.format {
             case .standard: change = try StandardInbound.change(request.body)
             case .guest: change = try GuestReservation.change(request.body, updateType: request.headers["updatetype"],
-                                                             statusMap: source.statusMap, versionField: source.versionField)
+                                                             statusMap: source.statusMap, versionField: source.versionField, timeZone: timeZone)
             }
             let outcome = try repository.apply(change, source: source.id, key: key)
             return .json(InboundResult(outcome, change: change))

@@ -40,6 +40,11 @@ enum StandardInbound {
         guard case .string(let event)? = envelope["event"] else { throw .malformed("event: required, a string") }
         guard case .object(let data)? = envelope["data"] else { throw .malformed("data: required, an object") }
         guard case .string(let id)? = data["id"] else { throw .malformed("data.id: required, the reservation's id") }
+        do {
+            try ReservationDocument.checkID(id, field: "data.id")
+        } catch {
+            throw .invalid(error)
+        }
         switch event {
         case "reservation.upserted":
             do {
@@ -48,10 +53,10 @@ enum StandardInbound {
                 throw .invalid(error)
             }
         case "reservation.deleted":
-            switch data["version"] {
-            case nil, .null?: return .delete(id: id, version: nil)
-            case .number(let number)? where number.rounded() == number && number >= 0 && number < 9e15: return .delete(id: id, version: Int64(number))
-            default: throw .malformed("data.version: a whole number ≥ 0, or absent")
+            do {
+                return .delete(id: id, version: try ReservationDocument.version(data["version"], field: "data.version"))
+            } catch {
+                throw .invalid(error)
             }
         default:
             throw .malformed("event \"\(event)\" is not one portald takes (reservation.upserted, reservation.deleted)")
