@@ -37,21 +37,53 @@ public final class Dispatcher: Service {
         // On shutdown: abort transfers in flight (their events stay pending) and stop.
         await withGracefulShutdownHandler {
             await cancelWhenGracefulShutdown {
-                await withTaskGroup(of: Void.self) { group in
-                    for endpoint in self.outbox.endpoints where endpoint.status != .inactive {
-                        group.addTask {
-                            switch endpoint.ordering {
-                            case .ordered: await self.serveInOrder(endpoint)
-                            case .none: await self.serveConcurrently(endpoint)
-                            }
-                        }
-                    }
-                    group.addTask { await self.purgeLoop() }
-                }
+                await self.superviseEndpoints()
             }
         } onGracefulShutdown: { [transport] in
             // `close` waits for the transfer thread to end: not on a cooperative thread.
             Thread.detachNewThread { transport.close() }
+        }
+    }
+
+    /// One delivery loop per endpoint that is not inactive, started and ended as the
+    /// registry changes (endpoints made, changed or deleted through the API).
+    private func superviseEndpoints() async {
+        let watcher = "", purger: String? = nil
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask { await self.purgeLoop(); return purger }
+            var running = Set<String>()
+            var watching = false
+            while !Task.isCancelled {
+                let generation = outbox.registry.changed.generation
+                for endpoint in outbox.endpoints where endpoint.status != .inactive && !running.contains(endpoint.id) {
+                    running.insert(endpoint.id)
+                    group.addTask { await self.serve(endpoint.id); return endpoint.id }
+                }
+                if !watching {
+                    watching = true
+                    group.addTask { await self.outbox.registry.changed.wait(since: generation, timeout: .seconds(60)); return watcher }
+                }
+                guard let finished = await group.next() else { break }
+                switch finished {
+                case watcher?: watching = false
+                case let id?: running.remove(id)
+                case nil: break
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The endpoint as the registry has it now; nil once deleted or made inactive (its loop ends).
+    private func current(_ id: String) -> WebhookEndpoint? {
+        outbox.registry.endpoint(id).flatMap { $0.status == .inactive ? nil : $0 }
+    }
+
+    private func serve(_ id: String) async {
+        switch current(id)?.ordering {
+        case .ordered?: await serveInOrder(id)
+        case .none?: await serveConcurrently(id)
+        case nil: return
         }
     }
 
@@ -76,8 +108,8 @@ public final class Dispatcher: Service {
         var nextDue: Date?
     }
 
-    private func serveInOrder(_ endpoint: WebhookEndpoint) async {
-        while !Task.isCancelled {
+    private func serveInOrder(_ id: String) async {
+        while !Task.isCancelled, let endpoint = current(id) {
             liveness.beat(endpoint.id)
             let generation = outbox.wakeUp.generation
             guard let batch = await fetch(endpoint, excluding: [], limit: 64) else { continue }
@@ -94,12 +126,12 @@ public final class Dispatcher: Service {
 
     /// A sliding window of `concurrency` deliveries: each settled one makes room for
     /// the next due event at once. A waiter child wakes the loop on new events.
-    private func serveConcurrently(_ endpoint: WebhookEndpoint) async {
+    private func serveConcurrently(_ id: String) async {
         let waiterID: Int64 = -1
         await withTaskGroup(of: Int64.self) { group in
             var inFlight = Set<Int64>()
             var waiting = false
-            while !Task.isCancelled {
+            while !Task.isCancelled, let endpoint = current(id) {
                 liveness.beat(endpoint.id)
                 let generation = outbox.wakeUp.generation
                 var nextDue: Date?
@@ -181,11 +213,17 @@ public final class Dispatcher: Service {
     /// Returns true when the event is settled (delivered or dead).
     @discardableResult
     public func deliver(_ item: Due, to endpoint: WebhookEndpoint) async -> Bool {
-        let body = [UInt8](item.body)
+        // The stored envelope, or the same event as a CloudEvent: derived the same way on
+        // every attempt, so every retry sends the same bytes.
+        let body = endpoint.contentType == .cloudEvents ? CloudEvent.structured(fromEnvelope: [UInt8](item.body)) : [UInt8](item.body)
+        let sent = endpoint.contentType == .cloudEvents ? Data(body) : item.body
+        let contentType = endpoint.contentType == .cloudEvents ? CloudEvent.contentType : "application/json"
         var log: [DeliveryAttemptRecord] = []
         func attempt(_ url: URL) async -> HTTPOutcome {
             let started = now()
-            let outcome = await transport.post(url, body: item.body, headers: WebhookSigner.headers(id: item.eventID, timestamp: started, body: body, secrets: endpoint.secrets, userAgent: settings.userAgent), timeout: settings.timeout)
+            let headers = WebhookSigner.headers(id: item.eventID, timestamp: started, body: body, secrets: endpoint.secrets,
+                                                userAgent: settings.userAgent, contentType: contentType)
+            let outcome = await transport.post(url, body: sent, headers: headers, timeout: settings.timeout)
             log.append(DeliveryAttemptRecord(id: nil, eventSequence: item.record.eventSequence, endpointID: endpoint.id, attemptedAt: started,
                                              url: url.absoluteString, statusCode: outcome.statusCode,
                                              latencyMs: Int(outcome.latency.components.seconds * 1000 + outcome.latency.components.attoseconds / 1_000_000_000_000_000),

@@ -7,13 +7,16 @@ import Store
 /// delivers what is written here; nothing is sent from inside a transaction.
 public final class Outbox: Sendable {
     public let siteID: String
-    public let endpoints: [WebhookEndpoint]
+    /// Where events go; changes through the API take effect at once.
+    public let registry: EndpointRegistry
+    public var endpoints: [WebhookEndpoint] { registry.all }
     /// Signalled after a commit that made something deliverable.
     let wakeUp = WakeUp()
 
+    /// `endpoints`: the config file's (`ManagedEndpoints.load` adds the API's).
     public init(siteID: String, endpoints: [WebhookEndpoint]) {
         self.siteID = siteID
-        self.endpoints = endpoints
+        self.registry = EndpointRegistry(endpoints)
     }
 
     /// The envelope of DESIGN.md: `{id, event, created_at, site_id, data}`.

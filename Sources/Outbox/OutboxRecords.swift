@@ -99,5 +99,6 @@ public enum OutboxSchema: StoreSchema {
                 );
                 """)
         },
+        ManagedEndpoints.migration,
     ]
 }

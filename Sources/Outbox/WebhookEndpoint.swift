@@ -18,6 +18,19 @@ public struct WebhookEndpoint: Sendable {
         case none
     }
 
+    /// How the event is put in the body.
+    public enum ContentType: String, Sendable, CaseIterable {
+        /// portald's envelope `{id, event, created_at, site_id, data}`, `application/json`.
+        case standard = "default"
+        /// CloudEvents 1.0 structured mode, `application/cloudevents+json`.
+        case cloudEvents
+    }
+
+    /// Where the endpoint is defined: the config file (read-only through the API) or the API.
+    public enum ManagedBy: String, Sendable {
+        case config, api
+    }
+
     public var id: String
     public var url: URL
     /// Signing keys, newest first: during a rotation both sign every attempt.
@@ -26,9 +39,24 @@ public struct WebhookEndpoint: Sendable {
     public var fallbackURL: URL?
     public var status: Status
     public var ordering: Ordering
+    public var contentType: ContentType
+    /// The payload version the receiver expects (echoed; portald has one so far, "1").
+    public var apiVersion: String
+    public var managedBy: ManagedBy
+    /// Bumped by every change through the API: the ETag that `If-Match` compares.
+    public var revision: Int
+    public var createdAt: Date?
+    public var updatedAt: Date?
 
     public init(id: String, url: URL, secrets: [WebhookSecret], topics: [String], fallbackURL: URL? = nil,
-                status: Status = .active, ordering: Ordering = .ordered) {
+                status: Status = .active, ordering: Ordering = .ordered, contentType: ContentType = .standard, apiVersion: String = "1",
+                managedBy: ManagedBy = .config, revision: Int = 0, createdAt: Date? = nil, updatedAt: Date? = nil) {
+        self.contentType = contentType
+        self.apiVersion = apiVersion
+        self.managedBy = managedBy
+        self.revision = revision
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
         self.id = id
         self.url = url
         self.secrets = secrets
@@ -79,4 +107,7 @@ public struct WebhookSecret: Sendable, Equatable {
         key = Array(data)
         self.validUntil = validUntil
     }
+
+    /// The `whsec_` text of this key.
+    public var text: String { "whsec_" + Data(key).base64EncodedString() }
 }

@@ -17,12 +17,13 @@ public enum WebhookSigner {
         "sha256=" + Crypto.hmacSHA256(key: key, message: body).hexString
     }
 
-    public static func headers(id: String, timestamp: Date, body: [UInt8], secrets: [WebhookSecret], userAgent: String = "portald") -> [(String, String)] {
+    public static func headers(id: String, timestamp: Date, body: [UInt8], secrets: [WebhookSecret], userAgent: String = "portald",
+                               contentType: String = "application/json") -> [(String, String)] {
         let seconds = Int64(timestamp.timeIntervalSince1970)
         let keys = secrets.filter { $0.validUntil.map { $0 > timestamp } ?? true }.map(\.key)
         let signing = keys.isEmpty ? [secrets[0].key] : keys
         return [
-            ("Content-Type", "application/json"),
+            ("Content-Type", contentType),
             ("User-Agent", userAgent),
             ("webhook-id", id),
             ("webhook-timestamp", String(seconds)),

@@ -22,10 +22,13 @@ public final class WebhookReceiver: @unchecked Sendable {
         public var siteID: String?
         public var createdAt: String?
         public var data: [String: JSONScalar]?
+        /// A CloudEvents delivery as the `cloudevents` SDK read it (nil for other content types).
+        public var cloudEvent: [String: String]?
+        public var cloudEventError: String?
         enum CodingKeys: String, CodingKey {
             case path, status, webhookID = "webhook_id", webhookTimestamp = "webhook_timestamp", idempotencyKey = "idempotency_key",
                  userAgent = "user_agent", contentType = "content_type", signature, verified, xSignatureOk = "x_signature_ok",
-                 id, event, siteID = "site_id", createdAt = "created_at", data
+                 id, event, siteID = "site_id", createdAt = "created_at", data, cloudEvent = "cloud_event", cloudEventError = "cloud_event_error"
         }
     }
 
@@ -45,7 +48,9 @@ public final class WebhookReceiver: @unchecked Sendable {
         let planPath = directory.appendingPathComponent("plan.json").path
         try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: planPath))
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("webhook_receiver.py").path
-        var arguments = ["python3", script, "--host", host, "--port", "0", "--log", logPath, "--plan", planPath, "--sleep-ms", String(sleepMilliseconds)]
+        secretsPath = directory.appendingPathComponent("secrets").path
+        var arguments = ["python3", script, "--host", host, "--port", "0", "--log", logPath, "--plan", planPath, "--sleep-ms", String(sleepMilliseconds),
+                         "--secret-file", secretsPath]
         for secret in secrets { arguments += ["--secret", secret] }
         if selfSignedTLS {
             let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
@@ -70,6 +75,18 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     private var scheme = "http"
+    private let secretsPath: String
+
+    /// Counts `secret` as valid from the next request on (for an endpoint's secret made after the receiver started).
+    public func trust(_ secret: String) throws {
+        let handle = FileHandle(forWritingAtPath: secretsPath) ?? {
+            _ = FileManager.default.createFile(atPath: secretsPath, contents: nil)
+            return FileHandle(forWritingAtPath: secretsPath)!
+        }()
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((secret + "\n").utf8))
+    }
 
     public func url(_ path: String, host: String = "127.0.0.1") -> String { "\(scheme)://\(host):\(port)\(path)" }
 

@@ -15,6 +15,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--secret", action="append", required=True, help="whsec_ secrets that count as valid")
+parser.add_argument("--secret-file", default=None, help="more secrets, one a line, read at every request (for secrets made later)")
 parser.add_argument("--plan", default=None)
 parser.add_argument("--log", required=True)
 parser.add_argument("--sleep-ms", type=int, default=0)
@@ -28,8 +29,31 @@ lock = threading.Lock()
 log = open(args.log, "a", buffering=1)
 
 
+def secrets():
+    extra = []
+    if args.secret_file:
+        try:
+            extra = [line.strip() for line in open(args.secret_file) if line.strip()]
+        except OSError:
+            pass
+    return args.secret + extra
+
+
+def cloud_event(body, headers):
+    """Structured-mode CloudEvents, parsed by the independent cloudevents SDK."""
+    if not headers.get("content-type", "").startswith("application/cloudevents+json"):
+        return None, None
+    try:
+        from cloudevents.v1.http import from_http
+        event = from_http(headers, body)
+        attributes = {k: str(event[k]) for k in ("specversion", "id", "source", "type", "time", "datacontenttype")}
+        return attributes, None
+    except Exception as error:
+        return None, f"{type(error).__name__}: {error}"
+
+
 def verify(body, headers):
-    for secret in args.secret:
+    for secret in secrets():
         try:
             Webhook(secret).verify(body, headers)
             return True
@@ -39,7 +63,7 @@ def verify(body, headers):
 
 
 def x_signature_ok(body, header):
-    for secret in args.secret:
+    for secret in secrets():
         key = base64.b64decode(secret[len("whsec_"):])
         if header == "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest():
             return True
@@ -73,6 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             "id": envelope.get("id"), "event": envelope.get("event"), "site_id": envelope.get("site_id"),
             "created_at": envelope.get("created_at"), "data": envelope.get("data"),
         }
+        record["cloud_event"], record["cloud_event_error"] = cloud_event(body, headers)
         log.write(json.dumps(record) + "\n")
         self.send_response(step["status"])
         if "retry_after" in step:

@@ -29,6 +29,17 @@ final class FakeTransport: WebhookTransport {
     var isClosed: Bool { closed.withLock { $0 } }
 }
 
+/// Answers 200 and keeps each body sent, per URL.
+final class RecordingTransport: WebhookTransport {
+    let bodies = Mutex<[String: [String]]>([:])
+    func post(_ url: URL, body: Data, headers: [(String, String)], timeout: Duration) async -> HTTPOutcome {
+        bodies.withLock { $0[url.absoluteString, default: []].append(String(decoding: body, as: UTF8.self)) }
+        return HTTPOutcome(statusCode: 200, error: nil)
+    }
+    func close() {}
+    var isClosed: Bool { false }
+}
+
 @Suite("dispatcher rules, with a fake transport")
 struct DispatcherTests {
     func setUp(ordering: WebhookEndpoint.Ordering) throws -> (Store, Outbox, [String]) {
@@ -89,6 +100,36 @@ struct DispatcherTests {
             // It came round after `before`, so at `before` it is not behind at all.
             #expect(dispatcher.liveness.stalled(expected: ["cloud"], allowance: .zero, now: before) == [], "\(ordering)")
         }
+    }
+
+    @Test("an endpoint made while the dispatcher runs gets its events at once, as CloudEvents if asked; a deleted one stops")
+    func endpointsChangeWhileRunning() async throws {
+        let (store, outbox, _) = try setUp(ordering: .ordered)
+        let transport = RecordingTransport()
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"))
+        let managed = ManagedEndpoints(store: store, outbox: outbox)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run() }
+            func waitFor(_ condition: @Sendable () -> Bool) async throws {
+                let started = ContinuousClock.now
+                while !condition(), ContinuousClock.now < started + .seconds(30) { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            try await waitFor { transport.bodies.withLock { $0["http://127.0.0.1:9/"]?.count == 3 } }
+            let (endpoint, _) = try managed.create(url: URL(string: "http://127.0.0.1:7/ce")!, topics: ["*"], status: .active,
+                                                   contentType: .cloudEvents, apiVersion: "1", ordering: .none)
+            _ = try await store.pool.write { db in try outbox.record("wifi.session.started", data: ["mac": "02:00:00:00:00:10"], at: Date(), in: db) }
+            try await waitFor { transport.bodies.withLock { $0["http://127.0.0.1:7/ce"]?.count == 1 } }
+            try managed.delete(id: endpoint.id)
+            _ = try await store.pool.write { db in try outbox.record("wifi.session.ended", data: ["mac": "02:00:00:00:00:10"], at: Date(), in: db) }
+            try await waitFor { transport.bodies.withLock { $0["http://127.0.0.1:9/"]?.count == 5 } }
+            try await Task.sleep(for: .milliseconds(200))
+            group.cancelAll()
+        }
+        let cloudEvents = transport.bodies.withLock { $0["http://127.0.0.1:7/ce"] ?? [] }
+        #expect(cloudEvents.count == 1, "the deleted endpoint got nothing more: \(cloudEvents)")
+        let event = try #require(try JSONSerialization.jsonObject(with: Data((cloudEvents.first ?? "").utf8)) as? [String: Any])
+        #expect(event["specversion"] as? String == "1.0" && event["type"] as? String == "wifi.session.started" && event["source"] as? String == "/portald/h")
+        #expect((event["data"] as? [String: Any])?["mac"] as? String == "02:00:00:00:00:10" && event["datacontenttype"] as? String == "application/json")
     }
 
     @Test("ordered: a failing event holds back the later ones")

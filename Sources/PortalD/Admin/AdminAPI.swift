@@ -44,6 +44,7 @@ final class AdminAPI: HTTPResponder {
                                              document: document, prefix: Self.prefix, scope: nil, logger: logger)
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)
+        WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations).addRoutes(to: authenticated)
         TokensController(tokens: tokens, fixed: credentials, defaultRateLimit: rateLimitPerMinute).addRoutes(to: authenticated)
         // Sources prove themselves with their own signature or token, not an admin token.

@@ -28,6 +28,10 @@ enum AdminSchemas {
         let one = Reservation.Status.allCases.map(\.rawValue).joined(separator: "|")
         return ["type": "string", "pattern": .string("^(\(one))(,(\(one)))*$"), "example": "confirmed,in_house"]
     }()
+    static let endpointURL: JSONValue = ["type": "string", "pattern": "^https?://[^/?#\\s]+([/?#]\\S*)?$", "maxLength": 2048,
+                                         "example": "https://hooks.hotel.example.com/portald"]
+    static let topicList: JSONValue = ["type": "array", "minItems": 1, "maxItems": 64,
+                                       "items": ["type": "string", "pattern": "^(\\*|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(\\.\\*)?)$", "example": "wifi.*"]]
     static let reservationStatus: JSONValue = ["type": "string", "enum": .array(Reservation.Status.allCases.map { .string($0.rawValue) })]
 
     static let components: JSONValue = [
@@ -125,6 +129,29 @@ enum AdminSchemas {
             "TokenList": object(["tokens": ["type": "array", "items": ref("Token")]], required: ["tokens"]),
             "InboundResult": object(["result": ["type": "string", "enum": ["created", "updated", "unchanged", "deleted", "duplicate", "stale", "unknown"]],
                                      "reservation_id": string], required: ["result", "reservation_id"]),
+            "WebhookEndpoint": object([
+                "id": string, "url": string, "topics": ["type": "array", "items": string],
+                "status": ["type": "string", "enum": ["active", "suspended", "inactive"]],
+                "contentType": ["type": "string", "enum": ["default", "cloudEvents"]], "apiVersion": string,
+                "ordering": ["type": "string", "enum": ["ordered", "none"]], "managed_by": ["type": "string", "enum": ["config", "api"]],
+                "created_at": nullable(time), "updated_at": nullable(time),
+                "secret": ["type": "string", "description": "whsec_…: only in the answer that made it (creation, rotation)"],
+                "previous_secret_expires_at": nullable(time),
+            ], required: ["id", "url", "topics", "status", "contentType", "apiVersion", "ordering", "managed_by", "created_at", "updated_at",
+                          "previous_secret_expires_at"]),
+            "WebhookEndpointList": object(["webhook_endpoints": ["type": "array", "items": ref("WebhookEndpoint")]], required: ["webhook_endpoints"]),
+            "WebhookEndpointRequest": ["type": "object", "additionalProperties": false, "required": ["url", "topics"], "properties": [
+                "url": endpointURL, "topics": topicList,
+                "status": ["type": "string", "enum": ["active", "suspended", "inactive"]],
+                "contentType": ["type": "string", "enum": ["default", "cloudEvents"]], "apiVersion": ["type": "string", "enum": ["1"]],
+                "ordering": ["type": "string", "enum": ["ordered", "none"]],
+            ]],
+            "WebhookEndpointPatch": ["type": "object", "additionalProperties": false, "properties": [
+                "url": endpointURL, "topics": topicList, "status": ["type": "string", "enum": ["active", "suspended", "inactive"]],
+            ]],
+            "RotateSecretRequest": ["type": "object", "additionalProperties": false, "properties": [
+                "grace_period_seconds": ["type": "integer", "minimum": 0, "maximum": 2_592_000, "description": "how long the old secret keeps signing (default 86400)"],
+            ]],
             "Replayed": object(["replayed": integer], required: ["replayed"]),
             "TestEvent": object(["id": string], required: ["id"]),
             "Resumed": object(["endpoint": string, "resumed": string], required: ["endpoint", "resumed"]),

@@ -16,6 +16,8 @@ protocol OutboxRepository: Sendable {
     /// Records a `webhook.test` for one endpoint; returns the event id.
     func recordTest(endpoint: WebhookEndpoint) throws -> String?
     func resume(endpoint: WebhookEndpoint) throws -> Bool
+    /// The endpoints made through the API.
+    var managed: ManagedEndpoints { get }
 }
 
 /// `/api/v1/outbox…` and `/api/v1/webhooks…`: what `portald outbox` and `portald webhooks` use.
@@ -101,6 +103,7 @@ struct StoreOutboxRepository: OutboxRepository {
     let now: @Sendable () -> Date
 
     var endpoints: [WebhookEndpoint] { outbox.endpoints }
+    var managed: ManagedEndpoints { ManagedEndpoints(store: store, outbox: outbox, now: now) }
     func list(status: DeliveryStatus?, limit: Int) throws -> [OutboxEventView] { try store.pool.read { try outbox.list(status: status, limit: limit, in: $0) } }
     func show(id: String) throws -> OutboxEventView? { try store.pool.read { try outbox.show(id: id, in: $0) } }
     func stats() throws -> OutboxStats { try store.pool.read { try outbox.stats(in: $0) } }

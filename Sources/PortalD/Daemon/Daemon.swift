@@ -49,6 +49,7 @@ public enum Daemon {
             logger.warning("[arrivals] public_url is not set: check-in links point at the portal (\(config.portal.publicURL)), which guests reach only on the hotel's WiFi")
         }
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
+        try await workers.run { try ManagedEndpoints(store: store, outbox: outbox).load() }
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
         let restored = try await workers.run { try sessions.restore() }
         switch config.firewall.backend {
