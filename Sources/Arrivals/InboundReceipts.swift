@@ -46,15 +46,15 @@ extension Reservations {
     /// Applies `change` from `source` unless the delivery `key` was applied before; the
     /// change and its receipt commit together, so a crash between them cannot apply twice.
     public func apply(_ change: ReservationChange, source: String, key: String) throws -> InboundOutcome {
-        try store.pool.write { db in
-            let date = now()
+        try store.groupWrite { db in
+            let date = self.now()
             if try InboundReceipts.seen(source: source, key: key, at: date, in: db) { return .duplicate }
             let outcome: InboundOutcome
             do {
                 switch change {
                 // The PMS's word on status stands, ordered or not: refusing it would only make it retry.
-                case .upsert(let reservation): outcome = .applied(try put(reservation, source: "inbound:" + source, enforceMoves: false, in: db).1)
-                case .delete(let id, let version): outcome = try delete(id: id, version: version, source: "inbound:" + source, in: db) ? .deleted : .duplicate
+                case .upsert(let reservation): outcome = .applied(try self.put(reservation, source: "inbound:" + source, enforceMoves: false, in: db).1)
+                case .delete(let id, let version): outcome = try self.delete(id: id, version: version, source: "inbound:" + source, in: db) ? .deleted : .duplicate
                 }
             } catch ReservationError.stale(_, let stored, _) {
                 outcome = .stale(stored: stored)

@@ -30,7 +30,8 @@ public final class Reservations: Sendable {
     /// one deleted before) gets a check-in link, returned in `checkinURL`.
     @discardableResult
     public func put(_ reservation: Reservation, source: String) throws -> (StoredReservation, Outcome) {
-        try store.pool.write { db in try put(reservation, source: source, in: db) }
+        // Shared commits: an import over several connections is not one fsync per reservation.
+        try store.groupWrite { db in try self.put(reservation, source: source, in: db) }
     }
 
     /// `enforceMoves`: false for the PMS's own deliveries, whose status is the truth even

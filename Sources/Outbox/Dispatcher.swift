@@ -80,6 +80,7 @@ public final class Dispatcher: Service {
     }
 
     private func serve(_ id: String) async {
+        liveness.beat(id)  // from its start, not from the dispatcher's creation
         switch current(id)?.ordering {
         case .ordered?: await serveInOrder(id)
         case .none?: await serveConcurrently(id)
@@ -118,7 +119,8 @@ public final class Dispatcher: Service {
                 continue
             }
             for item in batch.due {
-                guard !Task.isCancelled, await deliver(item, to: endpoint) else { break }
+                // Re-read per event: a url, secret or status changed (or a delete) applies to the next one.
+                guard !Task.isCancelled, let endpoint = current(id), await deliver(item, to: endpoint) else { break }
                 liveness.beat(endpoint.id)
             }
         }
@@ -151,7 +153,9 @@ public final class Dispatcher: Service {
                 guard let settled = await group.next() else { continue }
                 if settled == waiterID { waiting = false } else { inFlight.remove(settled) }
             }
-            group.cancelAll()
+            // Made inactive or deleted: deliveries already sent finish and are recorded (on
+            // shutdown the group is cancelled with its parent anyway).
+            await group.waitForAll()
         }
     }
 
@@ -272,7 +276,7 @@ public final class Dispatcher: Service {
                 }
                 try db.cachedStatement(sql: """
                     UPDATE delivery SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-                    WHERE endpoint_id = ? AND event_sequence = ?
+                    WHERE endpoint_id = ? AND event_sequence = ? AND status = 'pending'
                     """).execute(arguments: [settled.status.rawValue, settled.attempts, settled.nextAttemptAt, settled.lastError,
                                              settled.updatedAt, settled.endpointID, settled.eventSequence])
                 if suspends {

@@ -24,12 +24,20 @@ public final class ManagedEndpoints: Sendable {
         case readOnly(String)
         /// `If-Match` names another revision: someone changed it since.
         case revisionMismatch(current: Int)
+        /// A rotation's old secret still signs: a second rotation would drop it early.
+        case rotationInProgress(until: Date)
+        /// A stored endpoint has the id of one in the config file.
+        case idTaken(String)
     }
 
     /// Adds the stored endpoints to the outbox's registry (at start).
     public func load() throws {
         let rows = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM webhook_endpoint ORDER BY created_at, id") }
-        for row in rows { outbox.registry.put(try Self.endpoint(row)) }
+        for row in rows {
+            let endpoint = try Self.endpoint(row)
+            guard outbox.registry.endpoint(endpoint.id) == nil else { throw Failure.idTaken(endpoint.id) }
+            outbox.registry.put(endpoint)
+        }
     }
 
     /// Makes an endpoint with a new `whsec_` secret, returned this once.
@@ -66,6 +74,7 @@ public final class ManagedEndpoints: Sendable {
         let secret = try WebhookSecret("whsec_" + Data(Crypto.randomBytes(32)).base64EncodedString())
         let until = now().addingTimeInterval(grace)
         let endpoint = try change(id: id, revision: nil) { endpoint in
+            if let running = endpoint.secrets.dropFirst().first?.validUntil, running > now() { throw Failure.rotationInProgress(until: running) }
             endpoint.secrets = [secret, try WebhookSecret(endpoint.secrets[0].text, validUntil: until)]
         }
         return (endpoint, secret.text)
@@ -86,7 +95,12 @@ public final class ManagedEndpoints: Sendable {
         try store.pool.write { db in
             var endpoint = try Self.current(id, outbox: outbox, in: db)
             if let revision, revision != endpoint.revision { throw Failure.revisionMismatch(current: endpoint.revision) }
+            let url = endpoint.url
             try edit(&endpoint)
+            if endpoint.url != url {
+                // A new address is tried at once, not kept suspended by the old one's 410.
+                try db.execute(sql: "DELETE FROM endpoint_state WHERE endpoint_id = ?", arguments: [id])
+            }
             endpoint.revision += 1
             endpoint.updatedAt = now()
             let previous = endpoint.secrets.dropFirst().first

@@ -22,8 +22,12 @@ extension Outbox {
     /// Makes the event's deliveries (all, or one endpoint's) pending again, due now.
     public func replay(id: String, endpoint: String? = nil, at date: Date, in db: Database) throws -> Int {
         guard let event = try OutboxEventRecord.filter(Column("id") == id).fetchOne(db) else { return -1 }
+        // Only to endpoints that still exist: a deleted one's deliveries would wait forever.
+        let known = endpoints.map(\.id)
         var sql = "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE event_sequence = ?"
+            + " AND endpoint_id IN (\(known.map { _ in "?" }.joined(separator: ", ")))"
         var arguments: StatementArguments = [date, date, event.sequence!]
+        arguments += StatementArguments(known)
         if let endpoint {
             sql += " AND endpoint_id = ?"
             arguments += [endpoint]
@@ -35,8 +39,13 @@ extension Outbox {
 
     /// Every dead delivery back to pending.
     public func replayDead(at date: Date, in db: Database) throws -> Int {
-        try db.execute(sql: "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE status = 'dead'",
-                       arguments: [date, date])
+        let known = endpoints.map(\.id)
+        var arguments: StatementArguments = [date, date]
+        arguments += StatementArguments(known)
+        try db.execute(sql: """
+            UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+            WHERE status = 'dead' AND endpoint_id IN (\(known.map { _ in "?" }.joined(separator: ", ")))
+            """, arguments: arguments)
         wakeAfterCommit(db)
         return db.changesCount
     }

@@ -31,6 +31,7 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopPages)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        groupCommit = GroupCommit(pool: pool)
         // Only the writer's setting counts, and it is set here, not in `prepareDatabase`:
         // GRDB switches the writer to NORMAL after that hook when it turns WAL on.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())") }
@@ -43,6 +44,15 @@ public final class Store: Sendable {
     }
 
     static let backstopPages = 16_384
+
+    private let groupCommit: GroupCommit
+
+    /// A write that may share its transaction (and its fsync) with writes made at the same
+    /// moment, each in its own savepoint: for many small independent writes from concurrent
+    /// callers (reservation upserts). Blocks like `pool.write`; returns once committed.
+    public func groupWrite<T>(_ work: @escaping (Database) throws -> T) throws -> T {
+        try groupCommit.write(work)
+    }
 
     /// The database holds secrets (the form-token key): at most 0640, also for files
     /// an earlier version or another umask created more open.

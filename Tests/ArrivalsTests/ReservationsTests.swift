@@ -155,3 +155,34 @@ final class TestClock: @unchecked Sendable {
     }
 }
 
+
+@Suite("group commit")
+struct GroupCommitTests {
+    @Test("concurrent writes share commits; one that fails is rolled back alone and its caller gets the error")
+    func concurrentWrites() async throws {
+        let reservations = try reservationStore()
+        let store = reservations.store
+        try await store.pool.write { db in try db.execute(sql: "CREATE TABLE t (n INTEGER PRIMARY KEY)") }
+        struct Refused: Error {}
+        let results = await withTaskGroup(of: (Int, Bool).self) { group in
+            for n in 0..<64 {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        Thread.detachNewThread {  // blocking, as on the worker pool
+                            let ok = (try? store.groupWrite { db in
+                                try db.execute(sql: "INSERT INTO t(n) VALUES (?)", arguments: [n])
+                                if n % 10 == 3 { throw Refused() }
+                                return n
+                            }) == n
+                            continuation.resume(returning: (n, ok))
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        let stored = try await store.pool.read { db in try Int.fetchAll(db, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == (0..<64).filter { $0 % 10 != 3 }, "the failed ones rolled back alone")
+        #expect(results.filter(\.value).keys.sorted() == stored)
+    }
+}

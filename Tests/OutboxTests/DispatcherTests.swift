@@ -29,6 +29,22 @@ final class FakeTransport: WebhookTransport {
     var isClosed: Bool { closed.withLock { $0 } }
 }
 
+/// Passes posts to one URL to `inner`; answers 200 at once to the rest.
+final class FilteringTransport: WebhookTransport {
+    let inner: FakeTransport
+    let url: String
+    init(inner: FakeTransport, url: String) {
+        self.inner = inner
+        self.url = url
+    }
+    func post(_ url: URL, body: Data, headers: [(String, String)], timeout: Duration) async -> HTTPOutcome {
+        guard url.absoluteString == self.url else { return HTTPOutcome(statusCode: 200, error: nil) }
+        return await inner.post(url, body: body, headers: headers, timeout: timeout)
+    }
+    func close() {}
+    var isClosed: Bool { false }
+}
+
 /// Answers 200 and keeps each body sent, per URL.
 final class RecordingTransport: WebhookTransport {
     let bodies = Mutex<[String: [String]]>([:])
@@ -130,6 +146,40 @@ struct DispatcherTests {
         let event = try #require(try JSONSerialization.jsonObject(with: Data((cloudEvents.first ?? "").utf8)) as? [String: Any])
         #expect(event["specversion"] as? String == "1.0" && event["type"] as? String == "wifi.session.started" && event["source"] as? String == "/portald/h")
         #expect((event["data"] as? [String: Any])?["mac"] as? String == "02:00:00:00:00:10" && event["datacontenttype"] as? String == "application/json")
+    }
+
+    @Test("an endpoint deleted mid-batch: no further post goes to it and its undelivered events stay dead")
+    func deletedMidBatch() async throws {
+        let (store, outbox, _) = try setUp(ordering: .ordered)
+        let managed = ManagedEndpoints(store: store, outbox: outbox)
+        let (endpoint, _) = try managed.create(url: URL(string: "http://127.0.0.1:7/gone")!, topics: ["*"], status: .active,
+                                               contentType: .standard, apiVersion: "1", ordering: .ordered)
+        try await store.pool.write { db in
+            for n in 1...5 { _ = try outbox.record("test.event", data: ["n": n], at: Date(), in: db, onlyEndpoint: endpoint.id) }
+        }
+        let gate = DispatchSemaphore(value: 0)
+        let posts = Mutex(0)
+        let transport = FakeTransport { _ in
+            // The first post to the doomed endpoint waits until it has been deleted.
+            if posts.withLock({ $0 += 1; return $0 }) == 1 { gate.wait() }
+            return (200, .zero)
+        }
+        let onlyGone = FilteringTransport(inner: transport, url: "http://127.0.0.1:7/gone")
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: onlyGone, logger: Logger(label: "t"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run() }
+            let started = ContinuousClock.now
+            while posts.withLock({ $0 }) == 0, ContinuousClock.now < started + .seconds(30) { try await Task.sleep(for: .milliseconds(10)) }
+            try managed.delete(id: endpoint.id)
+            gate.signal()
+            try await Task.sleep(for: .milliseconds(300))
+            group.cancelAll()
+        }
+        #expect(posts.withLock { $0 } == 1, "the rest of the batch went to a deleted endpoint")
+        let rows = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT status FROM delivery WHERE endpoint_id = ? ORDER BY event_sequence", arguments: [endpoint.id])
+        }
+        #expect(rows == Array(repeating: "dead", count: 5), "the in-flight result did not overwrite the deletion: \(rows)")
     }
 
     @Test("ordered: a failing event holds back the later ones")

@@ -130,6 +130,12 @@ struct ConfigTests {
         #expect(missing?.description == "/nonexistent/portald.toml: cannot read the file (missing or not readable)")
     }
 
+    @Test("config endpoint ids cannot take the API's prefix")
+    func reservedEndpointIDs() {
+        let text = valid + "\n[[webhooks.endpoints]]\nid = \"we_1\"\nurl = \"https://x.example.com\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ntopics = [\"*\"]"
+        #expect(error(text).contains("ids starting with \"we_\""), "\(error(text))")
+    }
+
     @Test("[[inbound]] sources: every bad key is named")
     func inboundSources() throws {
         func source(_ lines: String) -> String { valid + "\n[[inbound]]\nid = \"pms\"\n" + lines }

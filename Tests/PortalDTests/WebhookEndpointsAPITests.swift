@@ -90,9 +90,13 @@ struct WebhookEndpointsAPITests {
         #expect(stale.status == 412, "\(stale.json)")
         #expect(outbox.registry.endpoint(id)?.status == .suspended, "the refused change changed nothing")
         #expect(call(.patch, "/webhook-endpoints/\(id)", #"{"contentType": "cloudEvents"}"#, ifMatch: "*").status == 422)
+        // RFC 9110: If-Match compares strongly (a weak tag never matches) and a list matches if one entry does.
+        #expect(call(.patch, "/webhook-endpoints/\(id)", #"{"status": "active"}"#, ifMatch: "W/\"2\"").status == 412)
+        #expect(call(.patch, "/webhook-endpoints/\(id)", #"{"status": "active"}"#, ifMatch: "\"1\", \"2\"").headers["etag"] == "\"3\"")
+        #expect(call(.patch, "/webhook-endpoints/crm", #"{"status": "inactive"}"#).status == 409, "read-only whatever If-Match says")
         #expect(call(.patch, "/webhook-endpoints/crm", #"{"status": "inactive"}"#, ifMatch: "*").status == 409)
         #expect(call(.patch, "/webhook-endpoints/we_none", #"{"status": "inactive"}"#, ifMatch: "*").status == 404)
-        #expect(outbox.registry.endpoint(id)?.topics == ["arrival.*"])
+        #expect(outbox.registry.endpoint(id)?.topics == ["arrival.*"] && outbox.registry.endpoint(id)?.status == .active)
     }
 
     @Test("rotate-secret: the new secret once; the old keeps signing for the grace period")
@@ -107,6 +111,10 @@ struct WebhookEndpointsAPITests {
         let headers = WebhookSigner.headers(id: "evt", timestamp: Date(), body: Array("{}".utf8), secrets: endpoint.secrets)
         let signatures = headers.first { $0.0 == "webhook-signature" }?.1.split(separator: " ") ?? []
         #expect(signatures.count == 2, "both secrets sign during the grace period")
+        let again = call(.post, "/webhook-endpoints/\(id)/rotate-secret")
+        #expect(again.status == 409, "a second rotation would drop the first secret before its grace period ends: \(again.json)")
+        let expired = WebhookSigner.headers(id: "evt", timestamp: Date().addingTimeInterval(3601), body: Array("{}".utf8), secrets: endpoint.secrets)
+        #expect(expired.first { $0.0 == "webhook-signature" }?.1.split(separator: " ").count == 1, "after the grace period only the new one signs")
         #expect(call(.post, "/webhook-endpoints/crm/rotate-secret").status == 409)
     }
 
@@ -119,5 +127,7 @@ struct WebhookEndpointsAPITests {
         let status = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT status || ':' || last_error FROM delivery WHERE endpoint_id = ?", arguments: [id]) }
         #expect(status == "dead:endpoint deleted")
         #expect(call(.delete, "/webhook-endpoints/crm").status == 409)
+        let replayed = try store.pool.write { db in try outbox.replayDead(at: Date(), in: db) }
+        #expect(replayed == 0, "a deleted endpoint's deliveries are not brought back to wait forever")
     }
 }

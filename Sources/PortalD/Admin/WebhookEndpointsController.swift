@@ -38,6 +38,10 @@ extension ManagedEndpoints.Failure: HTTPErrorConvertible {
         case .readOnly(let id): HTTPError(409, code: "managed_by_config", message: "endpoint \(id) is defined in the configuration file; change it there")
         case .revisionMismatch(let current):
             HTTPError(412, code: "precondition_failed", message: "the endpoint changed since that ETag; it is now \"\(current)\" (GET it again)")
+        case .rotationInProgress(let until):
+            HTTPError(409, code: "rotation_in_progress", message: "the previous secret still signs until \(RFC3339.string(until)); rotate again after that")
+        case .idTaken(let id):
+            HTTPError(409, code: "id_taken", message: "endpoint \(id) is both stored and in the configuration file")
         }
     }
 }
@@ -85,7 +89,10 @@ struct WebhookEndpointsController {
             let id = try context.parameters.require("id")
             let body = try EndpointFields(request.body, allowed: ["url", "topics", "status"],
                                           fixed: ["contentType", "apiVersion", "ordering", "id", "secret"])
-            let revision = try Self.revision(request)
+            // Known and changeable first: a config endpoint is 409, an unknown one 404, whatever If-Match says.
+            guard let current = repository.endpoints.first(where: { $0.id == id }) else { throw ManagedEndpoints.Failure.notFound(id) }
+            guard current.managedBy == .api else { throw ManagedEndpoints.Failure.readOnly(id) }
+            let revision = try Self.revision(request, current: current.revision)
             let endpoint = try repository.managed.update(id: id, revision: revision, url: try body.url(), topics: try body.topics(),
                                                          status: body.has("status") ? try body.choice("status", default: WebhookEndpoint.Status.active) : nil)
             return Self.answer(endpoint)
@@ -115,16 +122,15 @@ struct WebhookEndpointsController {
         return response
     }
 
-    /// `If-Match: "3"` (or `W/"3"`), or `*` for any (nil).
-    static func revision(_ request: HTTPRequest) throws -> Int? {
+    /// The revision `If-Match` holds to (RFC 9110 §13.1.1: strong comparison, a list
+    /// matches if any entry does, `*` matches any: nil). A weak tag never matches.
+    static func revision(_ request: HTTPRequest, current: Int) throws -> Int? {
         guard let header = request.headers["if-match"]?.trimmingCharacters(in: .whitespaces), !header.isEmpty else {
             throw HTTPError(428, code: "precondition_required", message: "send If-Match with the ETag of the endpoint you read (GET it first)")
         }
         if header == "*" { return nil }
-        let tag = header.hasPrefix("W/") ? String(header.dropFirst(2)) : header
-        guard tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 3, let revision = Int(tag.dropFirst().dropLast()) else {
-            throw HTTPError(412, code: "precondition_failed", message: "If-Match \(header) is not an ETag this API gave")
-        }
-        return revision
+        let tags = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if tags.contains("\"\(current)\"") { return current }
+        throw ManagedEndpoints.Failure.revisionMismatch(current: current)
     }
 }

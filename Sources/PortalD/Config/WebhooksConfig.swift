@@ -30,6 +30,7 @@ extension TableReader {
                                                       + ["secret", "previous_secret"].flatMap { [$0, $0 + "_file", $0 + "_env"] }))
             let id = try entry.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
             entry.path = "[[webhooks.endpoints]] \"\(id)\""  // errors below name the endpoint
+            guard !id.hasPrefix("we_") else { throw ConfigError("\(entry.name("id")): ids starting with \"we_\" are those of endpoints made through the API") }
             guard seen.insert(id).inserted else { throw ConfigError("\(entry.name("id")): \"\(id)\" is used by two endpoints") }
             var secrets = [try entry.webhookSecret("secret", environment: environment, resolve: resolve)]
             if entry.has("previous_secret") || entry.has("previous_secret_file") || entry.has("previous_secret_env") {
