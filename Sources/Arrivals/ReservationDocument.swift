@@ -44,7 +44,7 @@ public enum ReservationDocument {
             throw .invalid(field: "status", message: "\"\(statusText)\" is not one of \(Reservation.Status.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let language = try read.optionalString("language")
-        if let language, language.wholeMatch(of: /[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*/) == nil {
+        if let language, !TextShapes.isLanguageTag(language) {
             throw .invalid(field: "language", message: "\"\(language)\" is not a language tag like \"de\" or \"pt-BR\"")
         }
         let reference = try read.string("reference")
@@ -86,7 +86,7 @@ public enum ReservationDocument {
 
     /// A PMS id: what fits in a URL path segment unescaped and in a log line.
     public static func checkID(_ id: String, field: String) throws(ReservationError) {
-        guard id.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._:-]{0,63}/) != nil else {
+        guard TextShapes.isReservationID(Substring(id)) else {
             throw .invalid(field: field, message: "\"\(id)\" is not a reservation id (1 to 64 letters, digits, '.', '_', ':' or '-')")
         }
     }
@@ -111,11 +111,11 @@ public enum ReservationDocument {
             let firstName = try guest.optionalString("first_name") ?? ""
             guard firstName.count <= 100 else { throw .invalid(field: "\(path).first_name", message: "must be at most 100 characters") }
             let email = try guest.optionalString("email")
-            if let email, email.count > 254 || email.wholeMatch(of: /[^@\s]+@[^@\s]+\.[^@\s]+/) == nil {
+            if let email, !TextShapes.isEmail(email) {
                 throw .invalid(field: "\(path).email", message: "\"\(email)\" is not an email address")
             }
             let phone = try guest.optionalString("phone")
-            if let phone, phone.wholeMatch(of: /\+?[0-9][0-9 ()\/.-]{2,31}/) == nil {
+            if let phone, !TextShapes.isPhone(phone) {
                 throw .invalid(field: "\(path).phone", message: "\"\(phone)\" is not a phone number (digits, spaces, ()/.-, an optional leading +)")
             }
             guests.append(.init(firstName: firstName, lastName: lastName, email: email, phone: phone, primary: try guest.optionalBool("primary") ?? false))

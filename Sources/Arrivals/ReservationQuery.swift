@@ -38,8 +38,10 @@ public struct ReservationQuery: Sendable, Equatable {
         public static let pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}~[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
         public init?(_ text: String) {
-            guard text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}~[A-Za-z0-9][A-Za-z0-9._:-]{0,63}/) != nil else { return nil }
-            let parts = text.split(separator: "~", maxSplits: 1)
+            let parts = text.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false)
+            let date = parts[0].utf8
+            guard parts.count == 2, date.count == 10, date.enumerated().allSatisfy({ [4, 7].contains($0.offset) ? $0.element == UInt8(ascii: "-") : TextShapes.isDigit($0.element) }),
+                  TextShapes.isReservationID(parts[1]) else { return nil }
             arrival = String(parts[0])
             id = String(parts[1])
         }

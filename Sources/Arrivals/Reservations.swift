@@ -59,14 +59,16 @@ public final class Reservations: Sendable {
                         "a reservation cannot go from \(current.status.rawValue) to \(reservation.status.rawValue)")
                 }
                 try ReservationRecords.update(reservation, source: source, at: date, in: db)
-                return (try stored(id: reservation.id, in: db)!, .updated)
+                // Built from what was written rather than read back: an import does thousands.
+                return (StoredReservation(reservation: reservation, createdAt: row["created_at"], updatedAt: date, source: source,
+                                          checkinExpiresAt: CheckinLink.expiry(departure: reservation.departure, in: timeZone)), .updated)
             }
         }
         let link = CheckinLink.newToken()
         try ReservationRecords.insert(reservation, source: source, tokenHash: link.hash, at: date, in: db)
-        var created = try stored(id: reservation.id, in: db)!
-        created.checkinURL = CheckinLink.url(base: linkBase, token: link.token)
-        return (created, .created)
+        return (StoredReservation(reservation: reservation, createdAt: date, updatedAt: date, source: source,
+                                  checkinExpiresAt: CheckinLink.expiry(departure: reservation.departure, in: timeZone),
+                                  checkinURL: CheckinLink.url(base: linkBase, token: link.token)), .created)
     }
 
     /// The reservation, unless it was deleted.

@@ -84,3 +84,17 @@ struct ReservationDocumentTests {
     }
 }
 
+
+@Suite("text shapes (hand-written, replacing regexes)")
+struct TextShapesTests {
+    @Test func shapes() {
+        #expect(["de", "pt-BR", "zh-Hant-TW", "gsw"].allSatisfy(TextShapes.isLanguageTag))
+        #expect(!["d", "deutsch", "de-", "de-B", "de_DE", "", "de-toolongsub"].contains(where: TextShapes.isLanguageTag))
+        #expect(["anna@example.com", "a.b+c@mail.example.co.uk"].allSatisfy(TextShapes.isEmail))
+        #expect(!["anna", "@example.com", "anna@example", "anna@.com", "anna@example.", "an na@example.com", "a@b@c.d"].contains(where: TextShapes.isEmail))
+        #expect(["+49 30 1234567", "030 123-45/6", "123"].allSatisfy(TextShapes.isPhone))
+        #expect(!["call me", "+", "12", "+ 49", "49x", String(repeating: "1", count: 33)].contains(where: TextShapes.isPhone))
+        #expect(["4711", "A-12", "pms:88.1_x"].allSatisfy { TextShapes.isReservationID(Substring($0)) })
+        #expect(!["", "-1", "a b", "é", String(repeating: "x", count: 65)].contains { TextShapes.isReservationID(Substring($0)) })
+    }
+}
