@@ -46,6 +46,8 @@ struct WebhookEndpointsE2ETests {
         #expect(event.cloudEventError == nil, "\(event.cloudEventError ?? "")")
         #expect(event.cloudEvent?["type"] == "webhook.test" && event.cloudEvent?["source"] == "/portald/lab-hotel"
                 && event.cloudEvent?["specversion"] == "1.0" && event.cloudEvent?["id"] == event.webhookID, "\(String(describing: event.cloudEvent))")
+        #expect(event.cloudEvent?["time"]?.hasSuffix("+00:00") == true && event.cloudEvent?["data"]?.contains("portald webhook test") == true,
+                "\(String(describing: event.cloudEvent))")
 
         let token = try String(contentsOfFile: portald.directory.appendingPathComponent("admin.token").path, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)

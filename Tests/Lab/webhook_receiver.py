@@ -44,10 +44,17 @@ def cloud_event(body, headers):
     if not headers.get("content-type", "").startswith("application/cloudevents+json"):
         return None, None
     try:
-        from cloudevents.v1.http import from_http
-        event = from_http(headers, body)
-        attributes = {k: str(event[k]) for k in ("specversion", "id", "source", "type", "time", "datacontenttype")}
-        return attributes, None
+        # The strict reader of cloudevents 2.x: required attributes, an RFC 3339 time, the format's rules.
+        from cloudevents.core.bindings.http import HTTPMessage, from_http
+        from cloudevents.core.formats.json import JSONFormat
+        event = from_http(HTTPMessage(headers=headers, body=body), JSONFormat())
+        attributes = event.get_attributes()
+        if attributes["time"].tzinfo is None:
+            raise ValueError("time has no zone")
+        result = {k: str(attributes[k]) for k in ("specversion", "id", "source", "type", "datacontenttype")}
+        result["time"] = attributes["time"].isoformat()
+        result["data"] = json.dumps(event.get_data(), sort_keys=True)
+        return result, None
     except Exception as error:
         return None, f"{type(error).__name__}: {error}"
 
