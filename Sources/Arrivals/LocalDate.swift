@@ -12,11 +12,14 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// (`2026-02-30`) and years outside 1900–2999.
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0.element) })
-        else { return nil }
+        guard Self.hasShape(bytes) else { return nil }
         func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
         self.init(year: number(0..<4), month: number(5..<7), day: number(8..<10))
+    }
+
+    /// Whether `bytes` look like `DDDD-DD-DD` (digits and dashes), whatever the values.
+    static func hasShape(_ bytes: some Collection<UInt8>) -> Bool {
+        bytes.count == 10 && bytes.enumerated().allSatisfy { [4, 7].contains($0.offset) ? $0.element == UInt8(ascii: "-") : TextShapes.isDigit($0.element) }
     }
 
     public init?(year: Int, month: Int, day: Int) {

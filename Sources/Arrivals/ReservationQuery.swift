@@ -39,9 +39,8 @@ public struct ReservationQuery: Sendable, Equatable {
 
         public init?(_ text: String) {
             let parts = text.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false)
-            let date = parts[0].utf8
-            guard parts.count == 2, date.count == 10, date.enumerated().allSatisfy({ [4, 7].contains($0.offset) ? $0.element == UInt8(ascii: "-") : TextShapes.isDigit($0.element) }),
-                  TextShapes.isReservationID(parts[1]) else { return nil }
+            // Any date-shaped text is a position (compared as text): no calendar check here.
+            guard parts.count == 2, LocalDate.hasShape(parts[0].utf8), TextShapes.isReservationID(parts[1]) else { return nil }
             arrival = String(parts[0])
             id = String(parts[1])
         }

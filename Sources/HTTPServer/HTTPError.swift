@@ -23,6 +23,10 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func badRequest(_ code: String, _ message: String) -> HTTPError { HTTPError(400, code: code, message: message) }
     public static func notFound(_ message: String, code: String = "not_found") -> HTTPError { HTTPError(404, code: code, message: message) }
     public static func unprocessable(_ code: String, _ message: String) -> HTTPError { HTTPError(422, code: code, message: message) }
+    /// 422 naming the request field at fault, in the message and in `field`.
+    public static func invalidField(_ field: String, _ message: String) -> HTTPError {
+        HTTPError(422, code: "invalid_field", message: "\(field): \(message)", field: field)
+    }
     public static func serviceUnavailable(_ code: String, _ message: String) -> HTTPError { HTTPError(503, code: code, message: message) }
     public static let internalError = HTTPError(500, code: "internal_error", message: "internal error")
 

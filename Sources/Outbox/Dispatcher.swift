@@ -219,9 +219,10 @@ public final class Dispatcher: Service {
     public func deliver(_ item: Due, to endpoint: WebhookEndpoint) async -> Bool {
         // The stored envelope, or the same event as a CloudEvent: derived the same way on
         // every attempt, so every retry sends the same bytes.
-        let body = endpoint.contentType == .cloudEvents ? CloudEvent.structured(fromEnvelope: [UInt8](item.body)) : [UInt8](item.body)
-        let sent = endpoint.contentType == .cloudEvents ? Data(body) : item.body
-        let contentType = endpoint.contentType == .cloudEvents ? CloudEvent.contentType : "application/json"
+        let cloudEvents = endpoint.contentType == .cloudEvents
+        let body = cloudEvents ? CloudEvent.structured(fromEnvelope: [UInt8](item.body)) : [UInt8](item.body)
+        let sent = cloudEvents ? Data(body) : item.body
+        let contentType = cloudEvents ? CloudEvent.contentType : "application/json"
         var log: [DeliveryAttemptRecord] = []
         func attempt(_ url: URL) async -> HTTPOutcome {
             let started = now()

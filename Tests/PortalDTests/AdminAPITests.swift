@@ -23,7 +23,6 @@ struct AdminAPITests {
         let outbox = Outbox(siteID: "h", endpoints: [try WebhookEndpoint(
             id: "crm", url: URL(string: "http://192.0.2.99/hook")!,
             secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["*"])])
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
         var credentials: [AdminCredential] = []
         var tokens: [String: String] = [:]
         for scope in AdminScope.known where scope != AdminScope.all {
@@ -33,21 +32,16 @@ struct AdminAPITests {
                                                scopes: AdminScope.known.subtracting([scope, AdminScope.all])))
         }
         self.tokens = tokens
-        api = AdminAPI(credentials: credentials, tokens: try! APITokens(store: store),
-                       clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
-                       health: { (HealthReport(failures: ["store": nil, "portal": nil]), Date()) },
-                       // Every scope is tried with wrong tokens from one address: no throttling here (AdminAPIContractTests has it).
-                       throttle: AuthFailureThrottle(limit: .max, logger: Logger(label: "t")), logger: Logger(label: "t"))
+        api = try makeAdminAPI(store: store, credentials: credentials, outbox: outbox,
+                               health: { (HealthReport(failures: ["store": nil, "portal": nil]), Date()) },
+                               // Every scope is tried with wrong tokens from one address: no throttling here (AdminAPIContractTests has it).
+                               throttle: AuthFailureThrottle(limit: .max, logger: Logger(label: "t")))
     }
 
     func call(_ method: HTTPMethod, _ path: String, token: String? = nil) -> HTTPResponse {
         var headers = HTTPHeaders()
         if let token { headers.add("Authorization", "Bearer \(token)") }
-        switch api.respond(to: HTTPRequest(method: method, target: path, headers: headers, body: [], clientAddress: "127.0.0.1")) {
-        case .now(let response): return response
-        case .later(let work): return work()
-        }
+        return api.answer(HTTPRequest(method: method, target: path, headers: headers, body: [], clientAddress: "127.0.0.1"))
     }
 
     /// The served document, as an independent JSON parser reads it.

@@ -59,25 +59,18 @@ struct AdminThrottleTests {
 
     func api(records: LogRecords) throws -> (AdminAPI, local: String, operator: String) {
         let (store, _) = try temporaryStore()
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
         let local = "pdl_" + String(repeating: "L", count: 43), operatorToken = String(repeating: "o", count: 40)
-        let api = AdminAPI(credentials: [AdminCredential(name: "local-cli", secret: Array(local.utf8), scopes: [AdminScope.all], unguessable: true),
-                                         AdminCredential(name: "front-desk-tablet", secret: Array(operatorToken.utf8), scopes: ["clients:read"])],
-                           tokens: try APITokens(store: store),
-                           clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
-                           health: { nil }, throttle: AuthFailureThrottle(limit: 3, logger: Logger(label: "t")),
-                           logger: Logger(label: "t") { _ in records })
+        let api = try makeAdminAPI(store: store,
+                                   credentials: [AdminCredential(name: "local-cli", secret: Array(local.utf8), scopes: [AdminScope.all], unguessable: true),
+                                                 AdminCredential(name: "front-desk-tablet", secret: Array(operatorToken.utf8), scopes: ["clients:read"])],
+                                   throttle: AuthFailureThrottle(limit: 3, logger: Logger(label: "t")), logger: Logger(label: "t") { _ in records })
         return (api, local, operatorToken)
     }
 
     func call(_ api: AdminAPI, _ method: HTTPMethod, _ path: String, token: String) -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("Authorization", "Bearer \(token)")
-        switch api.respond(to: HTTPRequest(method: method, target: path, headers: headers, body: [], clientAddress: "127.0.0.1")) {
-        case .now(let response): return response
-        case .later(let work): return work()
-        }
+        return api.answer(HTTPRequest(method: method, target: path, headers: headers, body: [], clientAddress: "127.0.0.1"))
     }
 
     @Test("wrong tokens flooding loopback do not lock the local CLI out; an operator's token is refused like a guess")

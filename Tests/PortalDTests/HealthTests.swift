@@ -123,11 +123,8 @@ struct HealthTests {
     @Test("/api/v1/health serves housekeeping's last report: 503 with what failed, 200 when all pass; no token needed")
     func healthRoute() throws {
         let (store, _) = try temporaryStore()
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
-        func api(_ report: HealthReport?) -> AdminAPI {
-            AdminAPI(credentials: [], tokens: try! APITokens(store: store), clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                     outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now), reservations: testReservations(store),
-                     health: { report.map { ($0, Date()) } }, logger: Logger(label: "t"))
+        func api(_ report: HealthReport?) throws -> AdminAPI {
+            try makeAdminAPI(store: store, credentials: [], health: { report.map { ($0, Date()) } })
         }
         func get(_ api: AdminAPI) throws -> (Int, [String: Any]) {
             let reply = api.respond(to: HTTPRequest(method: .get, target: "/api/v1/health", clientAddress: "127.0.0.1"))
@@ -176,10 +173,8 @@ struct AdminFailureTests {
         let (store, _) = try temporaryStore()
         let records = LogRecords()
         let token = String(repeating: "t", count: 32)
-        let api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])], tokens: try! APITokens(store: store),
-                           clients: FailingClients(),
-                           outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: Date.init), reservations: testReservations(store),
-                           health: { nil }, logger: Logger(label: "t") { _ in records })
+        let api = try makeAdminAPI(store: store, credentials: [AdminCredential(name: "ops", secret: Array(token.utf8), scopes: [AdminScope.all])],
+                                   clients: FailingClients(), logger: Logger(label: "t") { _ in records })
         for path in ["/api/v1/clients", "/api/v1/clients/02:00:00:00:00:10"] {
             var headers = HTTPHeaders()
             headers.add("Authorization", "Bearer \(token)")

@@ -22,22 +22,16 @@ struct InboundTests {
 
     init() throws {
         let (store, _) = try temporaryStore()
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
         let records = self.records
-        let reservations = testReservations(store)
-        api = AdminAPI(credentials: [AdminCredential(name: "local-cli", secret: Array("local".utf8), scopes: [AdminScope.all])],
-                       tokens: try APITokens(store: store),
-                       clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
-                       reservations: reservations,
+        api = try makeAdminAPI(
+                       store: store, credentials: [AdminCredential(name: "local-cli", secret: Array("local".utf8), scopes: [AdminScope.all])],
                        inbound: InboundController(
                            sources: [InboundSource(id: "pms", format: .guest, authentication: .bodySignature(key: Array(Self.guestKey.utf8))),
                                      InboundSource(id: "pms-token", format: .guest, authentication: .bearer(token: Array(Self.bearer.utf8)),
                                                    versionField: "version"),
                                      InboundSource(id: "cloud", format: .standard, authentication: .standardWebhooks([try WebhookSecret(Self.whsec)]))],
-                           repository: reservations, throttle: AuthFailureThrottle(limit: 4, label: "inbound", logger: Logger(label: "t") { _ in records }),
+                           repository: testReservations(store), throttle: AuthFailureThrottle(limit: 4, label: "inbound", logger: Logger(label: "t") { _ in records }),
                            logger: Logger(label: "t") { _ in records }, timeZone: TimeZone(identifier: "Europe/Madrid")!, now: { Date() }),
-                       health: { nil },
                        logger: Logger(label: "t") { _ in records })
     }
 
@@ -45,11 +39,7 @@ struct InboundTests {
         var fields = HTTPHeaders()
         for (name, value) in headers { fields.add(name, value) }
         let request = HTTPRequest(method: .post, target: "/api/v1/inbound/\(source)", headers: fields, body: Array(body.utf8), clientAddress: "198.51.100.7")
-        let response: HTTPResponse
-        switch api.respond(to: request) {
-        case .now(let now): response = now
-        case .later(let work): response = work()
-        }
+        let response = api.answer(request)
         return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:])
     }
 
@@ -63,10 +53,7 @@ struct InboundTests {
     func call(_ method: HTTPMethod, _ path: String, _ body: String = "") -> Int {
         var headers = HTTPHeaders()
         headers.add("Authorization", "Bearer local")
-        switch api.respond(to: HTTPRequest(method: method, target: path, headers: headers, body: Array(body.utf8))) {
-        case .now(let response): return response.status
-        case .later(let work): return work().status
-        }
+        return api.answer(HTTPRequest(method: method, target: path, headers: headers, body: Array(body.utf8))).status
     }
 
     func reservation(_ id: String) -> [String: Any]? {

@@ -8,11 +8,6 @@ import Testing
 @testable import HTTPServer
 @testable import PortalD
 
-/// Reservations over a test store, links under a fixed public URL.
-func testReservations(_ store: Store) -> Reservations {
-    Reservations(store: store, timeZone: TimeZone(identifier: "Europe/Madrid")!, linkBase: URL(string: "https://checkin.example.com")!)
-}
-
 @Suite("admin API: reservations")
 struct ReservationsAPITests {
     let api: AdminAPI
@@ -20,11 +15,8 @@ struct ReservationsAPITests {
 
     init() throws {
         let (store, _) = try temporaryStore()
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
-        api = AdminAPI(credentials: [AdminCredential(name: "pms", secret: Array(Self.token.utf8), scopes: [AdminScope.reservationsRead, AdminScope.reservationsWrite])], tokens: try! APITokens(store: store),
-                       clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
-                       reservations: testReservations(store), health: { nil }, logger: Logger(label: "t"))
+        api = try makeAdminAPI(store: store, credentials: [AdminCredential(name: "pms", secret: Array(Self.token.utf8),
+                                                                             scopes: [AdminScope.reservationsRead, AdminScope.reservationsWrite])])
     }
 
     struct Answer {
@@ -39,11 +31,7 @@ struct ReservationsAPITests {
         headers.add("Authorization", "Bearer \(Self.token)")
         headers.add("Host", host)
         let request = HTTPRequest(method: method, target: path, headers: headers, body: Array((body ?? "").utf8), clientAddress: "127.0.0.1")
-        let response: HTTPResponse
-        switch api.respond(to: request) {
-        case .now(let now): response = now
-        case .later(let work): response = work()
-        }
+        let response = api.answer(request)
         let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
         return Answer(status: response.status, json: json, headers: response.headers)
     }

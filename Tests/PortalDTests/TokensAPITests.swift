@@ -19,15 +19,11 @@ struct TokensAPITests {
     init() throws {
         let (store, _) = try temporaryStore()
         let clock = TestClock()
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
-        api = AdminAPI(credentials: [AdminCredential(name: "local-cli", secret: Array(Self.local.utf8), scopes: [AdminScope.all], unguessable: true),
-                                     AdminCredential(name: "pms-config", secret: Array(Self.config.utf8), scopes: [AdminScope.reservationsRead], rateLimit: 60)],
-                       tokens: try APITokens(store: store, now: { clock.now }), rateLimitPerMinute: 60,
-                       clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: Outbox(siteID: "h", endpoints: []), now: sessions.now),
-                       reservations: testReservations(store), health: { nil },
-                       throttle: AuthFailureThrottle(limit: 1000, logger: Logger(label: "t")),
-                       limiter: RequestRateLimiter(now: { clock.now }), logger: Logger(label: "t"))
+        api = try makeAdminAPI(store: store,
+                               credentials: [AdminCredential(name: "local-cli", secret: Array(Self.local.utf8), scopes: [AdminScope.all], unguessable: true),
+                                             AdminCredential(name: "pms-config", secret: Array(Self.config.utf8), scopes: [AdminScope.reservationsRead], rateLimit: 60)],
+                               tokens: try APITokens(store: store, now: { clock.now }), rateLimitPerMinute: 60,
+                               throttle: AuthFailureThrottle(limit: 1000, logger: Logger(label: "t")), limiter: RequestRateLimiter(now: { clock.now }))
         self.store = store
         self.clock = clock
     }
@@ -42,11 +38,7 @@ struct TokensAPITests {
     func call(_ method: HTTPMethod, _ path: String, token: String, _ body: String = "") -> Answer {
         var headers = HTTPHeaders()
         headers.add("Authorization", "Bearer \(token)")
-        let response: HTTPResponse
-        switch api.respond(to: HTTPRequest(method: method, target: path, headers: headers, body: Array(body.utf8), clientAddress: "192.0.2.50")) {
-        case .now(let now): response = now
-        case .later(let work): response = work()
-        }
+        let response = api.answer(HTTPRequest(method: method, target: path, headers: headers, body: Array(body.utf8), clientAddress: "192.0.2.50"))
         return Answer(status: response.status, json: (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:],
                       headers: response.headers)
     }

@@ -20,12 +20,9 @@ struct WebhookEndpointsAPITests {
         let outbox = Outbox(siteID: "h", endpoints: [try WebhookEndpoint(
             id: "crm", url: URL(string: "http://192.0.2.99/hook")!,
             secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["*"])])
-        let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
-        api = AdminAPI(credentials: [AdminCredential(name: "ops", secret: Array("ops-token".utf8), scopes: [AdminScope.webhooksRead, AdminScope.webhooksWrite])],
-                       tokens: try APITokens(store: store),
-                       clients: SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
-                       outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
-                       health: { nil }, logger: Logger(label: "t"))
+        api = try makeAdminAPI(store: store, credentials: [AdminCredential(name: "ops", secret: Array("ops-token".utf8),
+                                                                             scopes: [AdminScope.webhooksRead, AdminScope.webhooksWrite])],
+                               outbox: outbox)
         self.store = store
         self.outbox = outbox
     }
@@ -40,11 +37,7 @@ struct WebhookEndpointsAPITests {
         var headers = HTTPHeaders()
         headers.add("Authorization", "Bearer ops-token")
         if let ifMatch { headers.add("If-Match", ifMatch) }
-        let response: HTTPResponse
-        switch api.respond(to: HTTPRequest(method: method, target: "/api/v1" + path, headers: headers, body: Array(body.utf8))) {
-        case .now(let now): response = now
-        case .later(let work): response = work()
-        }
+        let response = api.answer(HTTPRequest(method: method, target: "/api/v1" + path, headers: headers, body: Array(body.utf8)))
         return Answer(status: response.status, json: (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:],
                       headers: response.headers)
     }

@@ -72,7 +72,7 @@ final class APITokens: Sendable {
     }
 
     /// Generated tokens have this shape: 256 random bits after the prefix.
-    static func isGenerated(_ secret: [UInt8]) -> Bool { secret.count == prefix.utf8.count + 43 && secret.starts(with: Array(prefix.utf8)) }
+    static func isGenerated(_ secret: [UInt8]) -> Bool { LocalToken.isGenerated(secret, prefix: prefix) }
 }
 
 /// The admin API's own tables.

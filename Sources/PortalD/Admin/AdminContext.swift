@@ -59,12 +59,9 @@ struct BearerAuthentication: RouterMiddleware {
             match = AdminCredential(name: made.name, secret: [], scopes: made.scopes, unguessable: true,
                                     rateLimit: made.rateLimit ?? defaultRateLimit, expiresAt: made.expiresAt)
         }
-        if match == nil, let wait = throttle.retryAfter(request.clientAddress) {
+        if match == nil, let refusal = throttle.refusal(request.clientAddress) {
             guard let presented, let local = credentials.first(where: \.unguessable), Crypto.constantTimeEqual(local.secret, presented) else {
-                let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
-                throw HTTPError(429, code: "too_many_failures",
-                                message: "too many failed authentications from this address (for IPv6, its /64 network); try again in \(seconds) s",
-                                headers: ["Retry-After": "\(seconds)"])
+                throw refusal
             }
             match = local
         }

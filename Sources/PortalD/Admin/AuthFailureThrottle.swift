@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Logging
 import Synchronization
 
@@ -61,6 +62,16 @@ final class AuthFailureThrottle: Sendable {
             records = records.filter { now < $0.value.started + window }
         }
         return records.count < capacity ? key : Self.overflow
+    }
+
+    /// The 429 for `address` while it must wait (`Retry-After` rounded up to whole
+    /// seconds), or nil when it may try.
+    func refusal(_ address: String) -> HTTPError? {
+        guard let wait = retryAfter(address) else { return nil }
+        let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+        return HTTPError(429, code: "too_many_failures",
+                         message: "too many failed authentications from this address (for IPv6, its /64 network); try again in \(seconds) s",
+                         headers: ["Retry-After": "\(seconds)"])
     }
 
     /// How long `address` must wait, or nil when it may try.

@@ -35,9 +35,13 @@ enum LocalToken {
     /// Whether `token` has the shape `ensure` makes: "pdl_" and 256 random bits in
     /// base64url. Only such a token passes a throttled address (`AdminCredential.unguessable`);
     /// one written by hand into the file is throttled like any other.
-    static func isGenerated(_ token: String) -> Bool {
-        let body = token.utf8.dropFirst(4)
-        return token.hasPrefix("pdl_") && body.count == 43
+    static func isGenerated(_ token: String) -> Bool { isGenerated(Array(token.utf8), prefix: "pdl_") }
+
+    /// Whether `token` is `prefix` and 256 bits in base64url (43 characters): the shape
+    /// of every token portald makes (this file's, `APITokens`').
+    static func isGenerated(_ token: [UInt8], prefix: String) -> Bool {
+        let body = token.dropFirst(prefix.utf8.count)
+        return token.starts(with: prefix.utf8) && body.count == 43
             && body.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }

@@ -18,7 +18,7 @@ extension ReservationError: HTTPErrorConvertible {
     public var httpError: HTTPError {
         switch self {
         case .malformed(let message): HTTPError.badRequest("invalid_json", message)
-        case .invalid(let field, let message): HTTPError(422, code: "invalid_field", message: "\(field): \(message)", field: field)
+        case .invalid(let field, let message): HTTPError.invalidField(field, message)
         case .stale: HTTPError(409, code: "stale_version", message: description)
         case .notFound: HTTPError.notFound(description)
         }

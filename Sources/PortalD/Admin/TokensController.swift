@@ -88,13 +88,9 @@ struct TokensController {
     }
 
     func create(_ request: HTTPRequest, _ context: AdminContext) throws -> HTTPResponse {
-        guard let value = try? JSON.decoder().decode(JSONValue.self, from: Data(request.body)), case .object(let body) = value else {
-            throw HTTPError.badRequest("invalid_json", "the body must be a JSON object {\"name\", \"scopes\", \"expires_in\"?, \"rate_limit_per_minute\"?}")
-        }
-        func invalid(_ field: String, _ message: String) -> HTTPError { HTTPError(422, code: "invalid_field", message: "\(field): \(message)", field: field) }
-        if let unknown = body.keys.sorted().first(where: { !["name", "scopes", "expires_in", "rate_limit_per_minute"].contains($0) }) {
-            throw invalid(unknown, "unknown field")
-        }
+        let body = try RequestFields(request.body, allowed: ["name", "scopes", "expires_in", "rate_limit_per_minute"],
+                                     shape: "a JSON object {\"name\", \"scopes\", \"expires_in\"?, \"rate_limit_per_minute\"?}").object
+        let invalid = RequestFields.invalid
         guard case .string(let name)? = body["name"], name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._-]{0,63}/) != nil else {
             throw invalid("name", "required: 1 to 64 letters, digits, '.', '_' or '-'")
         }

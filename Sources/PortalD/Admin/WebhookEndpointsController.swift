@@ -70,9 +70,9 @@ struct WebhookEndpointsController {
             201: ("the endpoint, with its secret", "WebhookEndpoint"), 400: ("not a JSON object", "Error"),
             422: ("a field is wrong; error.field names it", "Error"),
         ])) { request, _ in
-            let body = try EndpointFields(request.body, allowed: ["url", "topics", "status", "contentType", "apiVersion", "ordering"])
+            let body = try RequestFields(request.body, allowed: ["url", "topics", "status", "contentType", "apiVersion", "ordering"])
             guard let url = try body.url(), let topics = try body.topics() else {
-                throw EndpointFields.invalid(body.has("url") ? "topics" : "url", "required")
+                throw RequestFields.invalid(body.has("url") ? "topics" : "url", "required")
             }
             let (endpoint, secret) = try repository.managed.create(
                 url: url, topics: topics, status: try body.choice("status", default: WebhookEndpoint.Status.active),
@@ -87,7 +87,7 @@ struct WebhookEndpointsController {
             428: ("If-Match is missing", "Error"),
         ])) { request, context in
             let id = try context.parameters.require("id")
-            let body = try EndpointFields(request.body, allowed: ["url", "topics", "status"],
+            let body = try RequestFields(request.body, allowed: ["url", "topics", "status"],
                                           fixed: ["contentType", "apiVersion", "ordering", "id", "secret"])
             // Known and changeable first: a config endpoint is 409, an unknown one 404, whatever If-Match says.
             guard let current = repository.endpoints.first(where: { $0.id == id }) else { throw ManagedEndpoints.Failure.notFound(id) }
@@ -109,7 +109,7 @@ struct WebhookEndpointsController {
                 200: ("the endpoint, with its new secret", "WebhookEndpoint"), 400: ("not a JSON object", "Error"), 404: ("no such endpoint", "Error"),
                 409: ("defined in the config file", "Error"), 422: ("a field is wrong", "Error"),
             ])) { request, context in
-            let body = try EndpointFields(request.body.isEmpty ? Array("{}".utf8) : request.body, allowed: ["grace_period_seconds"])
+            let body = try RequestFields(request.body.isEmpty ? Array("{}".utf8) : request.body, allowed: ["grace_period_seconds"])
             let grace = try body.integer("grace_period_seconds", in: 0...(30 * 86400)) ?? 86400
             let (endpoint, secret) = try repository.managed.rotateSecret(id: try context.parameters.require("id"), grace: TimeInterval(grace))
             return Self.answer(endpoint, secret: secret)

@@ -49,12 +49,7 @@ struct InboundController {
             do {
                 key = try authenticate(request, source: source, at: date)
             } catch {
-                if let wait = throttle.retryAfter(request.clientAddress) {
-                    let seconds = max(1, Int(wait.components.seconds) + 1)
-                    throw HTTPError(429, code: "too_many_failures", message: "too many failed deliveries from this address; try again in \(seconds) s",
-                                    headers: ["Retry-After": String(seconds)])
-                }
-                throw error
+                throw throttle.refusal(request.clientAddress) ?? error
             }
             let change: ReservationChange
             switch source.format {

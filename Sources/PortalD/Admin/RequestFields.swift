@@ -2,18 +2,17 @@ import Foundation
 import HTTPServer
 import Outbox
 
-/// A webhook endpoint request body, read field by field: errors are 422 naming the field.
-struct EndpointFields {
+/// An admin request's JSON object body, read field by field: errors are 422 naming the field.
+struct RequestFields {
     let object: [String: JSONValue]
 
-    static func invalid(_ field: String, _ message: String) -> HTTPError {
-        HTTPError(422, code: "invalid_field", message: "\(field): \(message)", field: field)
-    }
+    static func invalid(_ field: String, _ message: String) -> HTTPError { .invalidField(field, message) }
 
-    /// `fixed`: fields that exist but cannot be changed here (named as such).
-    init(_ body: [UInt8], allowed: Set<String>, fixed: Set<String> = []) throws {
+    /// `fixed`: fields that exist but cannot be changed here (named as such); `shape`: the
+    /// object expected, for the 400 a body that is not one gets.
+    init(_ body: [UInt8], allowed: Set<String>, fixed: Set<String> = [], shape: String = "a JSON object") throws {
         guard case .object(let object)? = try? JSON.decoder().decode(JSONValue.self, from: Data(body)) else {
-            throw HTTPError.badRequest("invalid_json", "the body must be a JSON object")
+            throw HTTPError.badRequest("invalid_json", "the body must be \(shape)")
         }
         if let field = object.keys.sorted().first(where: { fixed.contains($0) }) {
             throw Self.invalid(field, "cannot be changed; make a new endpoint instead")

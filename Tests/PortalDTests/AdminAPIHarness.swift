@@ -1,0 +1,37 @@
+import Arrivals
+import Firewall
+import Foundation
+import Logging
+import Outbox
+import Store
+@testable import HTTPServer
+@testable import PortalD
+
+/// Reservations over a test store, links under a fixed public URL.
+func testReservations(_ store: Store) -> Reservations {
+    Reservations(store: store, timeZone: TimeZone(identifier: "Europe/Madrid")!, linkBase: URL(string: "https://checkin.example.com")!)
+}
+
+/// The admin API over a test store, for router-level tests: what a test does not name is
+/// the daemon's own, over `store` (sessions on an in-memory firewall, no neighbours).
+func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox = Outbox(siteID: "h", endpoints: []),
+                  tokens: APITokens? = nil, rateLimitPerMinute: Int = 60, clients: (any ClientRepository)? = nil,
+                  inbound: InboundController? = nil, health: @escaping @Sendable () -> (report: HealthReport, at: Date)? = { nil },
+                  throttle: AuthFailureThrottle? = nil, limiter: RequestRateLimiter = RequestRateLimiter(),
+                  logger: Logger = Logger(label: "t")) throws -> AdminAPI {
+    let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
+    return AdminAPI(credentials: credentials, tokens: try tokens ?? APITokens(store: store), rateLimitPerMinute: rateLimitPerMinute,
+                    clients: clients ?? SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
+                    outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
+                    inbound: inbound, health: health, throttle: throttle, limiter: limiter, logger: logger)
+}
+
+extension AdminAPI {
+    /// The answer, with offloaded work run in place as the worker pool would run it.
+    func answer(_ request: HTTPRequest) -> HTTPResponse {
+        switch respond(to: request) {
+        case .now(let response): response
+        case .later(let work): work()
+        }
+    }
+}
