@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A calendar date of the site, with no time and no zone: a reservation's arrival
 /// and departure are the hotel's days, whatever zone a guest's phone is in.
@@ -58,6 +59,22 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Midnight at the end of this day in `zone` (the first instant of the next day;
     /// on a day that starts with a DST jump, the first instant that exists).
     public func end(in zone: TimeZone) -> Date {
+        // Remembered: every reservation written or shown asks for its departure's end,
+        // and a site's reservations share a few hundred dates.
+        let key = EndCache.Key(date: self, zone: zone.identifier)
+        if let end = Self.ends.withLock({ $0[key] }) { return end }
+        let end = computeEnd(in: zone)
+        Self.ends.withLock { cache in
+            if cache.count >= 4_096 { cache.removeAll() }
+            cache[key] = end
+        }
+        return end
+    }
+
+    private enum EndCache { struct Key: Hashable { let date: LocalDate; let zone: String } }
+    private static let ends = Mutex<[EndCache.Key: Date]>([:])
+
+    private func computeEnd(in zone: TimeZone) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!

@@ -1,4 +1,5 @@
 import Foundation
+import Outbox
 
 /// A stay as the hotel's PMS knows it, pushed to portald so guests can check in
 /// online and log in to the WiFi with it. The PMS owns it: portald keeps the latest
@@ -85,14 +86,15 @@ public struct Reservation: Sendable, Equatable {
             case firstName = "first_name", lastName = "last_name", email, phone, primary
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(firstName, forKey: .firstName)
-            try container.encode(lastName, forKey: .lastName)
-            try container.encode(email, forKey: .email)  // null, not absent: the field is always there
-            try container.encode(phone, forKey: .phone)
-            try container.encode(primary, forKey: .primary)
-        }
+        public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+    }
+}
+
+extension Reservation.Guest: JSONRepresentable {
+    public var json: JSONValue {
+        // null, not absent: every field is always there
+        ["first_name": .string(firstName), "last_name": .string(lastName), "email": email.map(JSONValue.string) ?? .null,
+         "phone": phone.map(JSONValue.string) ?? .null, "primary": .bool(primary)]
     }
 }
 

@@ -19,8 +19,11 @@ public enum ReservationDocument {
     /// The reservation `id` (from the path) described by `body`. An `id` in the body
     /// must agree with it; unknown fields are refused, so a misspelt one is not lost.
     public static func parse(_ body: [UInt8], id: String) throws(ReservationError) -> Reservation {
-        guard let value = try? JSON.decoder().decode(JSONValue.self, from: Data(body)), case .object(let object) = value else {
-            throw .malformed("the body must be a JSON object: a reservation (see the OpenAPI document's ReservationInput)")
+        let value: JSONValue
+        let shape = "a JSON object: a reservation (see the OpenAPI document's ReservationInput)"
+        do { value = try JSONReader.read(body) } catch { throw .malformed(error.explained(shape: shape)) }
+        guard case .object(let object) = value else {
+            throw .malformed("the body must be \(shape)")
         }
         return try parse(object, id: id)
     }

@@ -24,19 +24,19 @@ enum ReservationRecords {
 
     /// Inserts, or replaces a tombstone: `deleted_at` cleared, `created_at` now.
     static func insert(_ reservation: Reservation, source: String, tokenHash: [UInt8], at date: Date, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO reservation(id, reference, status, arrival, departure, room, adults, children, babies, language,
                 guests, version, source, search, checkin_token_hash, created_at, updated_at, deleted_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-            """, arguments: columns(reservation) + [source, search(reservation), Data(tokenHash), date, date])
+            """).execute(arguments: columns(reservation) + [source, search(reservation), Data(tokenHash), date, date])
     }
 
     static func update(_ reservation: Reservation, source: String, at date: Date, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE reservation SET reference = ?2, status = ?3, arrival = ?4, departure = ?5, room = ?6, adults = ?7, children = ?8,
                 babies = ?9, language = ?10, guests = ?11, version = ?12, source = ?13, search = ?14, updated_at = ?15
             WHERE id = ?1
-            """, arguments: columns(reservation) + [source, search(reservation), date])
+            """).execute(arguments: columns(reservation) + [source, search(reservation), date])
     }
 
     private static func columns(_ reservation: Reservation) -> StatementArguments {

@@ -8,7 +8,7 @@ enum CloudEvent {
     static let contentType = "application/cloudevents+json"
 
     static func structured(fromEnvelope body: [UInt8]) -> [UInt8] {
-        guard case .object(let envelope)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else { return body }
+        guard case .object(let envelope)? = JSONValue(json: body) else { return body }
         var site = "unknown"
         if case .string(let id)? = envelope["site_id"] { site = id }
         let event: [String: JSONValue] = [

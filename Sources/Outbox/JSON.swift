@@ -5,7 +5,14 @@ import Foundation
 /// envelope is where its rules are part of a contract.
 public enum JSON {
     public static func encode<T: Encodable>(_ value: T) -> Data {
-        (try? encoder.encode(value)) ?? Data("{}".utf8)
+        if let value = value as? any JSONRepresentable { return Data(value.json.bytes) }
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    /// `encode`'s bytes, without the trip through `Data`.
+    public static func bytes<T: Encodable>(_ value: T) -> [UInt8] {
+        if let value = value as? any JSONRepresentable { return value.json.bytes }
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
     private static let encoder: JSONEncoder = {

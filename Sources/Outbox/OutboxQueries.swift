@@ -86,7 +86,7 @@ extension Outbox {
                   nextAttemptAt: $0.status == .pending ? $0.nextAttemptAt : nil, lastError: $0.lastError)
         })
         if detailed {
-            view.envelope = try? JSONDecoder().decode(JSONValue.self, from: record.body)
+            view.envelope = JSONValue(json: record.body)
             view.body = String(decoding: record.body, as: UTF8.self)
             view.attempts = try DeliveryAttemptRecord.filter(Column("event_sequence") == record.sequence!).order(Column("id")).fetchAll(db).map {
                 .init(endpoint: $0.endpointID, attemptedAt: $0.attemptedAt, url: $0.url, statusCode: $0.statusCode, latencyMs: $0.latencyMs, error: $0.error)

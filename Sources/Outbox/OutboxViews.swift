@@ -50,7 +50,7 @@ public struct OutboxStats: Codable, Sendable {
 }
 
 /// Any JSON value, to show a stored envelope as JSON rather than as a string.
-public indirect enum JSONValue: Codable, Sendable {
+public indirect enum JSONValue: Codable, Sendable, Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
     public init(from decoder: Decoder) throws {
@@ -69,7 +69,7 @@ public indirect enum JSONValue: Codable, Sendable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value && abs(value) < 9e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if value.rounded() == value && abs(value) <= JSONValue.exactIntegers { try container.encode(Int64(value)) } else { try container.encode(value) }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

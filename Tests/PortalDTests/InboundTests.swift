@@ -117,7 +117,7 @@ struct InboundTests {
 
     @Test("malformed lists are 400 with the reason; bad fields 422 naming GUEST's field; nothing changes", arguments: [
         ("{}", "a JSON list"), ("[]", "one or two"), ("[1]", "one or two"), ("[{}, {}, {}]", "one or two"),
-        ("[{\"reservation_id\": 1}]", "rsvStatus"), ("not json", "a JSON list"),
+        ("[{\"reservation_id\": 1}]", "rsvStatus"), ("not json", "a JSON list"), ("[{\"ad\": 1, \"ad\": 2}]", "\"ad\" given twice"),
     ])
     func malformed(body: String, reason: String) throws {
         let answer = guest(body)

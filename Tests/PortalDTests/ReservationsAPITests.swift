@@ -72,8 +72,24 @@ struct ReservationsAPITests {
         let edited = Self.body(version: 8, room: "301").replacingOccurrences(of: "\"version\"", with: "\"created_at\": \"2026-01-01T00:00:00Z\", \"checkin_url\": null, \"version\"")
         #expect(call(.put, "/api/v1/reservations/4711", edited).status == 200, "what GET shows can be PUT back")
         #expect(call(.put, "/api/v1/reservations/4711", "not json").status == 400)
+        let trailingComma = call(.put, "/api/v1/reservations/4711", #"{"reference": "X",}"#)
+        #expect(trailingComma.status == 400 && trailingComma.error["message"]?.contains("at byte 18") == true, "where it stops being JSON: \(trailingComma.json)")
         #expect(call(.put, "/api/v1/reservations/a%20b", Self.body()).error["field"] == "id")
         #expect(call(.get, "/api/v1/reservations/4711").json["version"] as? Int == 8, "refused writes left version 8")
+    }
+
+    @Test("what the API writes (JSONValue's writer) reads back through the Decodable the CLI uses, field for field")
+    func viewsReadBack() throws {
+        let created = api.answer(HTTPRequest(method: .put, target: "/api/v1/reservations/4711", headers: HTTPHeaders([("Authorization", "Bearer \(Self.token)")]),
+                                             body: Array(Self.body(version: 7).utf8), clientAddress: "127.0.0.1"))
+        let view = try JSON.decoder().decode(ReservationView.self, from: Data(created.body))
+        #expect(view.checkinURL != nil && view.guests.first?.phone == "+49 30 1234567" && view.version == 7)
+        #expect(JSON.bytes(view) == created.body, "the same bytes again: no field lost or renamed between json and CodingKeys")
+        let list = ReservationListView(reservations: [view], nextCursor: "2026-12-01~4711")
+        let again = try JSON.decoder().decode(ReservationListView.self, from: Data(JSON.bytes(list)))
+        #expect(again.reservations == [view] && again.nextCursor == list.nextCursor)
+        let guests = try JSONDecoder().decode([Reservation.Guest].self, from: JSON.encode(view.guests))
+        #expect(guests == view.guests, "the stored guests column reads back")
     }
 
     @Test("list filters and pages by cursor; bad filters are 400 naming the parameter")

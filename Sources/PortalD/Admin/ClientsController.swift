@@ -95,7 +95,7 @@ struct ClientsController {
         if !request.body.isEmpty {
             let shape = "the body must be a JSON object {\"ipv4\"?: string, \"minutes\"?: integer}"
             // As documented (additionalProperties: false, no nulls): a misspelt field is an error, not ignored.
-            guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(request.body)) else {
+            guard case .object(let fields)? = JSONValue(json: request.body) else {
                 throw HTTPError.badRequest("invalid_json", shape)
             }
             if let unknown = fields.keys.sorted().first(where: { $0 != "ipv4" && $0 != "minutes" }) {
@@ -104,10 +104,15 @@ struct ClientsController {
             if let null = fields.keys.sorted().first(where: { if case .null = fields[$0] { true } else { false } }) {
                 throw HTTPError.badRequest("invalid_\(null)", "\(null) must not be null: \(shape)")
             }
-            do {
-                body = try JSONDecoder().decode(Body.self, from: Data(request.body))
-            } catch {
-                throw HTTPError.badRequest("invalid_json", shape)
+            switch fields["ipv4"] {
+            case nil: break
+            case .string(let text)?: body.ipv4 = text
+            default: throw HTTPError.badRequest("invalid_json", shape)
+            }
+            switch fields["minutes"] {
+            case nil: break
+            case .number(let number)? where number.rounded() == number && abs(number) < 1e15: body.minutes = Int(number)
+            default: throw HTTPError.badRequest("invalid_json", shape)
             }
         }
         if let minutes = body.minutes, !Session.minutesRange.contains(minutes) {

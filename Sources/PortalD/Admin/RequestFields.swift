@@ -11,7 +11,9 @@ struct RequestFields {
     /// `fixed`: fields that exist but cannot be changed here (named as such); `shape`: the
     /// object expected, for the 400 a body that is not one gets.
     init(_ body: [UInt8], allowed: Set<String>, fixed: Set<String> = [], shape: String = "a JSON object") throws {
-        guard case .object(let object)? = try? JSON.decoder().decode(JSONValue.self, from: Data(body)) else {
+        let value: JSONValue
+        do { value = try JSONReader.read(body) } catch { throw HTTPError.badRequest("invalid_json", error.explained(shape: shape)) }
+        guard case .object(let object) = value else {
             throw HTTPError.badRequest("invalid_json", "the body must be \(shape)")
         }
         if let field = object.keys.sorted().first(where: { fixed.contains($0) }) {

@@ -1,5 +1,6 @@
 import Arrivals
 import Foundation
+import Outbox
 
 /// A reservation as the admin API and the CLI show it (DESIGN.md "Arrivals contract"),
 /// with `checkin_url` only in the answer that made the link.
@@ -46,25 +47,19 @@ public struct ReservationView: Codable, Sendable, Equatable {
         checkinExpiresAt = stored.checkinExpiresAt
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        // Every field always present: null when unknown, so clients need no "missing" case.
-        try container.encode(id, forKey: .id)
-        try container.encode(reference, forKey: .reference)
-        try container.encode(status, forKey: .status)
-        try container.encode(arrival, forKey: .arrival)
-        try container.encode(departure, forKey: .departure)
-        try container.encode(room, forKey: .room)
-        try container.encode(adults, forKey: .adults)
-        try container.encode(children, forKey: .children)
-        try container.encode(babies, forKey: .babies)
-        try container.encode(language, forKey: .language)
-        try container.encode(guests, forKey: .guests)
-        try container.encode(version, forKey: .version)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encode(checkinURL, forKey: .checkinURL)
-        try container.encode(checkinExpiresAt, forKey: .checkinExpiresAt)
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}
+
+extension ReservationView: JSONRepresentable {
+    /// Every field always present: null when unknown, so clients need no "missing" case.
+    public var json: JSONValue {
+        func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+        return ["id": .string(id), "reference": .string(reference), "status": .string(status), "arrival": .string(arrival),
+                "departure": .string(departure), "room": optional(room), "adults": .number(Double(adults)),
+                "children": .number(Double(children)), "babies": .number(Double(babies)), "language": optional(language),
+                "guests": guests.json, "version": version.map { .number(Double($0)) } ?? .null,
+                "created_at": .string(RFC3339.string(createdAt)), "updated_at": .string(RFC3339.string(updatedAt)),
+                "checkin_url": optional(checkinURL), "checkin_expires_at": .string(RFC3339.string(checkinExpiresAt))]
     }
 }
 
@@ -74,9 +69,9 @@ public struct ReservationListView: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey { case reservations, nextCursor = "next_cursor" }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(reservations, forKey: .reservations)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+}
+
+extension ReservationListView: JSONRepresentable {
+    public var json: JSONValue { ["reservations": reservations.json, "next_cursor": nextCursor.map(JSONValue.string) ?? .null] }
 }

@@ -75,6 +75,6 @@ enum GuestErrors {
 extension HTTPResponse {
     /// A JSON body in portald's conventions (RFC 3339 times, sorted keys).
     static func json<T: Encodable>(_ value: T, status: Int = 200, contentType: String = "application/json") -> HTTPResponse {
-        .json(bytes: Array(JSON.encode(value)), status: status, contentType: contentType)
+        .json(bytes: JSON.bytes(value), status: status, contentType: contentType)
     }
 }

@@ -24,8 +24,9 @@ public enum GuestReservation {
     /// source's version (a number, or a date-time taken as Unix milliseconds).
     static func change(_ body: [UInt8], updateType: String?, statusMap: [Int: Reservation.Status],
                        versionField: String?, timeZone: TimeZone) throws(InboundRefusal) -> ReservationChange {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)), case .array(let items) = value else {
-            throw .malformed("the body must be a JSON list of ReservationsUpdateDTO ([new] or [new, previous])")
+        let shape = "a JSON list of ReservationsUpdateDTO ([new] or [new, previous])"
+        guard case .array(let items) = try JSONBody.read(body, shape: shape) else {
+            throw .malformed("the body must be \(shape)")
         }
         guard (1...2).contains(items.count), case .object(let dto) = items[0], items.allSatisfy({ if case .object = $0 { true } else { false } }) else {
             throw .malformed("the list must hold one or two ReservationsUpdateDTO objects ([new] or [new, previous]), not \(items.count) items")
@@ -82,7 +83,7 @@ public enum GuestReservation {
     static func text(_ value: JSONValue?, _ field: String) throws(InboundRefusal) -> String {
         switch value {
         case .string(let text)? where !text.isEmpty: return text
-        case .number(let number)? where number.rounded() == number && abs(number) < 9e15: return String(Int64(number))
+        case .number(let number)? where number.rounded() == number && abs(number) < JSONValue.exactIntegers: return String(Int64(number))
         default: throw .malformed("\(field): required, a string or a whole number")
         }
     }

@@ -93,10 +93,12 @@ struct InboundController {
 }
 
 /// `{"result", "reservation_id"}`: what an inbound delivery did.
-struct InboundResult: Encodable {
+struct InboundResult: Encodable, JSONRepresentable {
     var result: String
     var reservationID: String
-    enum CodingKeys: String, CodingKey { case result, reservationID = "reservation_id" }
+
+    var json: JSONValue { ["result": .string(result), "reservation_id": .string(reservationID)] }
+    func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
 
     init(_ outcome: Reservations.InboundOutcome, change: ReservationChange) {
         switch change {
@@ -112,5 +114,12 @@ struct InboundResult: Encodable {
         case .stale: result = "stale"
         case .unknown: result = "unknown"
         }
+    }
+}
+
+/// A delivery's body as JSON, or `.malformed` saying where it stops being JSON.
+enum JSONBody {
+    static func read(_ body: [UInt8], shape: String) throws(InboundRefusal) -> JSONValue {
+        do { return try JSONReader.read(body) } catch { throw .malformed(error.explained(shape: shape)) }
     }
 }

@@ -34,8 +34,9 @@ enum StandardInbound {
     }
 
     static func change(_ body: [UInt8]) throws(InboundRefusal) -> ReservationChange {
-        guard let value = try? JSON.decoder().decode(JSONValue.self, from: Data(body)), case .object(let envelope) = value else {
-            throw .malformed("the body must be a JSON envelope {\"id\", \"event\", \"created_at\", \"data\"}")
+        let shape = "a JSON envelope {\"id\", \"event\", \"created_at\", \"data\"}"
+        guard case .object(let envelope) = try JSONBody.read(body, shape: shape) else {
+            throw .malformed("the body must be \(shape)")
         }
         guard case .string(let event)? = envelope["event"] else { throw .malformed("event: required, a string") }
         guard case .object(let data)? = envelope["data"] else { throw .malformed("data: required, an object") }
