@@ -29,7 +29,7 @@ struct AdminAPIContractTests {
         // Through python3 (as installed by scripts/install-deps), whatever PATH holds.
         // From the instance's scratch directory: schemathesis leaves .schemathesis/ and .hypothesis/ where it runs.
         // A URL the pattern lets through may still not parse (422), and a PATCH needs the ETag of
-        // an endpoint schemathesis cannot know (428/412).
+        // an endpoint schemathesis cannot know (412; 428 for an If-Match of only spaces).
         // A reservation's cross-field rules (departure not before arrival, one primary guest, the body's id
         // equal to the path's, possible status moves) are beyond what OpenAPI 3.0 can say: a schema-valid
         // body may break one, and the documented answer is 422 naming the field.
@@ -42,6 +42,8 @@ struct AdminAPIContractTests {
             [[operations]]
             include-path-regex = "^/api/v1/webhook-endpoints"
             checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429"]
+            # Without the required If-Match: 428, or 409 first for an endpoint from the config file.
+            checks.missing_required_header.expected-statuses = ["409", "428"]
             """.utf8).write(to: portald.directory.appendingPathComponent("schemathesis.toml"))
         let cli = ["sh", "-c", "cd \"$0\" && exec python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = \"schemathesis\"; schemathesis()' \"$@\"",
                    portald.directory.path]

@@ -27,7 +27,8 @@ struct AdminAPITests {
         var tokens: [String: String] = [:]
         for scope in AdminScope.known where scope != AdminScope.all {
             tokens[scope] = "only-\(scope)"
-            credentials.append(AdminCredential(name: "only-\(scope)", secret: Array("only-\(scope)".utf8), scopes: [scope]))
+            // Rate-limited (generously), so their answers carry the X-RateLimit headers the document must declare.
+            credentials.append(AdminCredential(name: "only-\(scope)", secret: Array("only-\(scope)".utf8), scopes: [scope], rateLimit: 10_000))
             credentials.append(AdminCredential(name: "all-but-\(scope)", secret: Array("all-but-\(scope)".utf8),
                                                scopes: AdminScope.known.subtracting([scope, AdminScope.all])))
         }
@@ -71,6 +72,7 @@ struct AdminAPITests {
             switch segment {
             case "{mac}": "02:00:00:00:00:99"
             case "{endpoint}": "crm"
+            case "{id}" where pattern.hasPrefix("/api/v1/webhook-endpoints/"): "crm"
             case let other where other.hasPrefix("{"): "evt_0000000000000000"
             default: String(segment)
             }
@@ -108,6 +110,27 @@ struct AdminAPITests {
             let with = call(method, path, token: only).status
             #expect(with != 401 && with != 403, "\(operation) with only \(scope) answered \(with)")
         }
+    }
+
+    @Test("headers are documented where they are sent: a token's rate-limit headers, an endpoint's ETag; If-Match is a required parameter")
+    func headersAreDocumentedWhereSent() throws {
+        let paths = try #require(try servedDocument()["paths"] as? [String: [String: [String: Any]]])
+        var seen: Set<String> = []
+        for (path, methods) in paths {
+            for (method, operation) in methods {
+                guard let scope = operation["x-required-scope"] as? String, let token = tokens[scope] else { continue }
+                let answer = call(HTTPMethod(rawValue: method.uppercased()), concrete(path), token: token)
+                guard let documented = (operation["responses"] as? [String: [String: Any]])?[String(answer.status)] else { continue }
+                let declared = Set((documented["headers"] as? [String: Any] ?? [:]).keys.map { $0.lowercased() })
+                for name in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "etag"] where answer.headers[name] != nil {
+                    seen.insert(name)
+                    #expect(declared.contains(name), "\(method.uppercased()) \(path) answered \(answer.status) with \(name), which its document does not declare")
+                }
+            }
+        }
+        #expect(seen.isSuperset(of: ["x-ratelimit-limit", "etag"]), "not vacuous: answers with these headers were looked at (\(seen))")
+        let patch = try #require(paths["/api/v1/webhook-endpoints/{id}"]?["patch"]?["parameters"] as? [[String: Any]])
+        #expect(patch.contains { $0["name"] as? String == "If-Match" && $0["in"] as? String == "header" && $0["required"] as? Bool == true })
     }
 
     /// Runs the independent `openapi-spec-validator` on a document.

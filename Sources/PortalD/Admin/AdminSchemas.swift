@@ -34,13 +34,25 @@ enum AdminSchemas {
                                        "items": ["type": "string", "pattern": "^(\\*|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(\\.\\*)?)$", "example": "wifi.*"]]
     static let reservationStatus: JSONValue = ["type": "string", "enum": .array(Reservation.Status.allCases.map { .string($0.rawValue) })]
 
+    /// Sent with every answer to a rate-limited token ([admin] rate_limit_per_minute).
+    static let rateLimitHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
     static let components: JSONValue = [
         "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+        "headers": [
+            "X-RateLimit-Limit": ["schema": integer, "description": "requests this token may make a minute"],
+            "X-RateLimit-Remaining": ["schema": integer, "description": "requests left in the current minute"],
+            "X-RateLimit-Reset": ["schema": integer, "description": "seconds until the minute ends and the count starts again"],
+            "ETag": ["schema": string, "description": "the resource's version (strong), for If-Match"],
+        ],
         "responses": [
             "Unauthorized": ["description": "no or unknown bearer token", "content": ["application/json": ["schema": ref("Error")]]],
             "Forbidden": ["description": "the token lacks the scope", "content": ["application/json": ["schema": ref("Error")]]],
             "TooManyFailures": ["description": "too many failed authentications from this address within a minute ([admin] failed_auth_per_minute), or this token's requests a minute used up: refused until the minute ends (`Retry-After`)",
-                                "headers": ["Retry-After": ["schema": integer, "description": "seconds"]],
+                                "headers": ["Retry-After": ["schema": integer, "description": "seconds"],
+                                            "X-RateLimit-Limit": ["$ref": "#/components/headers/X-RateLimit-Limit"],
+                                            "X-RateLimit-Remaining": ["$ref": "#/components/headers/X-RateLimit-Remaining"],
+                                            "X-RateLimit-Reset": ["$ref": "#/components/headers/X-RateLimit-Reset"]],
                                 "content": ["application/json": ["schema": ref("Error")]]],
         ],
         "schemas": [

@@ -36,8 +36,12 @@ struct APIOperation {
     var query: [(name: String, schema: JSONValue, description: String)] = []
     var body: JSONValue?
     var bodyRequired = false
+    /// Request headers the operation reads (`If-Match`, a webhook's signature headers).
+    var headers: [(name: String, required: Bool, description: String)] = []
     /// Status → (description, schema reference name or nil).
     var responses: [Int: (String, String?)]
+    /// Whether its 2xx answers carry the resource's `ETag`.
+    var etag = false
 }
 
 /// Collects operations while routes are registered, then writes the OpenAPI 3 document.
@@ -59,10 +63,19 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
                 ["name": .string(parameter.name), "in": "query", "required": false, "schema": parameter.schema,
                  "description": .string(parameter.description)]
             }
+            let headerParameters: [JSONValue] = entry.operation.headers.map { header in
+                ["name": .string(header.name), "in": "header", "required": .bool(header.required), "schema": AdminSchemas.string,
+                 "description": .string(header.description)]
+            }
             var responses: [String: JSONValue] = [:]
             for (status, (description, schema)) in entry.operation.responses {
                 var response: [String: JSONValue] = ["description": .string(description)]
                 if let schema { response["content"] = ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]] }
+                var headers: [String: JSONValue] = [:]
+                // A token's answers say how much of its minute is left (not the local CLI token's: it has no limit).
+                if entry.scope != nil { for name in AdminSchemas.rateLimitHeaders { headers[name] = ["$ref": .string("#/components/headers/\(name)")] } }
+                if entry.operation.etag, (200..<300).contains(status) { headers["ETag"] = ["$ref": "#/components/headers/ETag"] }
+                if !headers.isEmpty { response["headers"] = .object(headers) }
                 responses[String(status)] = .object(response)
             }
             if entry.scope != nil {
@@ -81,7 +94,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
             } else {
                 operation["security"] = []
             }
-            let parameters = pathParameters + queryParameters
+            let parameters = pathParameters + queryParameters + headerParameters
             if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
             if let body = entry.operation.body {
                 operation["requestBody"] = ["required": .bool(entry.operation.bodyRequired), "content": ["application/json": ["schema": body]]]

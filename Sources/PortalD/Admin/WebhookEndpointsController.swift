@@ -58,7 +58,7 @@ struct WebhookEndpointsController {
         }
         read.get("/webhook-endpoints/{id}", APIOperation(summary: "One endpoint, with its ETag", responses: [
             200: ("endpoint", "WebhookEndpoint"), 404: ("no such endpoint", "Error"),
-        ])) { _, context in
+        ], etag: true)) { _, context in
             let id = try context.parameters.require("id")
             guard let endpoint = repository.endpoints.first(where: { $0.id == id }) else { throw ManagedEndpoints.Failure.notFound(id) }
             return Self.answer(endpoint)
@@ -69,7 +69,7 @@ struct WebhookEndpointsController {
                                                       body: AdminSchemas.ref("WebhookEndpointRequest"), bodyRequired: true, responses: [
             201: ("the endpoint, with its secret", "WebhookEndpoint"), 400: ("not a JSON object", "Error"),
             422: ("a field is wrong; error.field names it", "Error"),
-        ])) { request, _ in
+        ], etag: true)) { request, _ in
             let body = try RequestFields(request.body, allowed: ["url", "topics", "status", "contentType", "apiVersion", "ordering"])
             guard let url = try body.url(), let topics = try body.topics() else {
                 throw RequestFields.invalid(body.has("url") ? "topics" : "url", "required")
@@ -81,11 +81,12 @@ struct WebhookEndpointsController {
             return Self.answer(endpoint, secret: secret, status: 201)
         }
         write.patch("/webhook-endpoints/{id}", APIOperation(summary: "Change url, topics or status; If-Match: the ETag of the version changed",
-                                                            body: AdminSchemas.ref("WebhookEndpointPatch"), bodyRequired: true, responses: [
+                                                            body: AdminSchemas.ref("WebhookEndpointPatch"), bodyRequired: true,
+                                                            headers: [("If-Match", true, "the ETag of the endpoint as read (a list, or * for any version)")], responses: [
             200: ("the endpoint", "WebhookEndpoint"), 400: ("not a JSON object", "Error"), 404: ("no such endpoint", "Error"),
             409: ("defined in the config file", "Error"), 412: ("If-Match names an older version", "Error"), 422: ("a field is wrong; error.field names it", "Error"),
             428: ("If-Match is missing", "Error"),
-        ])) { request, context in
+        ], etag: true)) { request, context in
             let id = try context.parameters.require("id")
             let body = try RequestFields(request.body, allowed: ["url", "topics", "status"],
                                           fixed: ["contentType", "apiVersion", "ordering", "id", "secret"])
@@ -108,7 +109,7 @@ struct WebhookEndpointsController {
             body: AdminSchemas.ref("RotateSecretRequest"), responses: [
                 200: ("the endpoint, with its new secret", "WebhookEndpoint"), 400: ("not a JSON object", "Error"), 404: ("no such endpoint", "Error"),
                 409: ("defined in the config file", "Error"), 422: ("a field is wrong", "Error"),
-            ])) { request, context in
+            ], etag: true)) { request, context in
             let body = try RequestFields(request.body.isEmpty ? Array("{}".utf8) : request.body, allowed: ["grace_period_seconds"])
             let grace = try body.integer("grace_period_seconds", in: 0...(30 * 86400)) ?? 86400
             let (endpoint, secret) = try repository.managed.rotateSecret(id: try context.parameters.require("id"), grace: TimeInterval(grace))

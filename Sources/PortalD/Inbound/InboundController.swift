@@ -29,6 +29,13 @@ struct InboundController {
         api.post("/inbound/{source_id}", APIOperation(
             summary: "Reservations pushed by a configured source ([[inbound]]): GUEST's ReservationsUpdateDTO list, or portald's envelope signed as Standard Webhooks",
             body: ["description": "format = \"guest\": a list of ReservationsUpdateDTO, header UpdateType; format = \"standard\": {id, event, created_at, data}"],
+            headers: [
+                ("UpdateType", false, "guest: Insert, Update or Delete"),
+                ("X-Signature", false, "guest with auth = \"signature\": sha256=<hex HMAC-SHA256 of the body>"),
+                ("webhook-id", false, "standard: the delivery's id (a repeat changes nothing)"),
+                ("webhook-timestamp", false, "standard: Unix seconds, within 5 minutes"),
+                ("webhook-signature", false, "standard: v1,<base64 HMAC-SHA256 of id.timestamp.body>"),
+            ],
             responses: [
                 200: ("applied, or already applied (a repeated delivery), or older than what is stored; `result` says which", "InboundResult"),
                 400: ("not the source's format; nothing changed", "Error"), 401: ("the signature or token does not match; nothing changed", "Error"),
