@@ -44,5 +44,17 @@ public enum ArrivalsSchema: StoreSchema {
                 CREATE INDEX inbound_receipt_age ON inbound_receipt(source_id, received_at);
                 """)
         },
+        StoreMigration(version: 10, "reservation lookup by reference") { db in
+            // A guest without a link types their booking code: matched on its letters and digits
+            // alone, without case or accents ("bkg a1b2c3" finds "BKG-A1B2C3"; ReservationLookup.key).
+            try db.execute(sql: """
+                ALTER TABLE reservation ADD COLUMN reference_key TEXT NOT NULL DEFAULT '';
+                CREATE INDEX reservation_reference_key ON reservation(reference_key) WHERE deleted_at IS NULL;
+                """)
+            for row in try Row.fetchAll(db, sql: "SELECT id, reference FROM reservation") {
+                try db.execute(sql: "UPDATE reservation SET reference_key = ? WHERE id = ?",
+                               arguments: [ReservationLookup.key(row["reference"]), row["id"] as String])
+            }
+        },
     ]
 }

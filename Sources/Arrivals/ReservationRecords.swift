@@ -26,17 +26,19 @@ enum ReservationRecords {
     static func insert(_ reservation: Reservation, source: String, tokenHash: [UInt8], at date: Date, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO reservation(id, reference, status, arrival, departure, room, adults, children, babies, language,
-                guests, version, source, search, checkin_token_hash, created_at, updated_at, deleted_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-            """).execute(arguments: columns(reservation) + [source, search(reservation), Data(tokenHash), date, date])
+                guests, version, source, search, checkin_token_hash, created_at, updated_at, deleted_at, reference_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+            """).execute(arguments: columns(reservation) + [source, search(reservation), Data(tokenHash), date, date,
+                                                           ReservationLookup.key(reservation.reference)])
     }
 
     static func update(_ reservation: Reservation, source: String, at date: Date, in db: Database) throws {
         try db.cachedStatement(sql: """
             UPDATE reservation SET reference = ?2, status = ?3, arrival = ?4, departure = ?5, room = ?6, adults = ?7, children = ?8,
-                babies = ?9, language = ?10, guests = ?11, version = ?12, source = ?13, search = ?14, updated_at = ?15
+                babies = ?9, language = ?10, guests = ?11, version = ?12, source = ?13, search = ?14, updated_at = ?15,
+                reference_key = ?16
             WHERE id = ?1
-            """).execute(arguments: columns(reservation) + [source, search(reservation), date])
+            """).execute(arguments: columns(reservation) + [source, search(reservation), date, ReservationLookup.key(reservation.reference)])
     }
 
     private static func columns(_ reservation: Reservation) -> StatementArguments {

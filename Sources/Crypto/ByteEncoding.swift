@@ -38,3 +38,11 @@ extension Array where Element == UInt8 {
 }
 
 private let base64URLDigits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+extension UInt64 {
+    /// Eight bytes, most significant first: a time stamp inside a signed token.
+    public var bigEndianBytes: [UInt8] { (0..<8).reversed().map { UInt8(truncatingIfNeeded: self >> ($0 * 8)) } }
+
+    /// The value of the first eight bytes, most significant first.
+    public init(bigEndianBytes bytes: some Collection<UInt8>) { self = bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+}

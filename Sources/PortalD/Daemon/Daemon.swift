@@ -71,14 +71,15 @@ public enum Daemon {
                                metadata: ["file": "\(config.admin.tokenFile)"])
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
-            let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages, logger: logger)
+            let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
+            let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
+                                reservations: reservations, logger: logger)
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
                                                unguessable: LocalToken.isGenerated(localToken))]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
                                                             rateLimit: $0.rateLimit ?? config.admin.rateLimitPerMinute) }
             let tokens = try await workers.run { try APITokens(store: store) }
             let throttle = AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger)
-            let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
             // Its own count: bad deliveries through the reverse proxy must not throttle admin callers.
             let inbound = InboundController(sources: config.inbound, repository: reservations,
                                             throttle: AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, label: "inbound", logger: logger),

@@ -123,6 +123,11 @@ public struct Catalog: Sendable {
     public func dateTime(_ date: Date, timeZone: TimeZone) -> String {
         DateFormatters.string(from: date, language: language, skeleton: dateTimeSkeleton, timeZone: timeZone)
     }
+
+    /// The calendar day `date` falls on in `timeZone`, without the time ("1 December 2026").
+    public func day(_ date: Date, timeZone: TimeZone) -> String {
+        DateFormatters.string(from: date, language: language, skeleton: "yMMMMd", timeZone: timeZone)
+    }
 }
 
 public struct CatalogError: Error, CustomStringConvertible, Sendable {

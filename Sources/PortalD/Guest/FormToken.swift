@@ -12,12 +12,12 @@ struct FormToken: Sendable {
 
     func issue(purpose: String, client: String, at date: Date) -> String {
         let issued = UInt64(max(0, date.timeIntervalSince1970))
-        return (bytes(of: issued) + mac(purpose: purpose, client: client, issued: issued)).base64URLString
+        return (issued.bigEndianBytes + mac(purpose: purpose, client: client, issued: issued)).base64URLString
     }
 
     func verify(_ token: String, purpose: String, client: String, at date: Date) -> Bool {
         guard let raw = [UInt8](base64URL: token), raw.count == 24 else { return false }
-        let issued = raw.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let issued = UInt64(bigEndianBytes: raw)
         let age = date.timeIntervalSince1970 - TimeInterval(issued)
         guard age >= -60, age <= lifetime else { return false }
         return Crypto.constantTimeEqual(Array(raw.suffix(16)), mac(purpose: purpose, client: client, issued: issued))
@@ -25,9 +25,5 @@ struct FormToken: Sendable {
 
     private func mac(purpose: String, client: String, issued: UInt64) -> [UInt8] {
         Array(Crypto.hmacSHA256(key: key, message: Array("\(purpose)|\(client)|\(issued)".utf8)).prefix(16))
-    }
-
-    private func bytes(of value: UInt64) -> [UInt8] {
-        (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
     }
 }

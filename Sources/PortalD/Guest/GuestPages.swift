@@ -1,3 +1,4 @@
+import Arrivals
 import Foundation
 import HTTPServer
 import Mustache
@@ -20,6 +21,7 @@ public struct GuestPages: Sendable {
         "header": PackageResources.header_mustache, "footer": PackageResources.footer_mustache,
         "alert": PackageResources.alert_mustache, "splash": PackageResources.splash_mustache,
         "online": PackageResources.online_mustache, "message": PackageResources.message_mustache,
+        "arrive_find": PackageResources.arrive_find_mustache, "arrive_welcome": PackageResources.arrive_welcome_mustache,
     ]
 
     /// The built-in catalogs by language.
@@ -94,6 +96,13 @@ public struct GuestPages: Sendable {
     /// A date and time in the guest's language and the site's zone.
     public func dateTime(_ date: Date, language: String) -> String {
         catalog(language).dateTime(date, timeZone: timeZone)
+    }
+
+    /// A day of the site (a reservation's arrival) in the guest's language: "1 December 2026".
+    public func date(_ date: LocalDate, language: String) -> String {
+        // Noon UTC of that day, shown in UTC: the same calendar day whatever the zones.
+        let noon = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .gmt, year: date.year, month: date.month, day: date.day, hour: 12).date!
+        return catalog(language).day(noon, timeZone: .gmt)
     }
 
     var logo: Branding.Logo? { branding.logo }

@@ -1,3 +1,5 @@
+import Arrivals
+import Crypto
 import Firewall
 import Foundation
 import HTTPServer
@@ -13,7 +15,9 @@ public final class Portal: HTTPResponder {
     let locale: GuestLocale
     private let router: RouterResponder<GuestContext>
 
-    init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages, logger: Logger) {
+    /// `reservations`: online check-in's pages (`/arrive…`) are served when given.
+    init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages,
+         reservations: Reservations? = nil, logger: Logger) {
         capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
                                   listen: config.portal.listen)
         self.pages = pages
@@ -30,9 +34,22 @@ public final class Portal: HTTPResponder {
             logger.error("guest request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
             return .internalError(requestID: id)
         })
-        controller.addRoutes(to: router.group().add(middleware: locale))
+        let guestRoutes = router.group().add(middleware: locale)
+        controller.addRoutes(to: guestRoutes)
+        if let reservations {
+            ArrivalsController(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
+                               formToken: FormToken(key: formKey),
+                               throttle: AuthFailureThrottle(limit: Self.guessesPerMinute, label: "check-in links", logger: logger),
+                               lookups: LookupThrottle(), pages: pages, siteName: config.site.name, logger: logger)
+                .addRoutes(to: guestRoutes)
+        }
         self.router = router.responder()
     }
+
+    /// Wrong check-in links and failed booking lookups an address may make a minute: a
+    /// guest mistypes a few times; a 144-bit link or a reference with a surname is not
+    /// found by trying at this rate.
+    static let guessesPerMinute = 10
 
     public func respond(to request: HTTPRequest) -> HTTPReply {
         respondEarly(method: request.method, target: request.target, host: request.headers["host"]).map { .now($0) }

@@ -54,3 +54,45 @@ struct MessagePage: PageModel {
         }
     }
 }
+
+/// "Find my booking": reference and surname, and the arrival date when several match.
+struct FindBookingPage: PageModel {
+    static let template = "arrive_find"
+    let csrf: String
+    var reference = ""
+    var surname = ""
+    var askArrival = false
+    var error: String?
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "csrf": csrf
+        case "reference": reference
+        case "surname": surname
+        case "askArrival": askArrival
+        case "error": error
+        default: nil
+        }
+    }
+}
+
+/// The first step of online check-in: the hotel, the stay, the room when assigned.
+struct WelcomePage: PageModel {
+    static let template = "arrive_welcome"
+    let heading: String
+    let booking: String
+    let dates: String
+    let room: String?
+    let guests: String
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "heading": heading
+        case "booking": booking
+        case "dates": dates
+        case "room": room
+        case "guests": guests
+        default: nil
+        }
+    }
+}

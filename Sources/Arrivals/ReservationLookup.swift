@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+
+/// "Find my booking" for a guest without a link: the booking reference and a surname
+/// on it, as a guest types them on a phone. Both are compared on their letters and
+/// digits alone, without case or accents: "bkg a1b2c3" and "muller" find BKG-A1B2C3 of
+/// Anna Müller. Only reservations a guest can still check in to are found.
+public enum ReservationLookup {
+    /// What a typed reference or name is compared by.
+    public static func key(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in ReservationRecords.fold(text).unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+
+    public static let findable: [Reservation.Status] = [.confirmed, .inHouse]
+
+    /// The outcome of one try.
+    public struct Result: Sendable {
+        /// Reservations with this reference, whether or not the name matched: the ones a
+        /// wrong name counts against (see `LookupThrottle`).
+        public var withReference: [String]
+        /// Those the name (and the arrival date, when given) matched.
+        public var matches: [StoredReservation]
+    }
+}
+
+extension Reservations {
+    /// The findable reservations with `reference`, and those of them on which `surname` is
+    /// a guest's last name (and that arrive on `arrival`, when given). The same queries
+    /// run whatever matches, so the time taken says little about what exists.
+    public func lookup(reference: String, surname: String, arrival: LocalDate? = nil) throws -> ReservationLookup.Result {
+        let referenceKey = ReservationLookup.key(reference), surnameKey = ReservationLookup.key(surname)
+        let statuses = ReservationLookup.findable.map(\.rawValue)
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM reservation WHERE reference_key = ? AND deleted_at IS NULL AND status IN (?, ?) ORDER BY arrival, id LIMIT 20
+                """), arguments: [referenceKey, statuses[0], statuses[1]])
+        }
+        var result = ReservationLookup.Result(withReference: [], matches: [])
+        guard !referenceKey.isEmpty, !surnameKey.isEmpty else { return result }
+        for row in rows {
+            let stored = try stored(row)
+            result.withReference.append(stored.reservation.id)
+            let named = stored.reservation.guests.contains { ReservationLookup.key($0.lastName) == surnameKey }
+            if named && (arrival.map { $0 == stored.reservation.arrival } ?? true) { result.matches.append(stored) }
+        }
+        return result
+    }
+
+    /// The reservation `id` while a guest can open it: not deleted, findable, link not expired.
+    public func openable(id: String) throws -> StoredReservation? {
+        guard let stored = try get(id: id), ReservationLookup.findable.contains(stored.reservation.status),
+              stored.checkinExpiresAt > now() else { return nil }
+        return stored
+    }
+}

@@ -1,0 +1,111 @@
+import Arrivals
+import Foundation
+import HTTPServer
+import Logging
+
+/// Online check-in's way in: `/arrive/{token}` opens a reservation by its check-in link
+/// (or by the pass "find my booking" hands out), and `/arrive` finds a booking by its
+/// reference and a surname. Every way of guessing is throttled: wrong tokens and wrong
+/// lookups per address, wrong surnames per reservation. An unknown, rotated or expired
+/// link gets one neutral page, whichever it was.
+struct ArrivalsController: Sendable {
+    let reservations: Reservations
+    let pass: CheckinPass
+    let formToken: FormToken
+    /// Wrong tokens and failed lookups per address (its own count: the admin API's is not the guests').
+    let throttle: AuthFailureThrottle
+    let lookups: LookupThrottle
+    let pages: GuestPages
+    let siteName: String
+    let logger: Logger
+
+    func addRoutes(to group: RouterGroup<GuestContext>) {
+        let blocking = group.group(execution: .offloaded)
+        blocking.get("/arrive") { request, context in find(request, context, page: findPage(request)) }
+        blocking.post("/arrive") { request, context in try lookUp(request, context) }
+        blocking.get("/arrive/{token}") { request, context in try open(request, context) }
+    }
+
+    func findPage(_ request: HTTPRequest) -> FindBookingPage {
+        FindBookingPage(csrf: formToken.issue(purpose: "arrive-find", client: request.clientAddress, at: reservations.now()))
+    }
+
+    func find(_ request: HTTPRequest, _ context: GuestContext, page: FindBookingPage, status: Int = 200) -> HTTPResponse {
+        .html(pages.render(page, language: context.language), status: status)
+    }
+
+    /// The reservation a token opens, or nil: a check-in link, or a pass from `lookUp`.
+    func reservation(forToken token: String) throws -> StoredReservation? {
+        guard token.count <= 300 else { return nil }
+        if CheckinPass.isPass(token) {
+            return try pass.reservationID(token, at: reservations.now()).flatMap { try reservations.openable(id: $0) }
+        }
+        return try reservations.reservation(forLinkToken: token)
+    }
+
+    func open(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
+        let catalog = pages.catalog(context.language)
+        if let refusal = throttle.refusal(request.clientAddress) { throw refusal }
+        guard let stored = try reservation(forToken: try context.parameters.require("token")) else {
+            // The address and nothing of the token: a link in a log is a way in.
+            throttle.failed(request.clientAddress, reason: "unknown check-in link")
+            let home = context.language == pages.defaultLanguage ? "/arrive" : "/arrive?lang=\(context.language)"
+            return .html(pages.render(MessagePage(heading: catalog.text("arrive.invalid.heading"), message: catalog.text("arrive.invalid.message"),
+                                                  link: home, linkText: catalog.text("arrive.find.submit")), language: context.language), status: 404)
+        }
+        let reservation = stored.reservation
+        let dates = catalog.text("arrive.welcome.dates", ["arrival": pages.date(reservation.arrival, language: context.language),
+                                                          "departure": pages.date(reservation.departure, language: context.language)])
+        let page = WelcomePage(heading: catalog.text("arrive.welcome.heading", ["site": siteName]),
+                               booking: catalog.text("arrive.welcome.booking", ["reference": reservation.reference]), dates: dates,
+                               room: reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) },
+                               guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children))
+        return .html(pages.render(page, language: context.language))
+    }
+
+    /// "Find my booking": one match continues into the token flow (303 to a pass);
+    /// several ask for the arrival date; none is one neutral answer.
+    func lookUp(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
+        let catalog = pages.catalog(context.language)
+        guard let form = request.form else {
+            throw HTTPError(415, code: "unsupported_form", message: "send the form (application/x-www-form-urlencoded)")
+        }
+        var page = findPage(request)
+        page.reference = String((form["reference"] ?? "").prefix(64))
+        page.surname = String((form["surname"] ?? "").prefix(100))
+        let now = reservations.now()
+        guard let csrf = form["csrf"], formToken.verify(csrf, purpose: "arrive-find", client: request.clientAddress, at: now) else {
+            page.error = catalog.text("arrive.find.expired")
+            return find(request, context, page: page, status: 403)
+        }
+        if throttle.refusal(request.clientAddress) != nil {
+            page.error = catalog.text("arrive.find.wait")
+            return find(request, context, page: page, status: 429)
+        }
+        let arrival = form["arrival"].flatMap { $0.isEmpty ? nil : LocalDate($0) }
+        let result = try reservations.lookup(reference: page.reference, surname: page.surname, arrival: arrival)
+        // A reservation that wrong names have locked answers "wait", right name or not.
+        if result.withReference.contains(where: { lookups.lockedUntil($0, at: now) != nil }) {
+            logger.notice("booking lookup refused: reservation locked after wrong names", metadata: ["address": "\(request.clientAddress)"])
+            page.error = catalog.text("arrive.find.wait")
+            return find(request, context, page: page, status: 429)
+        }
+        switch result.matches.count {
+        case 1:
+            let id = result.matches[0].reservation.id
+            lookups.succeeded(id)
+            let language = context.language == pages.defaultLanguage ? "" : "?lang=\(context.language)"
+            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", "/arrive/\(pass.issue(reservationID: id, at: now))\(language)"),
+                                                                   ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
+        case 0:
+            for id in result.withReference { lookups.failed(id, at: now) }
+            throttle.failed(request.clientAddress, reason: "booking lookup without a match")
+            page.error = catalog.text("arrive.find.not_found")
+            return find(request, context, page: page, status: 404)
+        default:
+            page.askArrival = true
+            page.error = arrival == nil ? catalog.text("arrive.find.arrival_hint") : catalog.text("arrive.find.not_found")
+            return find(request, context, page: page, status: arrival == nil ? 200 : 404)
+        }
+    }
+}

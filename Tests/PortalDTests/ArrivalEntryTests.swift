@@ -1,0 +1,198 @@
+import Arrivals
+import Firewall
+import Foundation
+import Lab
+import Logging
+import Store
+import Testing
+@testable import HTTPServer
+@testable import PortalD
+
+/// Online check-in's way in, through the portal's router: a link opens its reservation,
+/// any other token gets one neutral page, "find my booking" matches reference and
+/// surname the way a guest types them, and guessing is throttled per address and per
+/// reservation.
+@Suite("check-in: links and find my booking")
+struct ArrivalEntryTests {
+    let reservations: Reservations
+    let handle: (HTTPRequest) -> HTTPResponse
+    let clock: TestClock
+
+    final class TestClock: @unchecked Sendable {  // set by the test's one thread
+        var now = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18
+    }
+
+    init() throws {
+        let config = try Config.parse("""
+            [site]
+            id = "h"
+            name = "Hotel <Test>"
+            time_zone = "Europe/Berlin"
+            [portal]
+            listen = "192.0.2.1:8080"
+            public_url = "http://portal.example:8080/"
+            lan_interface = "lan0"
+            [store]
+            path = "x.db"
+            [arrivals]
+            public_url = "https://checkin.example.com/"
+            """, baseDirectory: "/tmp")
+        let (store, _) = try temporaryStore()
+        let clock = TestClock()
+        self.clock = clock
+        reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL, now: { clock.now })
+        let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
+        let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone)
+        let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: "/nonexistent"),
+                            formKey: Array(repeating: 1, count: 32), pages: pages, reservations: reservations, logger: Logger(label: "t"))
+        handle = { request in
+            switch portal.respond(to: request) {
+            case .now(let response): response
+            case .later(let work): work()
+            }
+        }
+    }
+
+    func guest(last: String, primary: Bool = true) -> Reservation.Guest { Reservation.Guest(firstName: "Anna", lastName: last, primary: primary) }
+
+    @discardableResult
+    func put(_ id: String, reference: String = "BKG-A1B2C3", status: Reservation.Status = .confirmed, arrival: String = "2026-12-01",
+             guests: [Reservation.Guest]? = nil, room: String? = "214") throws -> StoredReservation {
+        try reservations.put(Reservation(id: id, reference: reference, status: status, arrival: LocalDate(arrival)!, departure: LocalDate("2026-12-04")!,
+                                         room: room, adults: 2, children: 1, babies: 0, language: "de",
+                                         guests: guests ?? [guest(last: "Müller"), guest(last: "Schmidt", primary: false)], version: nil),
+                             source: "test").0
+    }
+
+    func get(_ target: String, client: String = "192.0.2.10") -> HTTPResponse {
+        handle(HTTPRequest(method: .get, target: target, headers: HTTPHeaders([("Host", "portal.example:8080")]), body: [], clientAddress: client))
+    }
+
+    func post(_ form: String, client: String = "192.0.2.10") -> HTTPResponse {
+        handle(HTTPRequest(method: .post, target: "/arrive", headers: HTTPHeaders([("Host", "portal.example:8080"), ("Content-Type", "application/x-www-form-urlencoded")]),
+                           body: Array(form.utf8), clientAddress: client))
+    }
+
+    /// Fills the find form as a guest would: a fresh form token, then the fields.
+    func find(_ reference: String, _ surname: String, arrival: String? = nil, client: String = "192.0.2.10") throws -> HTTPResponse {
+        let html = text(get("/arrive", client: client))
+        let range = try #require(html.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression))
+        let csrf = String(html[range].split(separator: "\"")[3])
+        func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+        return post("csrf=\(csrf)&reference=\(encoded(reference))&surname=\(encoded(surname))" + (arrival.map { "&arrival=\($0)" } ?? ""), client: client)
+    }
+
+    func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
+
+    func token(_ stored: StoredReservation) throws -> String { try #require(stored.checkinURL?.lastPathComponent) }
+
+    @Test("a check-in link opens its reservation: hotel, dates in the guest's language, room, guests; escaped, no referrer")
+    func linkOpens() throws {
+        let stored = try put("4711", reference: "BKG-<b>")
+        let page = get("/arrive/\(try token(stored))")
+        #expect(page.status == 200)
+        let html = text(page)
+        #expect(html.contains("Welcome to Hotel &lt;Test&gt;") && html.contains("Booking BKG-&lt;b&gt;"), "escaped: \(html)")
+        #expect(html.contains("December 1, 2026 – December 4, 2026") && html.contains("Room 214") && html.contains("3 guests"), "\(html)")
+        #expect(page.headers["referrer-policy"] == "no-referrer" && page.headers["x-frame-options"] == "DENY")
+    }
+
+    @Test("unknown, rotated and expired links get the same neutral page, and wrong tries are throttled per address")
+    func neutralAndThrottled() throws {
+        let stored = try put("4711")
+        let old = try token(stored)
+        let rotated = try reservations.rotateLink(id: "4711")
+        let unknown = get("/arrive/AAAAAAAAAAAAAAAAAAAAAAAA")
+        let wasRotated = get("/arrive/\(old)")
+        #expect(unknown.status == 404 && wasRotated.status == 404 && text(unknown) == text(wasRotated), "no hint which")
+        #expect(text(unknown).contains("This link does not work") && text(unknown).contains("href=\"/arrive\""))
+        clock.now = Date(timeIntervalSince1970: 1_796_500_000)  // 2026-12-05: after the departure day
+        #expect(text(get("/arrive/\(try token(rotated))")) == text(unknown), "expired: the same page")
+        for _ in 0..<(Portal.guessesPerMinute - 3) { _ = get("/arrive/BBBBBBBBBBBBBBBBBBBBBBBB") }
+        let refused = get("/arrive/\(try token(rotated))")
+        #expect(refused.status == 429 && refused.headers["retry-after"] != nil, "the 11th wrong try in a minute")
+        #expect(get("/arrive/CCCCCCCCCCCCCCCCCCCCCCCC", client: "192.0.2.11").status == 404, "another address is not refused")
+    }
+
+    @Test("find my booking: reference and surname as typed (case, accents, spaces, dashes) continue into the link flow")
+    func findsAsTyped() throws {
+        try put("4711")
+        let found = try find(" bkg a1b2 c3 ", "muller")
+        #expect(found.status == 303, "\(text(found))")
+        let location = try #require(found.headers["location"])
+        #expect(location.hasPrefix("/arrive/") && found.headers["referrer-policy"] == "no-referrer")
+        let welcome = get(location)
+        #expect(welcome.status == 200 && text(welcome).contains("Booking BKG-A1B2C3"))
+        #expect(try find("BKG-A1B2C3", "SCHMIDT").status == 303, "any guest's surname on the booking")
+        #expect(get(location + "x").status == 404, "a pass that is tampered with opens nothing")
+        clock.now = clock.now.addingTimeInterval(3 * 3600)
+        #expect(get(location).status == 404, "a pass expires")
+    }
+
+    @Test("no match is one neutral answer; cancelled bookings are not found; several matches ask for the arrival date")
+    func notFoundAndSeveral() throws {
+        try put("4711")
+        try put("4712", reference: "BKG-X", status: .cancelled)
+        let wrongName = try find("BKG-A1B2C3", "Meier")
+        let wrongReference = try find("BKG-ZZZ", "Müller")
+        let cancelled = try find("BKG-X", "Müller", client: "192.0.2.12")
+        #expect(wrongName.status == 404 && wrongReference.status == 404 && cancelled.status == 404)
+        #expect(text(wrongName).contains("could not find a booking") && text(wrongName).contains(#"role="alert""#))
+        try put("5001", reference: "FAM-1", arrival: "2026-12-01", guests: [guest(last: "Rossi")])
+        try put("5002", reference: "FAM-1", arrival: "2026-12-10", guests: [guest(last: "Rossi")])
+        let several = try find("FAM-1", "Rossi", client: "192.0.2.13")
+        #expect(several.status == 200 && text(several).contains(#"name="arrival" type="date""#) && text(several).contains(#"<label for="arrival">"#))
+        #expect(try find("FAM-1", "Rossi", arrival: "2026-12-10", client: "192.0.2.13").status == 303)
+        #expect(try find("FAM-1", "Rossi", arrival: "2026-12-11", client: "192.0.2.13").status == 404)
+    }
+
+    @Test("wrong surnames lock the reservation from every address: a growing wait after 5, and the form must be fresh")
+    func lockedPerReservation() throws {
+        try put("4711")
+        for attempt in 0..<5 {
+            // From a new address each time: the per-address count never trips.
+            #expect(try find("BKG-A1B2C3", "Wrong\(attempt)", client: "198.51.100.\(attempt + 1)").status == 404)
+        }
+        let locked = try find("BKG-A1B2C3", "Müller", client: "198.51.100.99")
+        #expect(locked.status == 429 && text(locked).contains("Too many tries"), "even the right name waits")
+        clock.now = clock.now.addingTimeInterval(2)
+        #expect(try find("BKG-A1B2C3", "Müller", client: "198.51.100.99").status == 303, "after the wait, the right name gets in")
+        let stale = post("csrf=AAAA&reference=BKG-A1B2C3&surname=M%C3%BCller")
+        #expect(stale.status == 403, "a form without a valid token does nothing")
+    }
+}
+
+@Suite("check-in: the lookup throttle and the pass")
+struct LookupThrottleTests {
+    @Test("after 5 failures each try waits twice as long; at most 100 failures an hour count; success forgets")
+    func throttle() {
+        let throttle = LookupThrottle()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        for index in 0..<5 { throttle.failed("r", at: start.addingTimeInterval(Double(index))) }
+        #expect(throttle.lockedUntil("r", at: start.addingTimeInterval(4)) == start.addingTimeInterval(5))
+        throttle.failed("r", at: start.addingTimeInterval(5))
+        #expect(throttle.lockedUntil("r", at: start.addingTimeInterval(5)) == start.addingTimeInterval(7), "the 6th failure: 2 s")
+        var date = start.addingTimeInterval(10)
+        for _ in 0..<200 { throttle.failed("r", at: date); date.addTimeInterval(1) }
+        let until = throttle.lockedUntil("r", at: date)
+        #expect(until != nil && until! > date.addingTimeInterval(10 * 60) && until! <= start.addingTimeInterval(3600 + 300), "capped per hour")
+        #expect(throttle.lockedUntil("other", at: date) == nil)
+        throttle.succeeded("r")
+        #expect(throttle.lockedUntil("r", at: date) == nil)
+    }
+
+    @Test("a pass names its reservation until it expires; another key, a changed id or a changed expiry opens nothing")
+    func pass() throws {
+        let pass = CheckinPass(key: Array(repeating: 3, count: 32))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let token = pass.issue(reservationID: "4711", at: now)
+        #expect(CheckinPass.isPass(token) && !CheckinPass.isPass(Array(repeating: UInt8(7), count: 18).base64URLString))
+        #expect(pass.reservationID(token, at: now.addingTimeInterval(3600)) == "4711")
+        #expect(pass.reservationID(token, at: now.addingTimeInterval(2 * 3600 + 1)) == nil)
+        #expect(CheckinPass(key: Array(repeating: 4, count: 32)).reservationID(token, at: now) == nil)
+        let other = pass.issue(reservationID: "4712", at: now)
+        let swapped = token.split(separator: ".")[0] + "." + other.split(separator: ".")[1]
+        #expect(pass.reservationID(String(swapped), at: now) == nil)
+        #expect(pass.reservationID("x.y", at: now) == nil && pass.reservationID("...", at: now) == nil)
+    }
+}
