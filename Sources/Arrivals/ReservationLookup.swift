@@ -17,12 +17,9 @@ public enum ReservationLookup {
 
     public static let findable: [Reservation.Status] = [.confirmed, .inHouse]
 
-    /// The outcome of one try.
+    /// The outcome of one try: the reservations the reference, the name (and the arrival
+    /// date, when given) matched.
     public struct Result: Sendable {
-        /// Reservations with this reference, whether or not the name matched: the ones a
-        /// wrong name counts against (see `LookupThrottle`).
-        public var withReference: [String]
-        /// Those the name (and the arrival date, when given) matched.
         public var matches: [StoredReservation]
     }
 }
@@ -34,26 +31,37 @@ extension Reservations {
     public func lookup(reference: String, surname: String, arrival: LocalDate? = nil) throws -> ReservationLookup.Result {
         let referenceKey = ReservationLookup.key(reference), surnameKey = ReservationLookup.key(surname)
         let statuses = ReservationLookup.findable.map(\.rawValue)
+        // Stays not over yet (the site's today), a group's rooms included.
+        let today = LocalDate(now(), in: timeZone).description
         let rows = try store.pool.read { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM reservation WHERE reference_key = ? AND deleted_at IS NULL AND status IN (?, ?) ORDER BY arrival, id LIMIT 20
-                """), arguments: [referenceKey, statuses[0], statuses[1]])
+                SELECT * FROM reservation WHERE reference_key = ? AND deleted_at IS NULL AND status IN (?, ?) AND departure >= ?
+                ORDER BY arrival, id LIMIT 500
+                """), arguments: [referenceKey, statuses[0], statuses[1], today])
         }
-        var result = ReservationLookup.Result(withReference: [], matches: [])
+        var result = ReservationLookup.Result(matches: [])
         guard !referenceKey.isEmpty, !surnameKey.isEmpty else { return result }
         for row in rows {
             let stored = try stored(row)
-            result.withReference.append(stored.reservation.id)
             let named = stored.reservation.guests.contains { ReservationLookup.key($0.lastName) == surnameKey }
             if named && (arrival.map { $0 == stored.reservation.arrival } ?? true) { result.matches.append(stored) }
         }
         return result
     }
 
-    /// The reservation `id` while a guest can open it: not deleted, findable, link not expired.
-    public func openable(id: String) throws -> StoredReservation? {
-        guard let stored = try get(id: id), ReservationLookup.findable.contains(stored.reservation.status),
-              stored.checkinExpiresAt > now() else { return nil }
-        return stored
+    /// The reservation `id` while a guest can open it (`isOpenable`), with its check-in
+    /// link's hash, which a pass is bound to.
+    public func openable(id: String) throws -> (reservation: StoredReservation, linkHash: [UInt8])? {
+        try store.pool.read { db in
+            guard let row = try ReservationRecords.row(id: id, in: db), (row["deleted_at"] as Date?) == nil,
+                  let hash = row["checkin_token_hash"] as Data? else { return nil }
+            let stored = try stored(row)
+            return isOpenable(stored) ? (stored, Array(hash)) : nil
+        }
+    }
+
+    /// Not cancelled, no-show or checked out, and its link not expired.
+    public func isOpenable(_ stored: StoredReservation) -> Bool {
+        ReservationLookup.findable.contains(stored.reservation.status) && stored.checkinExpiresAt > now()
     }
 }

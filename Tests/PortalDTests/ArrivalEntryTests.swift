@@ -84,6 +84,12 @@ struct ArrivalEntryTests {
 
     func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
 
+    func csrfOf(_ response: HTTPResponse) throws -> String {
+        let html = text(response)
+        let range = try #require(html.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression))
+        return String(html[range].split(separator: "\"")[3])
+    }
+
     func token(_ stored: StoredReservation) throws -> String { try #require(stored.checkinURL?.lastPathComponent) }
 
     @Test("a check-in link opens its reservation: hotel, dates in the guest's language, room, guests; escaped, no referrer")
@@ -106,6 +112,7 @@ struct ArrivalEntryTests {
         let wasRotated = get("/arrive/\(old)")
         #expect(unknown.status == 404 && wasRotated.status == 404 && text(unknown) == text(wasRotated), "no hint which")
         #expect(text(unknown).contains("This link does not work") && text(unknown).contains("href=\"/arrive\""))
+        #expect(get("/arrive/\(try token(rotated))").status == 200, "the new link works")
         clock.now = Date(timeIntervalSince1970: 1_796_500_000)  // 2026-12-05: after the departure day
         #expect(text(get("/arrive/\(try token(rotated))")) == text(unknown), "expired: the same page")
         for _ in 0..<(Portal.guessesPerMinute - 3) { _ = get("/arrive/BBBBBBBBBBBBBBBBBBBBBBBB") }
@@ -124,9 +131,16 @@ struct ArrivalEntryTests {
         let welcome = get(location)
         #expect(welcome.status == 200 && text(welcome).contains("Booking BKG-A1B2C3"))
         #expect(try find("BKG-A1B2C3", "SCHMIDT").status == 303, "any guest's surname on the booking")
-        #expect(get(location + "x").status == 404, "a pass that is tampered with opens nothing")
+        var forged = Array(location)
+        let seal = forged.firstIndex(of: ".")! - 3  // a character of the MAC, not of the id
+        forged[seal] = forged[seal] == "A" ? "B" : "A"
+        #expect(get(String(forged)).status == 404, "a pass with another MAC opens nothing")
+        _ = try reservations.rotateLink(id: "4711")
+        #expect(get(location).status == 404, "a new link ends the passes made before it")
+        let again = try #require(try find("BKG-A1B2C3", "Müller").headers["location"])
+        #expect(get(again).status == 200)
         clock.now = clock.now.addingTimeInterval(3 * 3600)
-        #expect(get(location).status == 404, "a pass expires")
+        #expect(get(again).status == 404, "a pass expires")
     }
 
     @Test("no match is one neutral answer; cancelled bookings are not found; several matches ask for the arrival date")
@@ -137,6 +151,9 @@ struct ArrivalEntryTests {
         let wrongReference = try find("BKG-ZZZ", "Müller")
         let cancelled = try find("BKG-X", "Müller", client: "192.0.2.12")
         #expect(wrongName.status == 404 && wrongReference.status == 404 && cancelled.status == 404)
+        #expect(text(wrongName) == text(wrongReference).replacingOccurrences(of: "BKG-ZZZ", with: "BKG-A1B2C3")
+                    .replacingOccurrences(of: "Müller", with: "Meier").replacingOccurrences(of: try csrfOf(wrongReference), with: try csrfOf(wrongName)),
+                "a wrong name and a wrong reference look the same")
         #expect(text(wrongName).contains("could not find a booking") && text(wrongName).contains(#"role="alert""#))
         try put("5001", reference: "FAM-1", arrival: "2026-12-01", guests: [guest(last: "Rossi")])
         try put("5002", reference: "FAM-1", arrival: "2026-12-10", guests: [guest(last: "Rossi")])
@@ -146,53 +163,91 @@ struct ArrivalEntryTests {
         #expect(try find("FAM-1", "Rossi", arrival: "2026-12-11", client: "192.0.2.13").status == 404)
     }
 
-    @Test("wrong surnames lock the reservation from every address: a growing wait after 5, and the form must be fresh")
-    func lockedPerReservation() throws {
+    @Test("wrong names lock a reference from every address, existing or not: a growing wait after 5; the form must be fresh")
+    func lockedPerReference() throws {
         try put("4711")
-        for attempt in 0..<5 {
-            // From a new address each time: the per-address count never trips.
-            #expect(try find("BKG-A1B2C3", "Wrong\(attempt)", client: "198.51.100.\(attempt + 1)").status == 404)
+        for reference in ["BKG-A1B2C3", "BKG-NOSUCH"] {
+            for attempt in 0..<5 {
+                // From a new address each time: the per-address count never trips.
+                #expect(try find(reference, "Wrong\(attempt)", client: "198.51.100.\(attempt + 1)").status == 404)
+            }
+            let locked = try find(reference, "Müller", client: "198.51.100.99")
+            #expect(locked.status == 429 && text(locked).contains("Too many tries") && locked.headers["retry-after"] == "1",
+                    "\(reference): even the right name waits, whether or not the reference exists")
         }
-        let locked = try find("BKG-A1B2C3", "Müller", client: "198.51.100.99")
-        #expect(locked.status == 429 && text(locked).contains("Too many tries"), "even the right name waits")
         clock.now = clock.now.addingTimeInterval(2)
-        #expect(try find("BKG-A1B2C3", "Müller", client: "198.51.100.99").status == 303, "after the wait, the right name gets in")
-        let stale = post("csrf=AAAA&reference=BKG-A1B2C3&surname=M%C3%BCller")
-        #expect(stale.status == 403, "a form without a valid token does nothing")
+        #expect(try find("bkg a1b2c3", "Müller", client: "198.51.100.99").status == 303, "after the wait, the right name gets in")
+        for attempt in 0..<Portal.guessesPerMinute {
+            _ = try find("REF-\(attempt)", "X", client: "203.0.113.7")
+        }
+        #expect(try find("BKG-A1B2C3", "Müller", client: "203.0.113.7").status == 429, "and per address: the 11th failed lookup a minute")
+        let html = text(get("/arrive"))
+        let issued = try #require(html.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression)).lowerBound
+        let csrf = String(html[issued...].split(separator: "\"")[3])
+        clock.now = clock.now.addingTimeInterval(5 * 3600)
+        #expect(post("csrf=\(csrf)&reference=BKG-A1B2C3&surname=M%C3%BCller").status == 403, "a form older than 4 hours does nothing")
+    }
+
+    @Test("a cancelled booking's link, and a stay that is over, open nothing; a token never reaches the log")
+    func notOpenable() throws {
+        let stored = try put("4711")
+        #expect(get("/arrive/\(try token(stored))").status == 200)
+        try put("4711", status: .cancelled)
+        #expect(get("/arrive/\(try token(stored))").status == 404)
+        #expect(Portal.loggable("/arrive/SECRET/arrive") == "/arrive/{token}/arrive" && Portal.loggable("/claim/SECRET") == "/claim/{token}")
+        #expect(Portal.loggable("/status") == "/status")
     }
 }
 
 @Suite("check-in: the lookup throttle and the pass")
 struct LookupThrottleTests {
-    @Test("after 5 failures each try waits twice as long; at most 100 failures an hour count; success forgets")
+    @Test("after 5 tries each waits twice as long; at most 100 count an hour; success forgets; memory is bounded")
     func throttle() {
-        let throttle = LookupThrottle()
+        let throttle = LookupThrottle(capacity: 100)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        for index in 0..<5 { throttle.failed("r", at: start.addingTimeInterval(Double(index))) }
-        #expect(throttle.lockedUntil("r", at: start.addingTimeInterval(4)) == start.addingTimeInterval(5))
-        throttle.failed("r", at: start.addingTimeInterval(5))
-        #expect(throttle.lockedUntil("r", at: start.addingTimeInterval(5)) == start.addingTimeInterval(7), "the 6th failure: 2 s")
+        for index in 0..<5 { #expect(throttle.begin("r", at: start.addingTimeInterval(Double(index))) == nil) }
+        #expect(throttle.begin("r", at: start.addingTimeInterval(4.5)) == start.addingTimeInterval(5), "the 6th try waits 1 s")
+        #expect(throttle.begin("r", at: start.addingTimeInterval(5)) == nil)
+        #expect(throttle.begin("r", at: start.addingTimeInterval(6)) == start.addingTimeInterval(7), "then 2 s")
         var date = start.addingTimeInterval(10)
-        for _ in 0..<200 { throttle.failed("r", at: date); date.addTimeInterval(1) }
-        let until = throttle.lockedUntil("r", at: date)
-        #expect(until != nil && until! > date.addingTimeInterval(10 * 60) && until! <= start.addingTimeInterval(3600 + 300), "capped per hour")
-        #expect(throttle.lockedUntil("other", at: date) == nil)
+        var counted = 6
+        while date < start.addingTimeInterval(3000) {
+            if throttle.begin("r", at: date) == nil { counted += 1 }
+            date.addTimeInterval(1)
+        }
+        #expect(counted < 20, "the doubling wait lets few tries through an hour (\(counted))")
+        #expect(throttle.begin("other", at: date) == nil)
         throttle.succeeded("r")
-        #expect(throttle.lockedUntil("r", at: date) == nil)
+        #expect(throttle.begin("r", at: date) == nil)
+        for index in 0..<500 { _ = throttle.begin("flood-\(index)", at: date) }
+        for _ in 0..<5 { _ = throttle.begin("kept", at: date) }
+        #expect(throttle.begin("kept", at: date) != nil, "when full, the keys tried longest ago go first: the newest lock stays")
+    }
+
+    @Test("a cap of tries an hour, for a slow guesser")
+    func hourlyCap() {
+        let throttle = LookupThrottle(free: 5, perHour: 8, longestWait: 1)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var date = start
+        for _ in 0..<8 { while throttle.begin("r", at: date) != nil { date.addTimeInterval(1) } }
+        let until = throttle.begin("r", at: date.addingTimeInterval(60))
+        #expect(until != nil && until! > date.addingTimeInterval(60) && until! <= start.addingTimeInterval(3600 + 60), "the 9th within the hour waits for the hour")
     }
 
     @Test("a pass names its reservation until it expires; another key, a changed id or a changed expiry opens nothing")
     func pass() throws {
         let pass = CheckinPass(key: Array(repeating: 3, count: 32))
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let token = pass.issue(reservationID: "4711", at: now)
+        let link: [UInt8] = Array(repeating: 9, count: 32)
+        let token = pass.issue(reservationID: "4711", linkHash: link, at: now)
         #expect(CheckinPass.isPass(token) && !CheckinPass.isPass(Array(repeating: UInt8(7), count: 18).base64URLString))
-        #expect(pass.reservationID(token, at: now.addingTimeInterval(3600)) == "4711")
-        #expect(pass.reservationID(token, at: now.addingTimeInterval(2 * 3600 + 1)) == nil)
-        #expect(CheckinPass(key: Array(repeating: 4, count: 32)).reservationID(token, at: now) == nil)
-        let other = pass.issue(reservationID: "4712", at: now)
+        #expect(pass.claimedID(token, at: now.addingTimeInterval(3600)) == "4711" && pass.verify(token, linkHash: link))
+        #expect(pass.claimedID(token, at: now.addingTimeInterval(2 * 3600 + 1)) == nil)
+        #expect(!CheckinPass(key: Array(repeating: 4, count: 32)).verify(token, linkHash: link))
+        #expect(!pass.verify(token, linkHash: Array(repeating: 8, count: 32)), "another link: rotated")
+        let other = pass.issue(reservationID: "4712", linkHash: link, at: now)
         let swapped = token.split(separator: ".")[0] + "." + other.split(separator: ".")[1]
-        #expect(pass.reservationID(String(swapped), at: now) == nil)
-        #expect(pass.reservationID("x.y", at: now) == nil && pass.reservationID("...", at: now) == nil)
+        #expect(pass.claimedID(String(swapped), at: now) == "4712" && !pass.verify(String(swapped), linkHash: link))
+        #expect(pass.claimedID("x.y", at: now) == nil && pass.claimedID("...", at: now) == nil)
     }
 }

@@ -34,13 +34,16 @@ struct ArrivalsController: Sendable {
         .html(pages.render(page, language: context.language), status: status)
     }
 
-    /// The reservation a token opens, or nil: a check-in link, or a pass from `lookUp`.
+    /// The reservation a token opens, or nil: a check-in link, or a pass from `lookUp`;
+    /// either only while the reservation can be checked in to.
     func reservation(forToken token: String) throws -> StoredReservation? {
         guard token.count <= 300 else { return nil }
         if CheckinPass.isPass(token) {
-            return try pass.reservationID(token, at: reservations.now()).flatMap { try reservations.openable(id: $0) }
+            guard let id = pass.claimedID(token, at: reservations.now()), let (stored, linkHash) = try reservations.openable(id: id),
+                  pass.verify(token, linkHash: linkHash) else { return nil }
+            return stored
         }
-        return try reservations.reservation(forLinkToken: token)
+        return try reservations.reservation(forLinkToken: token).flatMap { reservations.isOpenable($0) ? $0 : nil }
     }
 
     func open(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
@@ -71,40 +74,44 @@ struct ArrivalsController: Sendable {
             throw HTTPError(415, code: "unsupported_form", message: "send the form (application/x-www-form-urlencoded)")
         }
         var page = findPage(request)
-        page.reference = String((form["reference"] ?? "").prefix(64))
-        page.surname = String((form["surname"] ?? "").prefix(100))
+        page.reference = String((form["reference"] ?? "").trimmingCharacters(in: .whitespaces).prefix(100))
+        page.surname = String((form["surname"] ?? "").trimmingCharacters(in: .whitespaces).prefix(100))
         let now = reservations.now()
         guard let csrf = form["csrf"], formToken.verify(csrf, purpose: "arrive-find", client: request.clientAddress, at: now) else {
             page.error = catalog.text("arrive.find.expired")
             return find(request, context, page: page, status: 403)
         }
-        if throttle.refusal(request.clientAddress) != nil {
+        // Per address, then per reference as typed (existing or not): refused before any lookup,
+        // so neither the answer nor its timing says whether the reference exists.
+        let wait = throttle.refusal(request.clientAddress)?.headers.first { $0.0 == "Retry-After" }?.1
+            ?? lookups.begin(ReservationLookup.key(page.reference), at: now).map { String(max(1, Int($0.timeIntervalSince(now).rounded(.up)))) }
+        if let wait {
             page.error = catalog.text("arrive.find.wait")
-            return find(request, context, page: page, status: 429)
+            var response = find(request, context, page: page, status: 429)
+            response.headers.add("Retry-After", wait)
+            return response
         }
         let arrival = form["arrival"].flatMap { $0.isEmpty ? nil : LocalDate($0) }
         let result = try reservations.lookup(reference: page.reference, surname: page.surname, arrival: arrival)
-        // A reservation that wrong names have locked answers "wait", right name or not.
-        if result.withReference.contains(where: { lookups.lockedUntil($0, at: now) != nil }) {
-            logger.notice("booking lookup refused: reservation locked after wrong names", metadata: ["address": "\(request.clientAddress)"])
-            page.error = catalog.text("arrive.find.wait")
-            return find(request, context, page: page, status: 429)
-        }
         switch result.matches.count {
         case 1:
             let id = result.matches[0].reservation.id
-            lookups.succeeded(id)
+            guard let (_, linkHash) = try reservations.openable(id: id) else { fallthrough }
+            lookups.succeeded(ReservationLookup.key(page.reference))
             let language = context.language == pages.defaultLanguage ? "" : "?lang=\(context.language)"
-            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", "/arrive/\(pass.issue(reservationID: id, at: now))\(language)"),
-                                                                   ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
+            return HTTPResponse(status: 303, headers: HTTPHeaders([
+                ("Location", "/arrive/\(pass.issue(reservationID: id, linkHash: linkHash, at: now))\(language)"),
+                ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
         case 0:
-            for id in result.withReference { lookups.failed(id, at: now) }
             throttle.failed(request.clientAddress, reason: "booking lookup without a match")
+            page.askArrival = arrival != nil
             page.error = catalog.text("arrive.find.not_found")
             return find(request, context, page: page, status: 404)
         default:
+            // Reference and surname are right: the date tells a group's stays apart. (Several
+            // stays of one name on one day, a family's rooms, need a choice page: not yet.)
             page.askArrival = true
-            page.error = arrival == nil ? catalog.text("arrive.find.arrival_hint") : catalog.text("arrive.find.not_found")
+            page.error = arrival == nil ? nil : catalog.text("arrive.find.not_found")
             return find(request, context, page: page, status: arrival == nil ? 200 : 404)
         }
     }

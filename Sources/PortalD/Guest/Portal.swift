@@ -31,7 +31,7 @@ public final class Portal: HTTPResponder {
             GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
         }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
-            logger.error("guest request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
+            logger.error("guest request failed", metadata: ["path": "\(Self.loggable(request.path))", "error": "\(error)", "request_id": "\(id)"])
             return .internalError(requestID: id)
         })
         let guestRoutes = router.group().add(middleware: locale)
@@ -44,6 +44,16 @@ public final class Portal: HTTPResponder {
                 .addRoutes(to: guestRoutes)
         }
         self.router = router.responder()
+    }
+
+    /// `path` with a check-in link's or a claim's token replaced: a token in a log is a
+    /// way into a guest's registration data.
+    static func loggable(_ path: String) -> String {
+        for prefix in ["/arrive/", "/claim/"] where path.hasPrefix(prefix) {
+            let rest = path.dropFirst(prefix.count)
+            return prefix + "{token}" + (rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "")
+        }
+        return path
     }
 
     /// Wrong check-in links and failed booking lookups an address may make a minute: a
