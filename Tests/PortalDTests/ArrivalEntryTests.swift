@@ -3,7 +3,8 @@ import Firewall
 import Foundation
 import Lab
 import Logging
-import Store
+import GRDB
+@testable import Store
 import Testing
 @testable import HTTPServer
 @testable import PortalD
@@ -249,5 +250,30 @@ struct LookupThrottleTests {
         let swapped = token.split(separator: ".")[0] + "." + other.split(separator: ".")[1]
         #expect(pass.claimedID(String(swapped), at: now) == "4712" && !pass.verify(String(swapped), linkHash: link))
         #expect(pass.claimedID("x.y", at: now) == nil && pass.claimedID("...", at: now) == nil)
+    }
+}
+
+@Suite("check-in: the lookup key of reservations stored before it existed")
+struct LookupMigrationTests {
+    @Test("migration v10 gives reservations stored under v9 their lookup key: they are found")
+    func backfill() throws {
+        let path = Scratch.directory.appendingPathComponent("portald-v9-\(UUID())/portald.db").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        do {
+            let pool = try DatabasePool(path: path)
+            try Store.migrator(schemas: [StoreSecrets.self, StoreProbeSchema.self] + Daemon.schemas).migrate(pool, upTo: "v9: webhook endpoints")
+            try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO reservation(id, reference, status, arrival, departure, adults, children, babies, guests, source, search,
+                        checkin_token_hash, created_at, updated_at)
+                    VALUES ('4711', 'BKG-A1B2C3', 'confirmed', '2099-12-01', '2099-12-04', 2, 0, 0,
+                        '[{"first_name": "Anna", "last_name": "Müller", "email": null, "phone": null, "primary": true}]', 'api', '',
+                        x'00', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')
+                    """)
+            }
+        }
+        let store = try Store(path: path, schemas: Daemon.schemas)
+        let reservations = Reservations(store: store, timeZone: .gmt, linkBase: URL(string: "https://checkin.example.com/")!)
+        #expect(try reservations.lookup(reference: "bkg a1b2c3", surname: "muller").matches.map(\.reservation.id) == ["4711"])
     }
 }
