@@ -18,9 +18,9 @@ public enum ReservationLookup {
     public static let findable: [Reservation.Status] = [.confirmed, .inHouse]
 
     /// The outcome of one try: the reservations the reference, the name (and the arrival
-    /// date, when given) matched.
+    /// date, when given) matched, each with its check-in link's hash (a pass is bound to it).
     public struct Result: Sendable {
-        public var matches: [StoredReservation]
+        public var matches: [(stored: StoredReservation, linkHash: [UInt8])]
     }
 }
 
@@ -42,9 +42,11 @@ extension Reservations {
         var result = ReservationLookup.Result(matches: [])
         guard !referenceKey.isEmpty, !surnameKey.isEmpty else { return result }
         for row in rows {
+            // A row that is not deleted always has a link (only a delete clears it).
+            guard let linkHash = row["checkin_token_hash"] as Data? else { continue }
             let stored = try stored(row)
             let named = stored.reservation.guests.contains { ReservationLookup.key($0.lastName) == surnameKey }
-            if named && (arrival.map { $0 == stored.reservation.arrival } ?? true) { result.matches.append(stored) }
+            if named && (arrival.map { $0 == stored.reservation.arrival } ?? true) { result.matches.append((stored, Array(linkHash))) }
         }
         return result
     }

@@ -14,7 +14,6 @@ extension Array where Element == UInt8 {
     public var base64URLString: String {
         // By hand rather than Foundation's base64 and three replacements: every new
         // reservation makes a token, and that was a tenth of an import's write.
-        let alphabet = base64URLDigits
         var out: [UInt8] = []
         out.reserveCapacity((count * 4 + 2) / 3)
         var index = 0
@@ -23,7 +22,7 @@ extension Array where Element == UInt8 {
             var group = UInt32(self[index]) << 16
             if chunk > 1 { group |= UInt32(self[index + 1]) << 8 }
             if chunk > 2 { group |= UInt32(self[index + 2]) }
-            for position in 0...chunk { out.append(alphabet[Int(group >> (18 - 6 * UInt32(position)) & 0x3F)]) }
+            for position in 0...chunk { out.append(base64URLDigits[Int(group >> (18 - 6 * UInt32(position)) & 0x3F)]) }
             index += 3
         }
         return String(decoding: out, as: UTF8.self)

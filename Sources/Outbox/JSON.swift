@@ -4,10 +4,7 @@ import Foundation
 /// in UTC, sorted keys, slashes unescaped. Defined once, here, because the webhook
 /// envelope is where its rules are part of a contract.
 public enum JSON {
-    public static func encode<T: Encodable>(_ value: T) -> Data {
-        if let value = value as? any JSONRepresentable { return Data(value.json.bytes) }
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
-    }
+    public static func encode<T: Encodable>(_ value: T) -> Data { Data(bytes(value)) }
 
     /// `encode`'s bytes, without the trip through `Data`.
     public static func bytes<T: Encodable>(_ value: T) -> [UInt8] {

@@ -17,6 +17,12 @@ extension JSONValue: JSONRepresentable {
     /// 2^53: up to it every integer is a Double, and is written as an integer.
     public static let exactIntegers: Double = 9_007_199_254_740_992
 
+    /// `value` as the integer it is written as (integral, at most 2^53), else nil: the one
+    /// rule for this writer and for `JSONValue`'s `Encodable` conformance.
+    static func writtenAsInteger(_ value: Double) -> Int64? {
+        value.rounded() == value && abs(value) <= exactIntegers ? Int64(value) : nil
+    }
+
     /// The JSON text, as `JSON.encode` writes it: keys sorted, `/` not escaped, an
     /// integral number below 2^53 without a fraction.
     public var bytes: [UInt8] {
@@ -33,7 +39,7 @@ extension JSONValue: JSONRepresentable {
         case .number(let value):
             // JSON has no NaN or infinity (JSONEncoder refuses them): null, as JavaScript writes them.
             if !value.isFinite { out += "null".utf8 }
-            else if value.rounded() == value && abs(value) <= JSONValue.exactIntegers { out += String(Int64(value)).utf8 }
+            else if let integer = Self.writtenAsInteger(value) { out += String(integer).utf8 }
             else { out += "\(value)".utf8 }
         case .string(let value): Self.write(string: value, to: &out)
         case .array(let elements):

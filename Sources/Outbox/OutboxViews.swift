@@ -69,7 +69,7 @@ public indirect enum JSONValue: Codable, Sendable, Equatable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value && abs(value) <= JSONValue.exactIntegers { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if let integer = Self.writtenAsInteger(value) { try container.encode(integer) } else { try container.encode(value) }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

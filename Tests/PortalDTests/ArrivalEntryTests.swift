@@ -274,6 +274,6 @@ struct LookupMigrationTests {
         }
         let store = try Store(path: path, schemas: Daemon.schemas)
         let reservations = Reservations(store: store, timeZone: .gmt, linkBase: URL(string: "https://checkin.example.com/")!)
-        #expect(try reservations.lookup(reference: "bkg a1b2c3", surname: "muller").matches.map(\.reservation.id) == ["4711"])
+        #expect(try reservations.lookup(reference: "bkg a1b2c3", surname: "muller").matches.map { $0.stored.reservation.id } == ["4711"])
     }
 }

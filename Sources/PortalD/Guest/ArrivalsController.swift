@@ -52,9 +52,8 @@ struct ArrivalsController: Sendable {
         guard let stored = try reservation(forToken: try context.parameters.require("token")) else {
             // The address and nothing of the token: a link in a log is a way in.
             throttle.failed(request.clientAddress, reason: "unknown check-in link")
-            let home = context.language == pages.defaultLanguage ? "/arrive" : "/arrive?lang=\(context.language)"
             return .html(pages.render(MessagePage(heading: catalog.text("arrive.invalid.heading"), message: catalog.text("arrive.invalid.message"),
-                                                  link: home, linkText: catalog.text("arrive.find.submit")), language: context.language), status: 404)
+                                                  link: pages.link("/arrive", language: context.language), linkText: catalog.text("arrive.find.submit")), language: context.language), status: 404)
         }
         let reservation = stored.reservation
         let dates = catalog.text("arrive.welcome.dates", ["arrival": pages.date(reservation.arrival, language: context.language),
@@ -95,12 +94,11 @@ struct ArrivalsController: Sendable {
         let result = try reservations.lookup(reference: page.reference, surname: page.surname, arrival: arrival)
         switch result.matches.count {
         case 1:
-            let id = result.matches[0].reservation.id
-            guard let (_, linkHash) = try reservations.openable(id: id) else { fallthrough }
+            let match = result.matches[0]
             lookups.succeeded(ReservationLookup.key(page.reference))
-            let language = context.language == pages.defaultLanguage ? "" : "?lang=\(context.language)"
+            let token = pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
             return HTTPResponse(status: 303, headers: HTTPHeaders([
-                ("Location", "/arrive/\(pass.issue(reservationID: id, linkHash: linkHash, at: now))\(language)"),
+                ("Location", pages.link("/arrive/\(token)", language: context.language)),
                 ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
         case 0:
             throttle.failed(request.clientAddress, reason: "booking lookup without a match")

@@ -72,7 +72,7 @@ struct GuestController: Sendable {
         }
         let catalog = pages.catalog(context.language)
         return .html(pages.render(MessagePage(heading: catalog.text("status.offline.heading"), message: catalog.text("status.offline.message"),
-                                              link: context.language == pages.defaultLanguage ? "/" : "/?lang=\(context.language)",
+                                              link: pages.link("/", language: context.language),
                                               linkText: catalog.text("link.login")), language: context.language))
     }
 

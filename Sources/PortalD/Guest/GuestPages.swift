@@ -98,6 +98,12 @@ public struct GuestPages: Sendable {
         catalog(language).dateTime(date, timeZone: timeZone)
     }
 
+    /// `path` for a guest reading `language`: `?lang=` only when it is not the default,
+    /// since the choice travels in links, not in cookies.
+    public func link(_ path: String, language: String) -> String {
+        language == defaultLanguage ? path : path + "?lang=" + language
+    }
+
     /// A day of the site (a reservation's arrival) in the guest's language: "1 December 2026".
     public func date(_ date: LocalDate, language: String) -> String {
         // Noon UTC of that day, shown in UTC: the same calendar day whatever the zones.

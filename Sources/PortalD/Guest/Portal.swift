@@ -89,7 +89,7 @@ enum GuestErrors {
         let catalog = pages.catalog(language)
         let key = catalog.messages["error.\(error.code).heading"] != nil ? "error.\(error.code)"
             : catalog.messages["error.\(error.status).heading"] != nil ? "error.\(error.status)" : "error.500"
-        let home = language == pages.defaultLanguage ? "/" : "/?lang=\(language)"
+        let home = pages.link("/", language: language)
         let linkText = [404, 405, 413].contains(error.status) || error.code == "unsupported_form" ? "link.login" : "link.retry"
         let page = MessagePage(heading: catalog.text(key + ".heading"), message: catalog.text(key + ".message"),
                                link: home, linkText: catalog.text(linkText))
