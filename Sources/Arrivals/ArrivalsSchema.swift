@@ -56,5 +56,25 @@ public enum ArrivalsSchema: StoreSchema {
                                arguments: [ReservationLookup.key(row["reference"]), row["id"] as String])
             }
         },
+        StoreMigration(version: 11, "online check-in") { db in
+            // A guest's progress through check-in, saved at every step so going back (or
+            // coming back tomorrow) finds it. Position 0 is the primary guest; companions
+            // follow. Details are a JSON object of registration field names: which fields
+            // there are depends on the site's registration profile.
+            try db.execute(sql: """
+                CREATE TABLE checkin (
+                    reservation_id TEXT PRIMARY KEY,
+                    confirmed_at DATETIME,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE TABLE checkin_guest (
+                    reservation_id TEXT NOT NULL,
+                    position INTEGER NOT NULL CHECK (position >= 0),
+                    details TEXT NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    PRIMARY KEY (reservation_id, position)
+                );
+                """)
+        },
     ]
 }

@@ -59,6 +59,18 @@ struct ConfigTests {
         #expect(error(valid + "\n[arrivals]\npublicurl = \"https://x.example.com\"").contains("[arrivals] publicurl: unknown key"))
     }
 
+    @Test("[arrivals] registration: a country's profile with the operator's changes; bad names and values are named")
+    func registration() throws {
+        #expect(try parse(valid).arrivals.registration.name == "basic")
+        let spain = try parse(valid + "\n[arrivals]\nregistration = \"es\"\n[arrivals.fields]\nsecond_surname = \"hidden\"\nplace_of_birth = \"required\"")
+        #expect(spain.arrivals.registration.name == "es" && !spain.arrivals.registration.fields.contains(.secondSurname)
+                && spain.arrivals.registration.condition(of: .placeOfBirth) == .always)
+        #expect(error(valid + "\n[arrivals]\nregistration = \"uk\"").contains(#"[arrivals] registration: "uk" is not a registration profile (one of: basic, es, it, de, pt, fr)"#))
+        #expect(error(valid + "\n[arrivals.fields]\nshoe_size = \"required\"").contains("[arrivals.fields] shoe_size: not a registration field"))
+        #expect(error(valid + "\n[arrivals.fields]\nphone = \"maybe\"").contains(#"[arrivals.fields] phone: "maybe" is not one of "required", "optional", "hidden""#))
+        #expect(error(valid + "\n[arrivals.fields]\nlast_name = \"hidden\"").contains("[arrivals.fields] last_name is always required"))
+    }
+
     @Test("every bad key is named", arguments: [
         ("[site]\nid = \"x\"\nname = \"y\"", "missing section [portal]"),
         ("", "missing section [site]"),

@@ -52,6 +52,15 @@ struct GuestPagesTests {
             MessagePage(heading: "h", message: "m", link: "l", linkText: "x"),
             Chrome(site: "s", lang: "en", t: Texts(catalog: pages.catalog("en"), arguments: [:]), logo: "/l", theme: Branding.Theme()),
             Branding.Theme(),
+            FindBookingPage(csrf: "c", reference: "r", surname: "s", askArrival: true, error: "e"),
+            WelcomePage(heading: "h", booking: "b", dates: "d", room: "r", guests: "g", start: "s"),
+            StepNav(position: "p", back: "b", backText: "t"),
+            ConfirmPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", booking: "b", dates: "d", room: "r",
+                        guests: "g", names: ["n"]),
+            DetailsPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", heading: "h", fields: [], error: "e"),
+            FieldView(fieldName: "f", label: "l", mark: "m", note: "n", value: "v", isRequired: true, problem: "p", inputType: "text",
+                      options: [], autocomplete: "a", maxLength: 3),
+            OptionView(optionValue: "v", optionLabel: "l", selected: true),
         ]
         for model in models {
             let mirror = Mirror(reflecting: model)

@@ -1,3 +1,4 @@
+import Arrivals
 import Foundation
 import HTTPServer
 import Outbox
@@ -76,6 +77,8 @@ public struct Config: Sendable {
         public var publicURL: URL
         /// False when it was left to default to the portal's URL (worth a warning).
         public var publicURLGiven: Bool
+        /// The registration form guests fill in (`registration` with `[arrivals.fields]` over it).
+        public var registration: RegistrationProfile = RegistrationProfile.named("basic")!
     }
 
     public struct Log: Sendable {

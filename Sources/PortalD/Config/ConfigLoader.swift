@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import Outbox
 import TOMLKit
+import Arrivals
 import Firewall
 import HTTPServer
 
@@ -122,7 +123,7 @@ extension Config {
             branding: .init(directory: brandingDirectory),
             // Without one, links point at the portal: they work on the hotel's WiFi only.
             arrivals: .init(publicURL: arrivals.has("public_url") ? try arrivals.url("public_url", plain: true) : publicURL,
-                            publicURLGiven: arrivals.has("public_url")),
+                            publicURLGiven: arrivals.has("public_url"), registration: try arrivals.registrationProfile()),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }
@@ -149,4 +150,29 @@ public enum AdminScope {
     public static let all = "*"
     static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
                                      webhooksRead, webhooksWrite, tokensWrite, all]
+}
+
+extension TableReader {
+    /// `[arrivals] registration = "es"` and `[arrivals.fields] phone = "required"`.
+    func registrationProfile() throws -> RegistrationProfile {
+        let name = try string("registration", default: "basic")
+        guard let profile = RegistrationProfile.named(name) else {
+            throw ConfigError("\(self.name("registration")): \"\(name)\" is not a registration profile (one of: \(RegistrationProfile.names.joined(separator: ", ")))")
+        }
+        let fields = try optionalTable("fields")
+        fields.path = "[arrivals.fields]"
+        var changes: [RegistrationField: RegistrationProfile.Requirement] = [:]
+        for key in fields.keys {
+            guard let field = RegistrationField(rawValue: key) else {
+                throw ConfigError("[arrivals.fields] \(key): not a registration field (one of: \(RegistrationField.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            changes[field] = try fields.enumeration(key, default: RegistrationProfile.Requirement.optional)
+        }
+        try fields.rejectUnknownKeys()
+        do {
+            return try profile.overridden(changes)
+        } catch let error as RegistrationProfileError {
+            throw ConfigError("[arrivals.fields] \(error)")
+        }
+    }
 }

@@ -72,8 +72,9 @@ public enum Daemon {
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
+            let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone)
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
-                                reservations: reservations, logger: logger)
+                                reservations: reservations, checkins: checkins, logger: logger)
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
                                                unguessable: LocalToken.isGenerated(localToken))]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,

@@ -9,13 +9,9 @@ import Logging
 /// lookups per address, wrong surnames per reservation. An unknown, rotated or expired
 /// link gets one neutral page, whichever it was.
 struct ArrivalsController: Sendable {
-    let reservations: Reservations
-    let pass: CheckinPass
+    let access: CheckinAccess
     let formToken: FormToken
-    /// Wrong tokens and failed lookups per address (its own count: the admin API's is not the guests').
-    let throttle: AuthFailureThrottle
     let lookups: LookupThrottle
-    let pages: GuestPages
     let siteName: String
     let logger: Logger
 
@@ -26,6 +22,10 @@ struct ArrivalsController: Sendable {
         blocking.get("/arrive/{token}") { request, context in try open(request, context) }
     }
 
+    var reservations: Reservations { access.reservations }
+    var pages: GuestPages { access.pages }
+    var throttle: AuthFailureThrottle { access.throttle }
+
     func findPage(_ request: HTTPRequest) -> FindBookingPage {
         FindBookingPage(csrf: formToken.issue(purpose: "arrive-find", client: request.clientAddress, at: reservations.now()))
     }
@@ -34,34 +34,20 @@ struct ArrivalsController: Sendable {
         .html(pages.render(page, language: context.language), status: status)
     }
 
-    /// The reservation a token opens, or nil: a check-in link, or a pass from `lookUp`;
-    /// either only while the reservation can be checked in to.
-    func reservation(forToken token: String) throws -> StoredReservation? {
-        guard token.count <= 300 else { return nil }
-        if CheckinPass.isPass(token) {
-            guard let id = pass.claimedID(token, at: reservations.now()), let (stored, linkHash) = try reservations.openable(id: id),
-                  pass.verify(token, linkHash: linkHash) else { return nil }
-            return stored
-        }
-        return try reservations.reservation(forLinkToken: token).flatMap { reservations.isOpenable($0) ? $0 : nil }
-    }
-
     func open(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
-        let catalog = pages.catalog(context.language)
-        if let refusal = throttle.refusal(request.clientAddress) { throw refusal }
-        guard let stored = try reservation(forToken: try context.parameters.require("token")) else {
-            // The address and nothing of the token: a link in a log is a way in.
-            throttle.failed(request.clientAddress, reason: "unknown check-in link")
-            return .html(pages.render(MessagePage(heading: catalog.text("arrive.invalid.heading"), message: catalog.text("arrive.invalid.message"),
-                                                  link: pages.link("/arrive", language: context.language), linkText: catalog.text("arrive.find.submit")), language: context.language), status: 404)
+        let (token, stored): (String, StoredReservation)
+        switch try access.open(request, context) {
+        case .success(let opened): (token, stored) = opened
+        case .failure(let refusal): return refusal.response
         }
+        let catalog = pages.catalog(context.language)
         let reservation = stored.reservation
-        let dates = catalog.text("arrive.welcome.dates", ["arrival": pages.date(reservation.arrival, language: context.language),
-                                                          "departure": pages.date(reservation.departure, language: context.language)])
         let page = WelcomePage(heading: catalog.text("arrive.welcome.heading", ["site": siteName]),
-                               booking: catalog.text("arrive.welcome.booking", ["reference": reservation.reference]), dates: dates,
+                               booking: catalog.text("arrive.welcome.booking", ["reference": reservation.reference]),
+                               dates: pages.stay(reservation, language: context.language),
                                room: reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) },
-                               guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children))
+                               guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children),
+                               start: pages.link("/arrive/\(token)/\(CheckinStep.confirm.rawValue)", language: context.language))
         return .html(pages.render(page, language: context.language))
     }
 
@@ -96,7 +82,7 @@ struct ArrivalsController: Sendable {
         case 1:
             let match = result.matches[0]
             lookups.succeeded(ReservationLookup.key(page.reference))
-            let token = pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
+            let token = access.pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
             return HTTPResponse(status: 303, headers: HTTPHeaders([
                 ("Location", pages.link("/arrive/\(token)", language: context.language)),
                 ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))

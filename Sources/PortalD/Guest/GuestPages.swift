@@ -13,6 +13,7 @@ public struct GuestPages: Sendable {
     let siteName: String
     let timeZone: TimeZone
     let branding: Branding
+    let countries: CountryNames
 
     /// The built-in templates by name. A new file in Resources/templates is added here
     /// too (a test checks that none is missing).
@@ -22,6 +23,8 @@ public struct GuestPages: Sendable {
         "alert": PackageResources.alert_mustache, "splash": PackageResources.splash_mustache,
         "online": PackageResources.online_mustache, "message": PackageResources.message_mustache,
         "arrive_find": PackageResources.arrive_find_mustache, "arrive_welcome": PackageResources.arrive_welcome_mustache,
+        "arrive_confirm": PackageResources.arrive_confirm_mustache, "arrive_details": PackageResources.arrive_details_mustache,
+        "steps": PackageResources.steps_mustache,
     ]
 
     /// The built-in catalogs by language.
@@ -74,6 +77,7 @@ public struct GuestPages: Sendable {
         self.siteName = siteName
         self.timeZone = timeZone
         self.branding = branding
+        self.countries = CountryNames(languages: catalogs.keys)
     }
 
     /// The catalog keys a template uses as `{{t.key}}` (also in sections: `{{#t.key}}`).
@@ -109,6 +113,12 @@ public struct GuestPages: Sendable {
         // Noon UTC of that day, shown in UTC: the same calendar day whatever the zones.
         let noon = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .gmt, year: date.year, month: date.month, day: date.day, hour: 12).date!
         return catalog(language).day(noon, timeZone: .gmt)
+    }
+
+    /// "1 December 2026 – 4 December 2026": a stay's days in the guest's language.
+    public func stay(_ reservation: Reservation, language: String) -> String {
+        catalog(language).text("arrive.welcome.dates", ["arrival": date(reservation.arrival, language: language),
+                                                        "departure": date(reservation.departure, language: language)])
     }
 
     var logo: Branding.Logo? { branding.logo }

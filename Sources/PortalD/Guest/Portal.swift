@@ -15,9 +15,10 @@ public final class Portal: HTTPResponder {
     let locale: GuestLocale
     private let router: RouterResponder<GuestContext>
 
-    /// `reservations`: online check-in's pages (`/arrive…`) are served when given.
+    /// `reservations`: online check-in's way in (`/arrive`, `/arrive/{token}`) is served when
+    /// given; `checkins`: and its steps.
     init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages,
-         reservations: Reservations? = nil, logger: Logger) {
+         reservations: Reservations? = nil, checkins: Checkins? = nil, logger: Logger) {
         capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
                                   listen: config.portal.listen)
         self.pages = pages
@@ -37,11 +38,15 @@ public final class Portal: HTTPResponder {
         let guestRoutes = router.group().add(middleware: locale)
         controller.addRoutes(to: guestRoutes)
         if let reservations {
-            ArrivalsController(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
-                               formToken: FormToken(key: formKey),
-                               throttle: AuthFailureThrottle(limit: Self.guessesPerMinute, label: "check-in links", logger: logger),
-                               lookups: LookupThrottle(), pages: pages, siteName: config.site.name, logger: logger)
+            let access = CheckinAccess(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
+                                       throttle: AuthFailureThrottle(limit: Self.guessesPerMinute, label: "check-in links", logger: logger), pages: pages)
+            ArrivalsController(access: access, formToken: FormToken(key: formKey), lookups: LookupThrottle(), siteName: config.site.name, logger: logger)
                 .addRoutes(to: guestRoutes)
+            if let checkins {
+                CheckinController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
+                                  fields: RegistrationForm(profile: checkins.profile, pages: pages))
+                    .addRoutes(to: guestRoutes)
+            }
         }
         self.router = router.responder()
     }

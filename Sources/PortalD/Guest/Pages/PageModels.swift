@@ -84,6 +84,8 @@ struct WelcomePage: PageModel {
     let dates: String
     let room: String?
     let guests: String
+    /// The first step's address.
+    let start: String
 
     func child(named name: String) -> Any? {
         switch name {
@@ -92,6 +94,7 @@ struct WelcomePage: PageModel {
         case "dates": dates
         case "room": room
         case "guests": guests
+        case "start": start
         default: nil
         }
     }

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import Outbox
+import Store
+
+/// Guests' progress through online check-in, one row per reservation and one per
+/// guest, saved at every step. Each change a guest makes is reported upstream as an
+/// event written in the same transaction (`arrival.guest_updated`, …).
+public final class Checkins: Sendable {
+    public let store: Store
+    let outbox: Outbox
+    /// The site's registration form (`[arrivals] registration` with its overrides).
+    public let profile: RegistrationProfile
+    public let timeZone: TimeZone
+    public let now: @Sendable () -> Date
+
+    public init(store: Store, outbox: Outbox, profile: RegistrationProfile, timeZone: TimeZone, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.outbox = outbox
+        self.profile = profile
+        self.timeZone = timeZone
+        self.now = now
+    }
+
+    /// The site's day now (dates of birth after it are refused).
+    public var today: LocalDate { LocalDate(now(), in: timeZone) }
+
+    /// What a reservation's check-in holds so far.
+    public struct Progress: Sendable, Equatable {
+        /// When the guest said "this is my booking".
+        public var confirmedAt: Date?
+        /// Saved details by position (0: the primary guest).
+        public var guests: [Int: GuestDetails] = [:]
+
+        public var primary: GuestDetails? { guests[0] }
+    }
+
+    public func progress(reservationID: String) throws -> Progress {
+        try store.pool.read { db in try progress(reservationID: reservationID, in: db) }
+    }
+
+    func progress(reservationID: String, in db: Database) throws -> Progress {
+        var progress = Progress()
+        progress.confirmedAt = try Date.fetchOne(db, sql: "SELECT confirmed_at FROM checkin WHERE reservation_id = ?", arguments: [reservationID])
+        for row in try Row.fetchAll(db, sql: "SELECT position, details FROM checkin_guest WHERE reservation_id = ?", arguments: [reservationID]) {
+            progress.guests[row["position"]] = try Self.details(from: row["details"])
+        }
+        return progress
+    }
+
+    /// "This is my booking": kept once (the first time counts).
+    public func confirm(reservationID: String) throws {
+        try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO checkin(reservation_id, confirmed_at, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(reservation_id) DO UPDATE SET confirmed_at = coalesce(confirmed_at, excluded.confirmed_at), updated_at = excluded.updated_at
+                """, arguments: [reservationID, now(), now()])
+        }
+    }
+
+    /// Saves a guest's details (already checked against the profile) and reports them
+    /// as `arrival.guest_updated`. Saving what is already stored changes nothing and
+    /// reports nothing (a guest pressing "Continue" twice). Returns whether it changed.
+    @discardableResult
+    public func save(_ details: GuestDetails, position: Int, of reservation: Reservation) throws -> Bool {
+        let date = now()
+        return try store.pool.write { db in
+            let stored = try String.fetchOne(db, sql: "SELECT details FROM checkin_guest WHERE reservation_id = ? AND position = ?",
+                                             arguments: [reservation.id, position])
+            if let stored, try Self.details(from: stored) == details { return false }
+            try db.execute(sql: """
+                INSERT INTO checkin_guest(reservation_id, position, details, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(reservation_id, position) DO UPDATE SET details = excluded.details, updated_at = excluded.updated_at
+                """, arguments: [reservation.id, position, Self.text(details), date])
+            try db.execute(sql: """
+                INSERT INTO checkin(reservation_id, updated_at) VALUES (?, ?)
+                ON CONFLICT(reservation_id) DO UPDATE SET updated_at = excluded.updated_at
+                """, arguments: [reservation.id, date])
+            try outbox.record("arrival.guest_updated", data: event(reservation, guest: [
+                "position": .number(Double(position)), "primary": .bool(position == 0),
+                "details": .object(details.json.mapValues(JSONValue.string)),
+            ]), at: date, in: db)
+            return true
+        }
+    }
+
+    /// An event's data: the reservation it is about, the profile the details follow, and `fields`.
+    func event(_ reservation: Reservation, guest: [String: JSONValue]) -> JSONValue {
+        .object(["reservation_id": .string(reservation.id), "reference": .string(reservation.reference),
+                 "registration": .string(profile.name), "guest": .object(guest)])
+    }
+
+    static func text(_ details: GuestDetails) -> String {
+        String(decoding: JSONValue.object(details.json.mapValues(JSONValue.string)).bytes, as: UTF8.self)
+    }
+
+    static func details(from text: String) throws -> GuestDetails {
+        guard case .object(let object) = try JSONReader.read(Array(text.utf8)) else { return GuestDetails() }
+        return GuestDetails(json: object.compactMapValues { if case .string(let value) = $0 { value } else { nil } })
+    }
+}

@@ -1,0 +1,125 @@
+import Mustache
+
+/// Where a guest is in check-in ("Step 2 of 4") and the way back.
+struct StepNav: MustacheParent {
+    let position: String
+    let back: String?
+    let backText: String
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "position": position
+        case "back": back
+        case "backText": backText
+        default: nil
+        }
+    }
+}
+
+/// "Is this your booking?": what the hotel has, and one button.
+struct ConfirmPage: PageModel {
+    static let template = "arrive_confirm"
+    let nav: StepNav
+    let csrf: String
+    let action: String
+    let booking: String
+    let dates: String
+    let room: String?
+    let guests: String
+    let names: [String]
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "nav": nav
+        case "csrf": csrf
+        case "action": action
+        case "booking": booking
+        case "dates": dates
+        case "room": room
+        case "guests": guests
+        case "names": names
+        default: nil
+        }
+    }
+}
+
+/// A registration form: the profile's fields for one guest, with their problems.
+struct DetailsPage: PageModel {
+    static let template = "arrive_details"
+    let nav: StepNav
+    let csrf: String
+    let action: String
+    let heading: String
+    let fields: [FieldView]
+    /// The summary above the form when fields were refused.
+    var error: String?
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "nav": nav
+        case "csrf": csrf
+        case "action": action
+        case "heading": heading
+        case "fields": fields
+        case "error": error
+        default: nil
+        }
+    }
+}
+
+/// One form field. Names differ from the page's (`problem`, not `error`): Mustache
+/// looks a missing name up in the enclosing page.
+struct FieldView: MustacheParent {
+    let fieldName: String
+    let label: String
+    /// "required" or "optional", as the guest reads it.
+    let mark: String
+    /// When it is required, if that depends ("Not needed for citizens of Germany").
+    let note: String?
+    let value: String
+    let isRequired: Bool
+    let problem: String?
+    let inputType: String
+    let options: [OptionView]?
+    let autocomplete: String?
+    let maxLength: Int
+
+    var describedBy: String? {
+        let ids = [note.map { _ in "f-\(fieldName)-note" }, problem.map { _ in "f-\(fieldName)-problem" }].compactMap { $0 }
+        return ids.isEmpty ? nil : ids.joined(separator: " ")
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "fieldName": fieldName
+        case "label": label
+        case "mark": mark
+        case "note": note
+        case "value": value
+        case "isRequired": isRequired
+        case "problem": problem
+        case "inputType": inputType
+        case "isSelect": options != nil
+        case "options": options
+        case "autocomplete": autocomplete
+        case "maxLength": maxLength
+        case "describedBy": describedBy
+        default: nil
+        }
+    }
+}
+
+struct OptionView: MustacheParent {
+    let optionValue: String
+    let optionLabel: String
+    let selected: Bool
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "optionValue": optionValue
+        case "optionLabel": optionLabel
+        case "selected": selected
+        default: nil
+        }
+    }
+}
