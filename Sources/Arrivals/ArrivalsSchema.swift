@@ -60,11 +60,16 @@ public enum ArrivalsSchema: StoreSchema {
             // A guest's progress through check-in, saved at every step so going back (or
             // coming back tomorrow) finds it. Position 0 is the primary guest; companions
             // follow. Details are a JSON object of registration field names: which fields
-            // there are depends on the site's registration profile.
+            // there are depends on the site's registration profile. A terms signature is the
+            // legal record of what the guest agreed to: the text's version and the SHA-256
+            // of exactly what was shown, with who, when and from where.
             try db.execute(sql: """
                 CREATE TABLE checkin (
                     reservation_id TEXT PRIMARY KEY,
                     confirmed_at DATETIME,
+                    arrived_at DATETIME,
+                    arrival_key TEXT,
+                    arrived_via TEXT,
                     updated_at DATETIME NOT NULL
                 );
                 CREATE TABLE checkin_guest (
@@ -73,6 +78,17 @@ public enum ArrivalsSchema: StoreSchema {
                     details TEXT NOT NULL,
                     updated_at DATETIME NOT NULL,
                     PRIMARY KEY (reservation_id, position)
+                );
+                CREATE TABLE terms_signature (
+                    reservation_id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    signed_at DATETIME NOT NULL,
+                    client_address TEXT NOT NULL,
+                    user_agent TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    terms_version TEXT NOT NULL,
+                    terms_sha256 TEXT NOT NULL,
+                    marketing INTEGER NOT NULL
                 );
                 """)
         },

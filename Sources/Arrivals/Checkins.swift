@@ -12,13 +12,17 @@ public final class Checkins: Sendable {
     /// The site's registration form (`[arrivals] registration` with its overrides).
     public let profile: RegistrationProfile
     public let timeZone: TimeZone
+    /// How many days before the arrival day a guest may arrive (`[arrivals] early_arrival_days`).
+    public let earlyArrivalDays: Int
     public let now: @Sendable () -> Date
 
-    public init(store: Store, outbox: Outbox, profile: RegistrationProfile, timeZone: TimeZone, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: Store, outbox: Outbox, profile: RegistrationProfile, timeZone: TimeZone, earlyArrivalDays: Int = 0,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.outbox = outbox
         self.profile = profile
         self.timeZone = timeZone
+        self.earlyArrivalDays = earlyArrivalDays
         self.now = now
     }
 
@@ -31,8 +35,13 @@ public final class Checkins: Sendable {
         public var confirmedAt: Date?
         /// Saved details by position (0: the primary guest).
         public var guests: [Int: GuestDetails] = [:]
+        public var terms: TermsSignature?
+        /// When the reservation arrived through check-in (the API's or the guest's arrive).
+        public var arrivedAt: Date?
 
         public var primary: GuestDetails? { guests[0] }
+
+        public init() {}
     }
 
     public func progress(reservationID: String) throws -> Progress {
@@ -41,7 +50,11 @@ public final class Checkins: Sendable {
 
     func progress(reservationID: String, in db: Database) throws -> Progress {
         var progress = Progress()
-        progress.confirmedAt = try Date.fetchOne(db, sql: "SELECT confirmed_at FROM checkin WHERE reservation_id = ?", arguments: [reservationID])
+        if let row = try Row.fetchOne(db, sql: "SELECT confirmed_at, arrived_at FROM checkin WHERE reservation_id = ?", arguments: [reservationID]) {
+            progress.confirmedAt = row["confirmed_at"]
+            progress.arrivedAt = row["arrived_at"]
+        }
+        progress.terms = try Self.signature(of: reservationID, in: db)
         for row in try Row.fetchAll(db, sql: "SELECT position, details FROM checkin_guest WHERE reservation_id = ?", arguments: [reservationID]) {
             progress.guests[row["position"]] = try Self.details(from: row["details"])
         }
@@ -72,22 +85,19 @@ public final class Checkins: Sendable {
                 INSERT INTO checkin_guest(reservation_id, position, details, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(reservation_id, position) DO UPDATE SET details = excluded.details, updated_at = excluded.updated_at
                 """, arguments: [reservation.id, position, Self.text(details), date])
-            try db.execute(sql: """
-                INSERT INTO checkin(reservation_id, updated_at) VALUES (?, ?)
-                ON CONFLICT(reservation_id) DO UPDATE SET updated_at = excluded.updated_at
-                """, arguments: [reservation.id, date])
-            try outbox.record("arrival.guest_updated", data: event(reservation, guest: [
+            try touch(reservation.id, at: date, in: db)
+            try outbox.record("arrival.guest_updated", data: event(reservation, ["guest": [
                 "position": .number(Double(position)), "primary": .bool(position == 0),
                 "details": .object(details.json.mapValues(JSONValue.string)),
-            ]), at: date, in: db)
+            ]]), at: date, in: db)
             return true
         }
     }
 
-    /// An event's data: the reservation it is about, the profile the details follow, and `fields`.
-    func event(_ reservation: Reservation, guest: [String: JSONValue]) -> JSONValue {
-        .object(["reservation_id": .string(reservation.id), "reference": .string(reservation.reference),
-                 "registration": .string(profile.name), "guest": .object(guest)])
+    /// An event's data: the reservation it is about, the profile its details follow, and `fields`.
+    func event(_ reservation: Reservation, _ fields: [String: JSONValue]) -> JSONValue {
+        .object(fields.merging(["reservation_id": .string(reservation.id), "reference": .string(reservation.reference),
+                                "registration": .string(profile.name)]) { _, common in common })
     }
 
     static func text(_ details: GuestDetails) -> String {

@@ -46,6 +46,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
 
+    /// The day `days` later (earlier when negative).
+    public func adding(days: Int) -> LocalDate {
+        let calendar = Calendar(identifier: .gregorian)
+        let noon = DateComponents(calendar: calendar, timeZone: .gmt, year: year, month: month, day: day, hour: 12).date!
+        return LocalDate(calendar.date(byAdding: .day, value: days, to: noon)!, in: .gmt)
+    }
+
     /// The date `now` falls on in `zone`.
     public init(_ now: Date, in zone: TimeZone) {
         var calendar = Calendar(identifier: .gregorian)

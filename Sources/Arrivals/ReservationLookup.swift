@@ -15,6 +15,11 @@ public enum ReservationLookup {
         return String(scalars)
     }
 
+    /// A name's words, each folded as `key` folds: "Müller-Lüdenscheidt, Anna" → ["muller", "ludenscheidt", "anna"].
+    public static func words(_ text: String) -> [String] {
+        ReservationRecords.fold(text).components(separatedBy: CharacterSet.alphanumerics.inverted).filter { !$0.isEmpty }
+    }
+
     public static let findable: [Reservation.Status] = [.confirmed, .inHouse]
 
     /// The outcome of one try: the reservations the reference, the name (and the arrival

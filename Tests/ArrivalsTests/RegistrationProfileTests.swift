@@ -23,7 +23,7 @@ struct RegistrationProfileTests {
         }
     }
 
-    @Test("Spain: everyone registers; documents from 14; support number for ID cards; second surname for Spaniards; a minor's relationship; a phone or an email")
+    @Test("Spain: everyone registers; a document for adults; the support number of a Spanish ID card; second surname for Spaniards; a minor's relationship; a phone or an email")
     func spain() throws {
         let es = try profile("es")
         let adult: [RegistrationField: String] = [
@@ -37,13 +37,20 @@ struct RegistrationProfileTests {
         #expect(missing(es, spaniard) == [.secondSurname])
         spaniard[.documentType] = "national_id"
         spaniard[.secondSurname] = "López"
+        #expect(missing(es, spaniard) == [], "an ID card issued abroad has no support number to give")
+        spaniard[.documentIssuingCountry] = "ES"
         #expect(missing(es, spaniard) == [.documentSupportNumber], "a DNI has its support number")
+        var french = adult
+        french[.documentType] = "national_id"
+        #expect(missing(es, french).isEmpty, "a French identity card: no support number")
         var child = adult
         child[.dateOfBirth] = "2016-05-01"  // 10 on arrival
         child[.documentType] = nil
         child[.documentNumber] = nil
         child[.documentIssuingCountry] = nil
-        #expect(missing(es, child) == [.relationship], "no document under 14; a relationship under 18")
+        #expect(missing(es, child) == [.relationship], "no document for a minor; a relationship")
+        child[.dateOfBirth] = "2010-01-01"  // 16
+        #expect(missing(es, child) == [.relationship], "16: still a minor")
         var noContact = adult
         noContact[.email] = nil
         #expect(missing(es, noContact) == [.phone], "the phone-or-email group is reported once")
@@ -78,7 +85,7 @@ struct RegistrationProfileTests {
         #expect(missing(fr, [.firstName: "Jean", .lastName: "Dupont", .nationality: "FR"]).isEmpty)
         #expect(missing(fr, [.firstName: "Jo", .lastName: "Li", .nationality: "GB", .dateOfBirth: "2015-01-01"]).isEmpty, "11 years old")
         #expect(missing(fr, [.firstName: "Jo", .lastName: "Li", .nationality: "GB", .dateOfBirth: "1980-01-01"])
-            == [.placeOfBirth, .address, .city, .country])
+            == [.placeOfBirth, .address, .city, .country, .email, .phone], "CESEDA R814-2: a mobile phone and an email too")
     }
 
     @Test("an operator can require, relax or hide fields, but not a guest's names")
@@ -89,6 +96,14 @@ struct RegistrationProfileTests {
         #expect(!changed.isOneOf(.email), "a required phone ends the phone-or-email group")
         #expect(try profile("es").overridden([.email: .hidden]).oneOf.isEmpty, "a group of one is no group")
         #expect(throws: RegistrationProfileError.self) { try profile("basic").overridden([.lastName: .optional]) }
+        #expect(throws: RegistrationProfileError.self, "whom the Meldeschein is asked of depends on it") {
+            try profile("de").overridden([.nationality: .hidden])
+        }
+        #expect(throws: RegistrationProfileError.self) { try profile("es").overridden([.dateOfBirth: .hidden]) }
+        #expect(throws: Never.self, "no rule is left that reads it") {
+            try profile("es").overridden([.dateOfBirth: .hidden, .documentType: .required, .documentNumber: .required,
+                                          .documentSupportNumber: .optional, .documentIssuingCountry: .required, .relationship: .optional])
+        }
         #expect(RegistrationProfile.named("xx") == nil)
     }
 

@@ -56,11 +56,17 @@ struct GuestPagesTests {
             WelcomePage(heading: "h", booking: "b", dates: "d", room: "r", guests: "g", start: "s"),
             StepNav(position: "p", back: "b", backText: "t"),
             ConfirmPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", booking: "b", dates: "d", room: "r",
-                        guests: "g", names: ["n"]),
+                        guests: "g", names: ["n"], error: "e"),
             DetailsPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", heading: "h", fields: [], error: "e"),
-            FieldView(fieldName: "f", label: "l", mark: "m", note: "n", value: "v", isRequired: true, problem: "p", inputType: "text",
+            FieldView(fieldName: "f", label: "l", mark: "m", note: "n", value: "v", isRequired: true, markedRequired: true, problem: "p", inputType: "text",
                       options: [], autocomplete: "a", maxLength: 3),
             OptionView(optionValue: "v", optionLabel: "l", selected: true),
+            TermsPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", termsText: "x", termsVersion: "v", termsHash: "h",
+                      name: "n", marketing: true, nameProblem: "p", error: "e"),
+            ArrivePage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", booking: "b", dates: "d", guestName: "g",
+                       missing: [], notice: "n", error: "e"),
+            MissingItem(text: "t", link: "l"),
+            DonePage(heading: "h", message: "m", room: "r"),
         ]
         for model in models {
             let mirror = Mirror(reflecting: model)

@@ -32,7 +32,11 @@ public enum DetailsCheck {
         var valid = details
         for field in problems.keys { valid[field] = nil }
         for field in profile.missing(in: valid, primary: primary, on: arrival) where problems[field] == nil {
-            problems[field] = profile.isOneOf(field) ? .oneOfMissing : .missing
+            problems[field] = .missing
+            // Every field of a "phone or email" group carries its reason, so each is marked.
+            for member in profile.group(of: field) where valid[member] == nil && (problems[member] == nil || member == field) {
+                problems[member] = .oneOfMissing
+            }
         }
         return Result(details: details, problems: problems)
     }

@@ -3,12 +3,14 @@
 /// depend on the guest (a citizen, a child, the primary guest), so they are asked of
 /// a guest's details, never fixed per field.
 ///
-/// - `es`: RD 933/2021 (SES.HOSPEDAJES): everyone; documents from 14, the DNI/NIE
-///   support number, the second surname of Spanish citizens, a minor's relationship.
+/// - `es`: RD 933/2021 (SES.HOSPEDAJES): everyone; a document for adults, the support
+///   number of a Spanish DNI/NIE card, the second surname of Spanish citizens, a minor's
+///   relationship, a phone or an email.
 /// - `it`: Alloggiati Web: place of birth for all; a document for the primary guest.
 /// - `de`: Meldeschein (BMG § 29–30): since 2025 not needed for German citizens.
-/// - `pt`: boletim de alojamento (AIMA): foreign guests only.
-/// - `fr`: fiche individuelle de police: foreign guests from 15.
+/// - `pt`: boletim de alojamento (Lei 23/2007 art. 16, sent through SIBA): foreign guests only.
+/// - `fr`: fiche individuelle de police (CESEDA R814-2): foreign guests from 15, with a
+///   mobile phone and an email.
 /// - `basic`: names and contact, nothing a law asks.
 public struct RegistrationProfile: Sendable {
     public let name: String
@@ -31,9 +33,20 @@ public struct RegistrationProfile: Sendable {
         case below(age: Int)
         /// For citizens of this country only.
         case citizens(String)
-        /// From this age, for these document types.
-        case document([String], fromAge: Int)
+        /// From this age, for these document types issued by this country (Spain's DNI and NIE cards).
+        case document([String], issuedBy: String, fromAge: Int)
         case primaryGuest
+
+        /// The fields this condition reads.
+        var dependsOn: Set<RegistrationField> {
+            switch self {
+            case .always, .primaryGuest: []
+            case .foreigners, .citizens: [.nationality]
+            case .foreignersFrom: [.nationality, .dateOfBirth]
+            case .from, .below: [.dateOfBirth]
+            case .document: [.documentType, .documentIssuingCountry, .dateOfBirth]
+            }
+        }
     }
 
     /// When `field` is required; nil when it is optional or not asked.
@@ -56,7 +69,8 @@ public struct RegistrationProfile: Sendable {
         case .from(let from): (age ?? from) >= from
         case .below(let below): age.map { $0 < below } ?? false
         case .citizens(let country): guest.nationality == country
-        case .document(let types, let from): (age ?? from) >= from && guest[.documentType].map(types.contains) == true
+        case .document(let types, let country, let from):
+            (age ?? from) >= from && guest[.documentType].map(types.contains) == true && guest[.documentIssuingCountry] == country
         case .primaryGuest: primary
         }
         return required ? .required : .optional
@@ -75,6 +89,9 @@ public struct RegistrationProfile: Sendable {
     /// Whether a field belongs to a "give at least one" group (the page says so).
     public func isOneOf(_ field: RegistrationField) -> Bool { oneOf.contains { $0.contains(field) } }
 
+    /// The "give at least one" group `field` belongs to; empty when none.
+    public func group(of field: RegistrationField) -> [RegistrationField] { oneOf.first { $0.contains(field) } ?? [] }
+
     /// This profile with the operator's changes: `required` always, `optional` never
     /// required, `hidden` not asked. Names cannot be hidden or made optional.
     public func overridden(_ changes: [RegistrationField: Requirement]) throws -> RegistrationProfile {
@@ -83,6 +100,10 @@ public struct RegistrationProfile: Sendable {
         for (field, requirement) in changes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             if [.firstName, .lastName].contains(field) && requirement != .required {
                 throw RegistrationProfileError("\(field.rawValue) is always required: a registration needs a name")
+            }
+            // Hiding what a rule asks about would quietly change whom the law's fields are asked of.
+            if requirement == .hidden, let dependent = rules.first(where: { $0.key != field && $0.value.dependsOn.contains(field) && changes[$0.key] == nil }) {
+                throw RegistrationProfileError("\(field.rawValue) cannot be hidden in the \"\(name)\" profile: whether \(dependent.key.rawValue) is required depends on it")
             }
             switch requirement {
             case .hidden:
@@ -112,9 +133,9 @@ public struct RegistrationProfile: Sendable {
         fields: [.firstName, .lastName, .secondSurname, .sex, .dateOfBirth, .nationality, .documentType, .documentNumber,
                  .documentSupportNumber, .documentIssuingCountry, .address, .city, .postalCode, .country, .email, .phone, .relationship],
         rules: [.firstName: .always, .lastName: .always, .secondSurname: .citizens("ES"), .sex: .always, .dateOfBirth: .always,
-                .nationality: .always, .documentType: .from(age: 14), .documentNumber: .from(age: 14),
-                .documentSupportNumber: .document(["national_id", "residence_permit"], fromAge: 14),
-                .documentIssuingCountry: .from(age: 14), .address: .always, .city: .always, .postalCode: .always, .country: .always,
+                .nationality: .always, .documentType: .from(age: 18), .documentNumber: .from(age: 18),
+                .documentSupportNumber: .document(["national_id", "residence_permit"], issuedBy: "ES", fromAge: 18),
+                .documentIssuingCountry: .from(age: 18), .address: .always, .city: .always, .postalCode: .always, .country: .always,
                 .relationship: .below(age: 18)],
         oneOf: [[.phone, .email]])
 
@@ -150,7 +171,8 @@ public struct RegistrationProfile: Sendable {
                  .email, .phone],
         rules: [.firstName: .always, .lastName: .always, .nationality: .always, .dateOfBirth: .foreignersFrom("FR", age: 15),
                 .placeOfBirth: .foreignersFrom("FR", age: 15), .address: .foreignersFrom("FR", age: 15),
-                .city: .foreignersFrom("FR", age: 15), .country: .foreignersFrom("FR", age: 15)],
+                .city: .foreignersFrom("FR", age: 15), .country: .foreignersFrom("FR", age: 15),
+                .email: .foreignersFrom("FR", age: 15), .phone: .foreignersFrom("FR", age: 15)],
         oneOf: [])
 }
 

@@ -79,6 +79,11 @@ public struct Config: Sendable {
         public var publicURLGiven: Bool
         /// The registration form guests fill in (`registration` with `[arrivals.fields]` over it).
         public var registration: RegistrationProfile = RegistrationProfile.named("basic")!
+        /// The version of the terms guests sign (their text is `arrive.terms.text` of each
+        /// language, which a branding catalog may replace): change it with the text.
+        public var termsVersion = "1"
+        /// How many days before the arrival day a guest may arrive online.
+        public var earlyArrivalDays = 0
     }
 
     public struct Log: Sendable {

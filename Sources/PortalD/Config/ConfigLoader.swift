@@ -123,7 +123,10 @@ extension Config {
             branding: .init(directory: brandingDirectory),
             // Without one, links point at the portal: they work on the hotel's WiFi only.
             arrivals: .init(publicURL: arrivals.has("public_url") ? try arrivals.url("public_url", plain: true) : publicURL,
-                            publicURLGiven: arrivals.has("public_url"), registration: try arrivals.registrationProfile()),
+                            publicURLGiven: arrivals.has("public_url"), registration: try arrivals.registrationProfile(),
+                            termsVersion: try arrivals.string("terms_version", default: "1", matching: "^[A-Za-z0-9._-]{1,32}$",
+                                                              hint: "letters, digits, '.', '_' or '-', e.g. \"2026-11\""),
+                            earlyArrivalDays: try arrivals.int("early_arrival_days", default: 0, range: 0...30)),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }

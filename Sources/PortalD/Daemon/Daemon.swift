@@ -72,7 +72,8 @@ public enum Daemon {
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
-            let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone)
+            let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
+                                    earlyArrivalDays: config.arrivals.earlyArrivalDays)
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
                                 reservations: reservations, checkins: checkins, logger: logger)
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],

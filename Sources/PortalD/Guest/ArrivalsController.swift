@@ -42,6 +42,11 @@ struct ArrivalsController: Sendable {
         }
         let catalog = pages.catalog(context.language)
         let reservation = stored.reservation
+        if reservation.status == .inHouse {
+            // Checked in already: the link now shows that (and, on the hotel's WiFi, the way online).
+            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", pages.link("/arrive/\(token)/done", language: context.language)),
+                                                                   ("Cache-Control", "no-store")]))
+        }
         let page = WelcomePage(heading: catalog.text("arrive.welcome.heading", ["site": siteName]),
                                booking: catalog.text("arrive.welcome.booking", ["reference": reservation.reference]),
                                dates: pages.stay(reservation, language: context.language),

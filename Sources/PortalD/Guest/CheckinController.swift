@@ -9,11 +9,26 @@ enum CheckinStep: String, CaseIterable, Sendable {
     case welcome = ""
     case confirm
     case details
+    case terms
+    case arrive
+    case done
 
-    /// "Step 2 of 3" counts the steps after the welcome page.
-    var number: Int { Self.allCases.firstIndex(of: self)! }
-    var previous: CheckinStep? { number > 0 ? Self.allCases[number - 1] : nil }
-    var next: CheckinStep? { number + 1 < Self.allCases.count ? Self.allCases[number + 1] : nil }
+    /// The steps "Step 2 of 4" counts: those with a form.
+    static let numbered: [CheckinStep] = [.confirm, .details, .terms, .arrive]
+    var number: Int { Self.numbered.firstIndex(of: self).map { $0 + 1 } ?? 0 }
+    private var index: Int { Self.allCases.firstIndex(of: self)! }
+    var previous: CheckinStep? { index > 0 ? Self.allCases[index - 1] : nil }
+    var next: CheckinStep? { index + 1 < Self.allCases.count ? Self.allCases[index + 1] : nil }
+
+    /// The earliest step before this one that `progress` has not done, if any: a page
+    /// (or a form sent) before its time leads there. Not for arrive, whose page lists
+    /// everything missing, each with its link.
+    func missingBefore(_ progress: Checkins.Progress) -> CheckinStep? {
+        guard self != .arrive else { return nil }
+        if number > CheckinStep.confirm.number && progress.confirmedAt == nil { return .confirm }
+        if number > CheckinStep.details.number && progress.primary == nil { return .details }
+        return nil
+    }
 }
 
 /// Serves the steps after the welcome page: confirm the booking, then the primary
@@ -23,14 +38,21 @@ struct CheckinController: Sendable {
     let checkins: Checkins
     let formToken: FormToken
     let fields: RegistrationForm
+    /// `[arrivals] terms_version`: signed with the text.
+    let termsVersion: String
     var pages: GuestPages { access.pages }
 
     func addRoutes(to group: RouterGroup<GuestContext>) {
         let blocking = group.group(execution: .offloaded)
-        blocking.get("/arrive/{token}/confirm") { request, context in try visit(request, context, .confirm, showConfirm) }
+        blocking.get("/arrive/{token}/confirm") { request, context in try visit(request, context, .confirm) { try showConfirm($0) } }
         blocking.post("/arrive/{token}/confirm") { request, context in try visit(request, context, .confirm, confirm) }
         blocking.get("/arrive/{token}/details") { request, context in try visit(request, context, .details, showDetails) }
         blocking.post("/arrive/{token}/details") { request, context in try visit(request, context, .details, saveDetails) }
+        blocking.get("/arrive/{token}/terms") { request, context in try visit(request, context, .terms, showTerms) }
+        blocking.post("/arrive/{token}/terms") { request, context in try visit(request, context, .terms, sign) }
+        blocking.get("/arrive/{token}/arrive") { request, context in try visit(request, context, .arrive) { try showArrive($0) } }
+        blocking.post("/arrive/{token}/arrive") { request, context in try visit(request, context, .arrive, arrive) }
+        blocking.get("/arrive/{token}/done") { request, context in try visit(request, context, .done, showDone) }
     }
 
     /// One guest's request on one step of one reservation.
@@ -40,7 +62,10 @@ struct CheckinController: Sendable {
         let token: String
         let stored: StoredReservation
         let step: CheckinStep
+        let progress: Checkins.Progress
         var reservation: Reservation { stored.reservation }
+        /// Checked in, here or at the desk: the steps are over.
+        var arrived: Bool { reservation.status == .inHouse || progress.arrivedAt != nil }
         var purpose: String { "checkin:\(reservation.id)" }
     }
 
@@ -49,17 +74,26 @@ struct CheckinController: Sendable {
         switch try access.open(request, context) {
         case .failure(let refusal): return refusal.response
         case .success(let opened):
-            return try handler(Visit(request: request, language: context.language, token: opened.token, stored: opened.stored, step: step))
+            let visit = Visit(request: request, language: context.language, token: opened.token, stored: opened.stored, step: step,
+                              progress: try checkins.progress(reservationID: opened.stored.reservation.id))
+            // After arrival nothing is changed from here (the signature in force stays the one signed).
+            if visit.arrived && step != .done { return redirect(visit, to: .done) }
+            if let missing = step.missingBefore(visit.progress) { return redirect(visit, to: missing) }
+            return try handler(visit)
         }
     }
 
-    func link(_ visit: Visit, _ step: CheckinStep) -> String {
-        pages.link("/arrive/\(visit.token)" + (step.rawValue.isEmpty ? "" : "/" + step.rawValue), language: visit.language)
+    func link(_ visit: Visit, _ step: CheckinStep) -> String { link(visit, page: step.rawValue) }
+
+    func link(_ visit: Visit, page: String) -> String {
+        pages.link("/arrive/\(visit.token)" + (page.isEmpty ? "" : "/" + page), language: visit.language)
     }
 
     /// A 303 to `step`: a form's answer is never a page (reloading would post it again).
-    func redirect(_ visit: Visit, to step: CheckinStep) -> HTTPResponse {
-        HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link(visit, step)), ("Cache-Control", "no-store")]))
+    func redirect(_ visit: Visit, to step: CheckinStep) -> HTTPResponse { redirect(visit, page: step.rawValue) }
+
+    func redirect(_ visit: Visit, page: String) -> HTTPResponse {
+        HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link(visit, page: page)), ("Cache-Control", "no-store")]))
     }
 
     func nav(_ visit: Visit) -> StepNav {
@@ -86,20 +120,22 @@ struct CheckinController: Sendable {
 
     // MARK: Confirm
 
-    func showConfirm(_ visit: Visit) throws -> HTTPResponse {
+    func showConfirm(_ visit: Visit, error: String? = nil, status: Int = 200) throws -> HTTPResponse {
         let catalog = pages.catalog(visit.language)
         let reservation = visit.reservation
         let page = ConfirmPage(nav: nav(visit), csrf: csrf(visit), action: link(visit, .confirm),
                                booking: reservation.reference, dates: pages.stay(reservation, language: visit.language),
                                room: reservation.room,
                                guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children),
-                               names: reservation.guests.map { "\($0.firstName) \($0.lastName)" })
-        return .html(pages.render(page, language: visit.language))
+                               names: reservation.guests.map { "\($0.firstName) \($0.lastName)" }, error: error)
+        return .html(pages.render(page, language: visit.language), status: status)
     }
 
     func confirm(_ visit: Visit) throws -> HTTPResponse {
         // An expired form shows the page again: confirming has nothing to lose.
-        guard try submitted(visit) != nil else { return try showConfirm(visit) }
+        guard try submitted(visit) != nil else {
+            return try showConfirm(visit, error: pages.catalog(visit.language).text("arrive.form.expired"), status: 403)
+        }
         try checkins.confirm(reservationID: visit.reservation.id)
         return redirect(visit, to: .details)
     }
@@ -107,9 +143,7 @@ struct CheckinController: Sendable {
     // MARK: Details
 
     func showDetails(_ visit: Visit) throws -> HTTPResponse {
-        let progress = try checkins.progress(reservationID: visit.reservation.id)
-        guard progress.confirmedAt != nil else { return redirect(visit, to: .confirm) }
-        let details = progress.primary ?? fields.prefill(from: visit.reservation.primaryGuest)
+        let details = visit.progress.primary ?? fields.prefill(from: visit.reservation.primaryGuest)
         return detailsPage(visit, details: details, problems: [:])
     }
 

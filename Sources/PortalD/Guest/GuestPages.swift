@@ -24,7 +24,8 @@ public struct GuestPages: Sendable {
         "online": PackageResources.online_mustache, "message": PackageResources.message_mustache,
         "arrive_find": PackageResources.arrive_find_mustache, "arrive_welcome": PackageResources.arrive_welcome_mustache,
         "arrive_confirm": PackageResources.arrive_confirm_mustache, "arrive_details": PackageResources.arrive_details_mustache,
-        "steps": PackageResources.steps_mustache,
+        "steps": PackageResources.steps_mustache, "arrive_terms": PackageResources.arrive_terms_mustache,
+        "arrive_arrive": PackageResources.arrive_arrive_mustache, "arrive_done": PackageResources.arrive_done_mustache,
     ]
 
     /// The built-in catalogs by language.

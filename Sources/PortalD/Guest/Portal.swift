@@ -44,7 +44,7 @@ public final class Portal: HTTPResponder {
                 .addRoutes(to: guestRoutes)
             if let checkins {
                 CheckinController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
-                                  fields: RegistrationForm(profile: checkins.profile, pages: pages))
+                                  fields: RegistrationForm(profile: checkins.profile, pages: pages), termsVersion: config.arrivals.termsVersion)
                     .addRoutes(to: guestRoutes)
             }
         }

@@ -29,6 +29,7 @@ struct RegistrationForm: Sendable {
                 mark: catalog.text(profile.isOneOf(field) ? "field.mark.one_of" : requirement == .required ? "field.mark.required" : "field.mark.optional"),
                 note: note(for: field, language: language), value: value,
                 isRequired: profile.condition(of: field) == .always,
+                markedRequired: requirement == .required && profile.condition(of: field) != .always,
                 problem: problems[field].map { catalog.text("problem.\($0.rawValue)", ["max": String(field.maxLength)]) },
                 inputType: Self.inputType(field.kind), options: options(field, selected: value, language: language),
                 autocomplete: Self.autocomplete[field], maxLength: field.maxLength)
@@ -47,7 +48,7 @@ struct RegistrationForm: Sendable {
         case .from(let age)?: catalog.text("field.note.from_age", ["age": String(age)])
         case .below(let age)?: catalog.text("field.note.below_age", ["age": String(age)])
         case .citizens(let code)?: catalog.text("field.note.citizens", ["country": country(code)])
-        case .document(_, let age)?: catalog.text("field.note.document", ["age": String(age)])
+        case .document(_, let code, let age)?: catalog.text("field.note.document", ["age": String(age), "country": country(code)])
         case .primaryGuest?: catalog.text("field.note.primary")
         }
     }

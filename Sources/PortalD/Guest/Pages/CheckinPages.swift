@@ -27,9 +27,11 @@ struct ConfirmPage: PageModel {
     let room: String?
     let guests: String
     let names: [String]
+    var error: String?
 
     func child(named name: String) -> Any? {
         switch name {
+        case "error": error
         case "nav": nav
         case "csrf": csrf
         case "action": action
@@ -78,6 +80,9 @@ struct FieldView: MustacheParent {
     let note: String?
     let value: String
     let isRequired: Bool
+    /// Required for this guest as the form stands (`aria-required`), even where the
+    /// browser is not told to insist (it depends on other answers).
+    var markedRequired = false
     let problem: String?
     let inputType: String
     let options: [OptionView]?
@@ -97,6 +102,7 @@ struct FieldView: MustacheParent {
         case "note": note
         case "value": value
         case "isRequired": isRequired
+        case "markedRequired": markedRequired
         case "problem": problem
         case "inputType": inputType
         case "isSelect": options != nil
@@ -119,6 +125,104 @@ struct OptionView: MustacheParent {
         case "optionValue": optionValue
         case "optionLabel": optionLabel
         case "selected": selected
+        default: nil
+        }
+    }
+}
+
+/// The hotel's terms, the name the guest types under them, and the separate marketing choice.
+struct TermsPage: PageModel {
+    static let template = "arrive_terms"
+    let nav: StepNav
+    let csrf: String
+    let action: String
+    let termsText: String
+    let termsVersion: String
+    /// The SHA-256 of `termsText`, sent back with the signature: what was signed is what was shown.
+    let termsHash: String
+    var name = ""
+    var marketing = false
+    /// Why the typed name was refused.
+    var nameProblem: String?
+    var error: String?
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "nav": nav
+        case "csrf": csrf
+        case "action": action
+        case "termsText": termsText
+        case "termsVersion": termsVersion
+        case "termsHash": termsHash
+        case "name": self.name
+        case "marketing": marketing
+        case "nameProblem": nameProblem
+        case "error": error
+        default: nil
+        }
+    }
+}
+
+/// The last look before arriving: the stay, what is still missing (each a link to its
+/// step), and the button when nothing is.
+struct ArrivePage: PageModel {
+    static let template = "arrive_arrive"
+    let nav: StepNav
+    let csrf: String
+    let action: String
+    let booking: String
+    let dates: String
+    let guestName: String
+    let missing: [MissingItem]
+    /// Why arriving is not possible yet (too early), when it is not.
+    let notice: String?
+    var error: String?
+    var canArrive: Bool { missing.isEmpty && notice == nil }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "nav": nav
+        case "csrf": csrf
+        case "action": action
+        case "booking": booking
+        case "dates": dates
+        case "guestName": guestName
+        case "missing": missing
+        case "notice": notice
+        case "error": error
+        case "canArrive": canArrive
+        case "hasMissing": !missing.isEmpty
+        default: nil
+        }
+    }
+}
+
+/// One thing check-in still needs, and the step where it is given.
+struct MissingItem: MustacheParent {
+    let text: String
+    let link: String
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "text": text
+        case "link": link
+        default: nil
+        }
+    }
+}
+
+/// Checked in: when, the room, and what comes next.
+struct DonePage: PageModel {
+    static let template = "arrive_done"
+    let heading: String
+    let message: String
+    let room: String?
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "heading": heading
+        case "message": message
+        case "room": room
         default: nil
         }
     }
