@@ -66,6 +66,8 @@ extension Checkins {
     /// The outcome: when the guest arrived, and whether this call did it.
     public struct Arrival: Sendable, Equatable {
         public var arrivedAt: Date
+        /// The reservation's status now: in_house, unless the PMS has moved it on since.
+        public var status: Reservation.Status
         /// The key the arriving call carried (the first one: repeats return it).
         public var idempotencyKey: String?
         public var via: String
@@ -90,11 +92,12 @@ extension Checkins {
             // Arrived here before: the same answer, whatever the PMS has done to the status since
             // (an update sent before it heard of the arrival must not open a second one).
             if let arrivedAt: Date = checkin?["arrived_at"] {
-                return Arrival(arrivedAt: arrivedAt, idempotencyKey: checkin?["arrival_key"], via: checkin?["arrived_via"] ?? "guest", changed: false)
+                return Arrival(arrivedAt: arrivedAt, status: reservation.status, idempotencyKey: checkin?["arrival_key"],
+                               via: checkin?["arrived_via"] ?? "guest", changed: false)
             }
             if reservation.status == .inHouse {
                 // Checked in at the desk (the PMS said so): arrived, by someone else.
-                return Arrival(arrivedAt: row["updated_at"], idempotencyKey: nil, via: "pms", changed: false)
+                return Arrival(arrivedAt: row["updated_at"], status: .inHouse, idempotencyKey: nil, via: "pms", changed: false)
             }
             guard reservation.status == .confirmed else { throw ArrivalRefusal.notArrivable(reservation.status) }
             let today = LocalDate(date, in: timeZone)
@@ -112,7 +115,7 @@ extension Checkins {
                 "arrived_at": .string(Self.timestamp(date)), "idempotency_key": key.map(JSONValue.string) ?? .null, "via": .string(via),
                 "room": reservation.room.map(JSONValue.string) ?? .null,
             ]), at: date, in: db)
-            return Arrival(arrivedAt: date, idempotencyKey: key, via: via, changed: true)
+            return Arrival(arrivedAt: date, status: .inHouse, idempotencyKey: key, via: via, changed: true)
         }
     }
 

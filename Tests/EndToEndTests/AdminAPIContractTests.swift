@@ -40,6 +40,11 @@ struct AdminAPIContractTests {
             checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
             [[operations]]
+            include-path = "/api/v1/reservations/{id}/arrive"
+            # A reservation the PUT fuzzing made has no online check-in yet: 422 checkin_incomplete, documented.
+            checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+
+            [[operations]]
             include-path-regex = "^/api/v1/webhook-endpoints"
             checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429"]
             # Without the required If-Match: 428, or 409 first for an endpoint from the config file.
@@ -51,7 +56,7 @@ struct AdminAPIContractTests {
                                     "--max-examples", "25", "--seed", "20261123", "--request-timeout", "5",
                                     "--phases", "examples,coverage,fuzzing", "--no-color"], check: false)
         #expect(result.status == 0, "schemathesis:\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(2000))")
-        #expect(result.stdout.contains("Tested: 27"), "\(result.stdout.suffix(2000))")
+        #expect(result.stdout.contains("Tested: 28"), "\(result.stdout.suffix(2000))")
         // Its wrong-token checks stayed under the throttle: no operation "passed" on 429s alone.
         #expect(!portald.log.contains("refusing it with 429"))
     }

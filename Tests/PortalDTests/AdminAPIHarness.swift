@@ -18,11 +18,14 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                   tokens: APITokens? = nil, rateLimitPerMinute: Int = 60, clients: (any ClientRepository)? = nil,
                   inbound: InboundController? = nil, health: @escaping @Sendable () -> (report: HealthReport, at: Date)? = { nil },
                   throttle: AuthFailureThrottle? = nil, limiter: RequestRateLimiter = RequestRateLimiter(),
-                  logger: Logger = Logger(label: "t")) throws -> AdminAPI {
+                  checkins: Checkins? = nil, logger: Logger = Logger(label: "t")) throws -> AdminAPI {
     let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
     return AdminAPI(credentials: credentials, tokens: try tokens ?? APITokens(store: store), rateLimitPerMinute: rateLimitPerMinute,
                     clients: clients ?? SessionClientRepository(sessions: sessions, neighbours: NeighbourTable(interface: nil)),
                     outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
+                    checkins: checkins ?? Checkins(store: store, outbox: outbox, profile: RegistrationProfile.named("basic")!,
+                                                   timeZone: TimeZone(identifier: "Europe/Madrid")!),
+                    idempotencyKeys: IdempotencyKeys(store: store),
                     inbound: inbound, health: health, throttle: throttle, limiter: limiter, logger: logger)
 }
 

@@ -90,5 +90,20 @@ enum TokensSchema: StoreSchema {
                 )
                 """)
         },
+        StoreMigration(version: 12, "idempotency keys") { db in
+            // `response_status` is NULL while the first request with the key is being answered.
+            try db.execute(sql: """
+                CREATE TABLE idempotency_key (
+                    scope TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint BLOB NOT NULL,
+                    response_status INTEGER,
+                    response_body BLOB,
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (scope, key)
+                );
+                CREATE INDEX idempotency_key_age ON idempotency_key(created_at);
+                """)
+        },
     ]
 }

@@ -1,3 +1,4 @@
+import Arrivals
 import Foundation
 import HTTPServer
 import Logging
@@ -18,7 +19,7 @@ final class AdminAPI: HTTPResponder {
     /// `credentials`: the local CLI's and the config's tokens; `tokens`: those made through the API.
     init(credentials: [AdminCredential], tokens: APITokens, rateLimitPerMinute: Int = 60,
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
-         inbound: InboundController? = nil,
+         checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
          limiter: RequestRateLimiter = RequestRateLimiter(), logger: Logger) {
         let throttle = throttle ?? AuthFailureThrottle(logger: logger)
@@ -45,7 +46,7 @@ final class AdminAPI: HTTPResponder {
         ClientsController(repository: clients).addRoutes(to: authenticated)
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
-        ReservationsController(repository: reservations).addRoutes(to: authenticated)
+        ReservationsController(repository: reservations, checkins: checkins, keys: idempotencyKeys).addRoutes(to: authenticated)
         TokensController(tokens: tokens, fixed: credentials, defaultRateLimit: rateLimitPerMinute).addRoutes(to: authenticated)
         // Sources prove themselves with their own signature or token, not an admin token.
         (inbound ?? InboundController(sources: [], repository: reservations, throttle: AuthFailureThrottle(label: "inbound", logger: logger),

@@ -24,6 +24,10 @@ enum AdminSchemas {
     static let ipv4: JSONValue = ["type": "string", "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
                                   "example": "192.0.2.10"]
     static let pathParameters: [String: JSONValue] = ["mac": mac]
+    /// What `IdempotencyKeys.key(from:)` accepts, bare (quotes are allowed too).
+    static let headerParameters: [String: JSONValue] = [
+        "Idempotency-Key": ["type": "string", "pattern": "^[!#-~]{1,255}$", "example": "8e03978e-40d5-43e8-bc93-6894a57f9324"],
+    ]
     static let statusList: JSONValue = {
         let one = Reservation.Status.allCases.map(\.rawValue).joined(separator: "|")
         return ["type": "string", "pattern": .string("^(\(one))(,(\(one)))*$"), "example": "confirmed,in_house"]
@@ -125,6 +129,14 @@ enum AdminSchemas {
                 "checkin_expires_at": time,
             ], required: ["id", "reference", "status", "arrival", "departure", "room", "adults", "children", "babies", "language",
                           "guests", "version", "created_at", "updated_at", "checkin_url", "checkin_expires_at"]),
+            "Arrival": object([
+                "reservation_id": string, "arrived_at": time,
+                "status": ["type": "string", "enum": .array(Reservation.Status.allCases.map { .string($0.rawValue) }),
+                           "description": "the reservation's status now (in_house, unless the PMS has moved it on since)"],
+                "via": ["type": "string", "description": "who arrived it: guest (the check-in pages), api:<token name>, or pms (checked in at the desk)"],
+                "idempotency_key": nullable(["type": "string", "description": "the key of the request that arrived it"]),
+                "changed": ["type": "boolean", "description": "false when it had arrived before (nothing changed, no event)"],
+            ], required: ["reservation_id", "status", "arrived_at", "via", "idempotency_key", "changed"]),
             "ReservationList": object(["reservations": ["type": "array", "items": ref("Reservation")], "next_cursor": nullable(string)],
                                       required: ["reservations", "next_cursor"]),
             "TokenRequest": ["type": "object", "additionalProperties": false, "required": ["name", "scopes"], "properties": [

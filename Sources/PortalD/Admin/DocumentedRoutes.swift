@@ -64,7 +64,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
                  "description": .string(parameter.description)]
             }
             let headerParameters: [JSONValue] = entry.operation.headers.map { header in
-                ["name": .string(header.name), "in": "header", "required": .bool(header.required), "schema": AdminSchemas.string,
+                ["name": .string(header.name), "in": "header", "required": .bool(header.required), "schema": AdminSchemas.headerParameters[header.name] ?? AdminSchemas.string,
                  "description": .string(header.description)]
             }
             var responses: [String: JSONValue] = [:]

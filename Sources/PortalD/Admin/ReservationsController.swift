@@ -28,6 +28,8 @@ extension ReservationError: HTTPErrorConvertible {
 /// `/api/v1/reservations…`: the hotel's systems push reservations; IT's scripts list them.
 struct ReservationsController {
     let repository: any ReservationRepository
+    let checkins: Checkins
+    let keys: IdempotencyKeys
 
     func addRoutes(to api: DocumentedRoutes) {
         let read = api.scoped(AdminScope.reservationsRead)
@@ -85,6 +87,33 @@ struct ReservationsController {
             ])) { _, context in
             .json(ReservationView(try repository.rotateLink(id: try context.parameters.require("id"))))
         }
+        write.post("/reservations/{id}/arrive", APIOperation(
+            summary: "Check the guest in (to in_house) once, when online check-in is complete; a repeat answers the first arrival",
+            body: ["type": "object", "additionalProperties": false, "properties": [:], "description": "empty, or {}"],
+            headers: [("Idempotency-Key", true, "any unique text (a UUID): the same key again gets the same answer; with another body, 422")],
+            responses: [
+                200: ("arrived, now or before (changed says which)", "Arrival"),
+                400: ("no or a bad Idempotency-Key, or a body that is not JSON", "Error"), 404: ("no such reservation", "Error"),
+                409: ("too early, the stay is over, not a confirmed reservation, or the key's first request still running", "Error"),
+                422: ("check-in incomplete (the message lists what), the key used for another request, or a member in the body", "Error"),
+            ])) { request, context in
+            let id = try context.parameters.require("id")
+            let key = try IdempotencyKeys.key(from: request.headers["idempotency-key"])
+            // Nothing to say yet: any member is unknown (422 naming it).
+            if !request.body.isEmpty { _ = try RequestFields(request.body, allowed: [], shape: "empty or {}") }
+            let caller = context.credential?.name ?? "?"
+            // A token's keys name its requests: the same key on another reservation is another
+            // payload (422). An empty body and {} are the same request.
+            return try keys.once(scope: "token:\(caller)", key: key, payload: Array("POST /reservations/\(id)/arrive {}".utf8)) {
+                do {
+                    return .json(ArrivalView(id: id, try checkins.arrive(reservationID: id, key: key, via: "api:" + caller)))
+                } catch Checkins.ArrivalRefusal.notFound {
+                    throw ReservationError.notFound(id: id)
+                } catch let refusal as Checkins.ArrivalRefusal {
+                    return .plainJSON(refusal.httpError)
+                }
+            }
+        }
     }
 
     /// Who wrote a version: the token's name, for `portald reservations show` and the log.
@@ -122,5 +151,48 @@ struct ReservationsController {
             query.after = cursor
         }
         return query
+    }
+}
+
+/// The answer to an arrive: what happened, and when.
+struct ArrivalView: Encodable {
+    let reservationID: String
+    let arrival: Checkins.Arrival
+
+    init(id: String, _ arrival: Checkins.Arrival) {
+        reservationID = id
+        self.arrival = arrival
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reservationID = "reservation_id", status, arrivedAt = "arrived_at", via, idempotencyKey = "idempotency_key", changed
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reservationID, forKey: .reservationID)
+        try container.encode(arrival.status.rawValue, forKey: .status)
+        try container.encode(arrival.arrivedAt, forKey: .arrivedAt)
+        try container.encode(arrival.via, forKey: .via)
+        try container.encode(arrival.idempotencyKey, forKey: .idempotencyKey)  // null when none
+        try container.encode(arrival.changed, forKey: .changed)
+    }
+}
+
+extension Checkins.ArrivalRefusal: HTTPErrorConvertible {
+    public var httpError: HTTPError {
+        switch self {
+        case .tooEarly(let opens):
+            HTTPError(409, code: "too_early", message: "check-in opens on \(opens) (the arrival day, less [arrivals] early_arrival_days)")
+        case .notArrivable(let status): HTTPError(409, code: "not_arrivable", message: "a reservation that is \(status.rawValue) cannot arrive")
+        case .stayOver: HTTPError(409, code: "stay_over", message: "the departure day has come: the stay is over")
+        case .incomplete(let missing):
+            HTTPError(422, code: "checkin_incomplete", message: "online check-in is incomplete: " + [
+                missing.confirmation ? "the booking is not confirmed by the guest" : nil,
+                missing.details.isEmpty ? nil : "details missing: " + missing.details.map(\.rawValue).joined(separator: ", "),
+                missing.terms ? "the terms are not signed" : nil,
+            ].compactMap { $0 }.joined(separator: "; "))
+        case .notFound: HTTPError.notFound("no such reservation")
+        }
     }
 }

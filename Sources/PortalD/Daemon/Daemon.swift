@@ -76,6 +76,8 @@ public enum Daemon {
                                     earlyArrivalDays: config.arrivals.earlyArrivalDays)
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
                                 reservations: reservations, checkins: checkins, logger: logger)
+            let idempotencyKeys = IdempotencyKeys(store: store)
+            try await workers.run { try idempotencyKeys.forgetUnfinished() }
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
                                                unguessable: LocalToken.isGenerated(localToken))]
                 + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
@@ -91,7 +93,8 @@ public enum Daemon {
             }
             let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
-                                 reservations: reservations, inbound: inbound, health: { healthStatus.latest },
+                                 reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
+                                 inbound: inbound, health: { healthStatus.latest },
                                  throttle: throttle, logger: logger)
             let portalServer = try HTTPServer(options: HTTPServerOptions(
                 listen: config.portal.listen, threads: config.portal.threads,
