@@ -36,8 +36,11 @@ public final class Checkins: Sendable {
         /// Saved details by position (0: the primary guest).
         public var guests: [Int: GuestDetails] = [:]
         public var terms: TermsSignature?
-        /// When the reservation arrived through check-in (the API's or the guest's arrive).
+        /// When the reservation arrived through check-in (the API's or the guest's arrive),
+        /// who arrived it (`guest`, `api:<token>`) and the key of that request.
         public var arrivedAt: Date?
+        public var arrivedVia: String?
+        public var arrivalKey: String?
 
         public var primary: GuestDetails? { guests[0] }
 
@@ -50,9 +53,12 @@ public final class Checkins: Sendable {
 
     func progress(reservationID: String, in db: Database) throws -> Progress {
         var progress = Progress()
-        if let row = try Row.fetchOne(db, sql: "SELECT confirmed_at, arrived_at FROM checkin WHERE reservation_id = ?", arguments: [reservationID]) {
+        if let row = try Row.fetchOne(db, sql: "SELECT confirmed_at, arrived_at, arrived_via, arrival_key FROM checkin WHERE reservation_id = ?",
+                                      arguments: [reservationID]) {
             progress.confirmedAt = row["confirmed_at"]
             progress.arrivedAt = row["arrived_at"]
+            progress.arrivedVia = row["arrived_via"]
+            progress.arrivalKey = row["arrival_key"]
         }
         progress.terms = try Self.signature(of: reservationID, in: db)
         for row in try Row.fetchAll(db, sql: "SELECT position, details FROM checkin_guest WHERE reservation_id = ?", arguments: [reservationID]) {

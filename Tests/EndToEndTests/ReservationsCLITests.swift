@@ -55,6 +55,14 @@ struct ReservationsCLITests {
         let link = try portald.cli(["reservations", "new-link", "4711"]).stdout
         #expect(link.hasPrefix("https://checkin.example.com/h1/arrive/") && link.contains("valid until 2026-12-05T00:00:00Z"), "\(link): the end of the departure day in the site's zone (UTC here)")
 
+        let exported = try portald.cli(["reservations", "export", "4712"]).stdout
+        let data = try #require(try JSONSerialization.jsonObject(with: Data(exported.utf8)) as? [String: Any], "\(exported)")
+        #expect((data["reservation"] as? [String: Any])?["reference"] as? String == "BKG-4712" && data["checkin"] is [String: Any])
+        #expect(try portald.cli(["reservations", "erase", "4712"]).stdout.contains("erased the personal data of reservation 4712"))
+        let erased = try portald.cli(["reservations", "export", "4712"], check: false)
+        #expect(erased.status == 1 && erased.stderr.contains("no reservation 4712"), "\(erased.stderr)")
+        #expect(try portald.cli(["reservations", "erase", "4712"], check: false).status == 1, "nothing left to erase")
+
         #expect(try portald.cli(["reservations", "delete", "4711"]).stdout.contains("deleted reservation 4711"))
         let gone = try portald.cli(["reservations", "show", "4711"], check: false)
         #expect(gone.status == 1 && gone.stderr.contains("no reservation 4711"), "\(gone.stderr)")

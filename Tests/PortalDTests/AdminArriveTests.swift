@@ -2,6 +2,7 @@ import Arrivals
 import Crypto
 import Foundation
 import GRDB
+import Lab
 import Outbox
 import Store
 import Testing
@@ -137,24 +138,11 @@ struct AdminArriveTests {
         try completeCheckin("R1")
         try completeCheckin("R2")
         for (id, sameKey) in [("R1", true), ("R2", false)] {
-            let statuses = Statuses()
-            let start = DispatchSemaphore(value: 0), finished = DispatchGroup()
-            for index in 0..<20 {
-                finished.enter()
-                let call = { @Sendable in
-                    let response = arrive(id, key: sameKey ? "same" : "key-\(index)")
-                    return Statuses.Answer(status: response.status, replayed: response.headers["idempotent-replayed"] != nil, body: response.body,
-                                           changed: json(response)["changed"] as? Bool)
-                }
-                Thread {
-                    start.wait()
-                    statuses.add(call())
-                    finished.leave()
-                }.start()
+            let answers = together(20) { index in
+                let response = arrive(id, key: sameKey ? "same" : "key-\(index)")
+                return Answer(status: response.status, replayed: response.headers["idempotent-replayed"] != nil, body: response.body,
+                              changed: json(response)["changed"] as? Bool)
             }
-            for _ in 0..<20 { start.signal() }
-            finished.wait()
-            let answers = statuses.all
             #expect(answers.allSatisfy { $0.status == 200 || (sameKey && $0.status == 409) }, "\(answers.map(\.status))")
             #expect(answers.filter { $0.changed == true && !$0.replayed }.count == 1, "one arrival did it")
             if sameKey {
@@ -167,16 +155,36 @@ struct AdminArriveTests {
         #expect(try arrivedEvents().count == 2, "one for each reservation")
     }
 
-    final class Statuses: @unchecked Sendable {
-        struct Answer: Sendable {
-            let status: Int
-            let replayed: Bool
-            let body: [UInt8]
-            let changed: Bool?
-        }
-        private let lock = NSLock()
-        private var values: [Answer] = []
-        func add(_ value: Answer) { lock.withLock { values.append(value) } }
-        var all: [Answer] { lock.withLock { values } }
+    func call(_ method: HTTPMethod, _ path: String) -> HTTPResponse {
+        api.answer(HTTPRequest(method: method, target: path, headers: HTTPHeaders([("Authorization", "Bearer \(Self.token)"), ("Host", "127.0.0.1:8081")]),
+                               body: [], clientAddress: "127.0.0.1"))
+    }
+
+    @Test("personal data: the export holds the reservation, the check-in details and the signature; erase leaves nothing to export")
+    func exportAndErase() throws {
+        try completeCheckin("R1")
+        #expect(call(.get, "/api/v1/reservations/R1/personal-data").status == 403, "reading it needs reservations:read")
+        let readerAPI = try makeAdminAPI(store: store, credentials: [AdminCredential(name: "dpo", secret: Array(Self.deskToken.utf8),
+                                                                                      scopes: [AdminScope.reservationsRead])], checkins: checkins)
+        let exported = readerAPI.answer(HTTPRequest(method: .get, target: "/api/v1/reservations/R1/personal-data",
+                                                    headers: HTTPHeaders([("Authorization", "Bearer \(Self.deskToken)"), ("Host", "127.0.0.1:8081")]),
+                                                    body: [], clientAddress: "127.0.0.1"))
+        #expect(exported.status == 200)
+        let data = json(exported)
+        let checkin = try #require(data["checkin"] as? [String: Any])
+        let guests = try #require(checkin["guests"] as? [[String: Any]])
+        #expect((data["reservation"] as? [String: Any])?["id"] as? String == "R1" && data["exported_at"] is String)
+        #expect((guests.first?["details"] as? [String: String]) == ["first_name": "Anna", "last_name": "Müller"] && checkin["confirmed_at"] is String)
+        #expect((checkin["terms_signature"] as? [String: Any])?["client_address"] as? String == "192.0.2.10")
+        #expect(call(.delete, "/api/v1/reservations/R1/personal-data").status == 204)
+        #expect(code(call(.delete, "/api/v1/reservations/R1/personal-data")) == "not_found", "nothing left")
+        #expect(try checkins.progress(reservationID: "R1") == Checkins.Progress() && reservations.get(id: "R1") == nil)
+    }
+
+    struct Answer: Sendable {
+        let status: Int
+        let replayed: Bool
+        let body: [UInt8]
+        let changed: Bool?
     }
 }

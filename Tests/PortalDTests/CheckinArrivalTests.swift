@@ -2,6 +2,7 @@ import Arrivals
 import Crypto
 import Foundation
 import HTTPServer
+import Lab
 import Outbox
 @testable import PortalD
 import Testing
@@ -129,30 +130,10 @@ struct CheckinArrivalTests {
         try detailsGiven(lab, token)
         try signed(lab, token)
         let csrf = try CheckinStepsTests.csrf(of: lab.get("/arrive/\(token)/arrive"))
-        let locations = Locations()
-        // 20 threads held at a barrier, then let go together (not a pool of one per core).
-        let start = DispatchSemaphore(value: 0), finished = DispatchGroup()
-        let post = { @Sendable in lab.post("/arrive/\(token)/arrive", [("csrf", csrf)]).headers["location"] }
-        for _ in 0..<20 {
-            finished.enter()
-            Thread {
-                start.wait()
-                locations.add(post())
-                finished.leave()
-            }.start()
-        }
-        for _ in 0..<20 { start.signal() }
-        finished.wait()
-        #expect(locations.all == Array(repeating: "/arrive/\(token)/done", count: 20))
+        let locations = together(20) { _ in lab.post("/arrive/\(token)/arrive", [("csrf", csrf)]).headers["location"] }
+        #expect(locations == Array(repeating: "/arrive/\(token)/done", count: 20))
         #expect(try lab.events("arrival.arrived").count == 1)
         #expect(try lab.reservations.get(id: "R1")?.reservation.status == .inHouse)
-    }
-
-    final class Locations: @unchecked Sendable {
-        private let lock = NSLock()
-        private var values: [String?] = []
-        func add(_ value: String?) { lock.withLock { values.append(value) } }
-        var all: [String?] { lock.withLock { values } }
     }
 
     @Test("the domain refuses a cancelled reservation, an incomplete check-in and an early one, each with its reason")

@@ -137,6 +137,20 @@ enum AdminSchemas {
                 "idempotency_key": nullable(["type": "string", "description": "the key of the request that arrived it"]),
                 "changed": ["type": "boolean", "description": "false when it had arrived before (nothing changed, no event)"],
             ], required: ["reservation_id", "status", "arrived_at", "via", "idempotency_key", "changed"]),
+            "PersonalData": object([
+                "reservation": ref("Reservation"), "exported_at": time,
+                "checkin": object([
+                    "confirmed_at": nullable(time), "arrived_at": nullable(time), "arrived_via": nullable(string), "idempotency_key": nullable(string),
+                    "guests": ["type": "array", "items": object([
+                        "position": integer, "primary": ["type": "boolean"],
+                        "details": ["type": "object", "additionalProperties": string, "description": "the registration fields given, by name"],
+                    ], required: ["position", "primary", "details"])],
+                    "terms_signature": nullable(object([
+                        "name": string, "signed_at": time, "client_address": string, "user_agent": string, "language": string,
+                        "terms_version": string, "terms_sha256": string, "marketing_consent": ["type": "boolean"],
+                    ], required: ["name", "signed_at", "client_address", "user_agent", "language", "terms_version", "terms_sha256", "marketing_consent"])),
+                ], required: ["confirmed_at", "arrived_at", "arrived_via", "idempotency_key", "guests", "terms_signature"]),
+            ], required: ["reservation", "exported_at", "checkin"]),
             "ReservationList": object(["reservations": ["type": "array", "items": ref("Reservation")], "next_cursor": nullable(string)],
                                       required: ["reservations", "next_cursor"]),
             "TokenRequest": ["type": "object", "additionalProperties": false, "required": ["name", "scopes"], "properties": [

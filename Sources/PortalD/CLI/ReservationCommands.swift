@@ -7,7 +7,7 @@ import Outbox
 struct ReservationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reservations", abstract: "List, show, create, update and delete reservations.",
-        subcommands: [List.self, Show.self, Put.self, Delete.self, NewLink.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Put.self, Delete.self, NewLink.self, Export.self, Erase.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reservations by arrival date.")
@@ -136,6 +136,34 @@ struct ReservationsCommand: AsyncParsableCommand {
                 let data = try await options.adminClient().send("POST", "/api/v1/reservations/\(FormData.encode(id))/checkin-link")
                 let view = try JSON.decoder().decode(ReservationView.self, from: data)
                 print("\(view.checkinURL ?? "") (valid until \(RFC3339.string(view.checkinExpiresAt)))")
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print everything portald keeps of a reservation's guests as JSON (GDPR access): the reservation, check-in details, the terms signature.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The reservation's id.") var id: String
+
+        func run() async throws {
+            try await reporting {
+                let data = try await options.adminClient().send("GET", "/api/v1/reservations/\(FormData.encode(id))/personal-data")
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a reservation's personal data now (GDPR erasure): its check-in and the reservation; only its id and version stay.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The reservation's id.") var id: String
+
+        func run() async throws {
+            try await reporting {
+                _ = try await options.adminClient().send("DELETE", "/api/v1/reservations/\(FormData.encode(id))/personal-data")
+                print("erased the personal data of reservation \(id)")
             }
         }
     }

@@ -84,6 +84,8 @@ public struct Config: Sendable {
         public var termsVersion = "1"
         /// How many days before the arrival day a guest may arrive online.
         public var earlyArrivalDays = 0
+        /// Days after departure until a stay's reservation and check-in are deleted.
+        public var purgeAfterDays = 30
     }
 
     public struct Log: Sendable {

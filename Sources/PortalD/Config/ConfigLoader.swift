@@ -126,7 +126,8 @@ extension Config {
                             publicURLGiven: arrivals.has("public_url"), registration: try arrivals.registrationProfile(),
                             termsVersion: try arrivals.string("terms_version", default: "1", matching: "^[A-Za-z0-9._-]{1,32}$",
                                                               hint: "letters, digits, '.', '_' or '-', e.g. \"2026-11\""),
-                            earlyArrivalDays: try arrivals.int("early_arrival_days", default: 0, range: 0...30)),
+                            earlyArrivalDays: try arrivals.int("early_arrival_days", default: 0, range: 0...30),
+                            purgeAfterDays: try arrivals.int("purge_after_days", default: 30, range: 1...3650)),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }

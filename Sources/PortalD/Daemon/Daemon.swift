@@ -63,6 +63,8 @@ public enum Daemon {
         let healthStatus = HealthStatus()
 
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
+        let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
+                                earlyArrivalDays: config.arrivals.earlyArrivalDays)
         let servers: [HTTPServer]
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
@@ -72,8 +74,6 @@ public enum Daemon {
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
-            let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
-                                    earlyArrivalDays: config.arrivals.earlyArrivalDays)
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
                                 reservations: reservations, checkins: checkins, logger: logger)
             let idempotencyKeys = IdempotencyKeys(store: store)
@@ -130,7 +130,8 @@ public enum Daemon {
         let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen,
                                  portalActivity: { [portalServer = servers[0]] in portalServer.activity })
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
-                                        workers: workers, notifier: notifier, logger: logger)
+                                        workers: workers, notifier: notifier, logger: logger,
+                                        purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) })
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 import Store
 
-/// Periodic work (on the worker pool): ends expired sessions, reconciles the kernel
+/// Periodic work (on the worker pool): purges stays long departed (hourly), ends expired sessions, reconciles the kernel
 /// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
 /// the WAL (so no login pays for it), runs the health checks, and pings systemd's
 /// watchdog only while they pass, so a daemon that hangs or cannot serve is restarted.
@@ -18,6 +18,9 @@ struct Housekeeping: Service {
     let workers: WorkerPool
     let notifier: SystemdNotifier
     let logger: Logger
+    /// Deletes stays long departed (`[arrivals] purge_after_days`); run hourly. Returns how many went.
+    var purge: (@Sendable () throws -> Int)?
+    static let purgeInterval: Duration = .seconds(3600)
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -29,7 +32,17 @@ struct Housekeeping: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 var last: (at: ContinuousClock.Instant, report: HealthReport)?
+                var lastPurge: ContinuousClock.Instant?
                 while true {
+                    if let purge, lastPurge.map({ ContinuousClock.now - $0 >= Self.purgeInterval }) ?? true {
+                        lastPurge = .now
+                        do {
+                            let purged = try await workers.run { try purge() }
+                            if purged > 0 { logger.info("purged stays departed long ago", metadata: ["reservations": "\(purged)"]) }
+                        } catch {
+                            logger.error("purging departed stays failed; retrying in an hour", metadata: ["error": "\(error)"])
+                        }
+                    }
                     do {
                         _ = try await workers.run { try sessions.expireDue() }
                     } catch {
