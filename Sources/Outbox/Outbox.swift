@@ -66,3 +66,29 @@ public final class Outbox: Sendable {
         return changed
     }
 }
+
+extension Outbox {
+    /// Deletes the events named `prefix…` whose `data.reservation_id` is `reservationID` and
+    /// that no endpoint still waits for (delivered, or dead): a guest's erasure reaches the
+    /// copies of their data kept for replay. Events still pending stay, to reach upstream.
+    @discardableResult
+    public static func forgetFinished(prefix: String, reservationID: String, in db: Database) throws -> Int {
+        try forgetFinished(prefix: prefix, matching: "= ?", arguments: [reservationID], in: db)
+    }
+
+    /// The same for every reservation id not in `query` (a subquery of ids that are kept).
+    @discardableResult
+    public static func forgetFinished(prefix: String, reservationIDsNotIn query: String, in db: Database) throws -> Int {
+        try forgetFinished(prefix: prefix, matching: "NOT IN (\(query))", arguments: [], in: db)
+    }
+
+    private static func forgetFinished(prefix: String, matching condition: String, arguments: StatementArguments, in db: Database) throws -> Int {
+        // Deliveries and attempts go with their event (ON DELETE CASCADE).
+        try db.execute(sql: """
+            DELETE FROM outbox_event WHERE event LIKE ? || '%' ESCAPE '\\'
+            AND json_extract(CAST(body AS TEXT), '$.data.reservation_id') \(condition)
+            AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.event_sequence = outbox_event.sequence AND d.status = 'pending')
+            """, arguments: [prefix] + arguments)
+        return db.changesCount
+    }
+}

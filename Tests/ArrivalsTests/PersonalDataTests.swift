@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Lab
 import Outbox
 import Store
 import Testing
@@ -13,8 +14,15 @@ struct PersonalDataTests {
 
     func make() throws -> (Reservations, Checkins, Clock) {
         let clock = Clock()
-        let reservations = try reservationStore(now: { clock.now })
-        let checkins = Checkins(store: reservations.store, outbox: Outbox(siteID: "h", endpoints: []), profile: RegistrationProfile.named("basic")!,
+        // With the outbox's tables: erasure reaches the events' copies.
+        let path = Scratch.directory.appendingPathComponent("arrivals-test-\(UUID())/portald.db").path
+        let reservations = Reservations(store: try Store(path: path, schemas: [ArrivalsSchema.self, OutboxSchema.self]),
+                                        timeZone: TimeZone(identifier: "Europe/Madrid")!, linkBase: URL(string: "https://checkin.example.com/")!,
+                                        now: { clock.now })
+        let outbox = Outbox(siteID: "h", endpoints: [try WebhookEndpoint(
+            id: "pms", url: URL(string: "http://192.0.2.99/hook")!,
+            secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["arrival.*"])])
+        let checkins = Checkins(store: reservations.store, outbox: outbox, profile: RegistrationProfile.named("basic")!,
                                 timeZone: reservations.timeZone, now: { clock.now })
         return (reservations, checkins, clock)
     }
@@ -40,7 +48,6 @@ struct PersonalDataTests {
         try reservations.put(sample("gone"), source: "test")
         try reservations.delete(id: "gone", source: "test")
         try reservations.delete(id: "early", version: 5, source: "pms")  // a delete before its create: a tombstone of 1900
-        clock.now += 0  // the tombstones are new
         #expect(try checkins.purge(afterDays: 30) == 1)
         #expect(try rows(reservations, "reservation", "old") == 0)
         for table in ["checkin", "checkin_guest", "terms_signature"] {
@@ -54,23 +61,46 @@ struct PersonalDataTests {
         #expect(try reservations.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM checkin_guest") } == 0)
     }
 
-    @Test("erase: the check-in goes and the reservation keeps only id and version, so an older update cannot bring it back")
+    func events(_ reservations: Reservations) throws -> [String] {
+        try reservations.store.pool.read { db in try String.fetchAll(db, sql: "SELECT event FROM outbox_event ORDER BY sequence") }
+    }
+
+    @Test("erase: the check-in and its finished events go, the reservation keeps no names, contacts, reference or room, so an older update cannot bring it back")
     func erase() throws {
         let (reservations, checkins, _) = try make()
         try checkedIn("R-1", departure: "2026-12-04", reservations, checkins)
+        #expect(try events(reservations) == ["arrival.guest_updated", "arrival.terms_signed"])
+        try reservations.store.pool.write { db in
+            try db.execute(sql: "UPDATE delivery SET status = 'delivered' WHERE event_sequence = (SELECT min(sequence) FROM outbox_event)")
+        }
         var versioned = sample("R-2", version: 7)
         versioned.guests[0].email = "secret@example.com"
         try reservations.put(versioned, source: "pms")
         #expect(try checkins.erase(reservationID: "R-1"))
         #expect(try checkins.progress(reservationID: "R-1") == Checkins.Progress() && reservations.get(id: "R-1") == nil)
+        #expect(try events(reservations) == ["arrival.terms_signed"], "the delivered event's copy goes; the pending one is still on its way upstream")
         #expect(try checkins.erase(reservationID: "R-2"))
         let row = try #require(try reservations.store.pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM reservation WHERE id = 'R-2'") })
         let reference: String = row["reference"], guests: String = row["guests"], search: String = row["search"]
         let version: Int64? = row["version"], deletedAt: Date? = row["deleted_at"]
         #expect(reference.isEmpty && guests == "[]" && search.isEmpty && version == 7 && deletedAt != nil)
-        #expect(!String(describing: row).contains("secret@example.com") && !String(describing: row).contains("Müller"))
+        let key: String = row["reference_key"], room: String? = row["room"], language: String? = row["language"], hash: Data? = row["checkin_token_hash"]
+        #expect(key.isEmpty && room == nil && language == nil && hash == nil)
+        #expect(!String(describing: row).contains("secret") && !String(describing: row).lowercased().contains("muller")
+                && !String(describing: row).contains("Müller"))
         #expect(throws: ReservationError.self) { try reservations.put(sample("R-2", version: 6), source: "pms") }
         #expect(try !checkins.erase(reservationID: "R-2"), "nothing left to erase")
         #expect(try !checkins.erase(reservationID: "never"))
+    }
+
+    @Test("an ordinary delete keeps a tombstone without personal data and drops the check-in at once: nothing is left to export or erase")
+    func deleteKeepsNothing() throws {
+        let (reservations, checkins, _) = try make()
+        try checkedIn("R-3", departure: "2026-12-04", reservations, checkins)
+        try reservations.delete(id: "R-3", source: "pms")
+        #expect(try checkins.progress(reservationID: "R-3") == Checkins.Progress())
+        let guests = try reservations.store.pool.read { db in try String.fetchOne(db, sql: "SELECT guests || reference || search FROM reservation WHERE id = 'R-3'") }
+        #expect(guests == "[]")
+        #expect(try !checkins.erase(reservationID: "R-3"), "nothing kept (its two events are still pending upstream)")
     }
 }

@@ -10,15 +10,15 @@ struct PersonalDataController {
     let checkins: Checkins
 
     func addRoutes(to api: DocumentedRoutes) {
-        api.scoped(AdminScope.reservationsRead).get("/reservations/{id}/personal-data", APIOperation(
+        api.scoped(AdminScope.personalDataRead).get("/reservations/{id}/personal-data", APIOperation(
             summary: "Everything portald keeps of a reservation's guests: the reservation, their check-in details, the terms signature",
             responses: [200: ("the data", "PersonalData"), 404: ("no such reservation (or erased)", "Error")])) { _, context in
             let id = try context.parameters.require("id")
             guard let stored = try repository.get(id: id) else { throw ReservationError.notFound(id: id) }
             return .json(bytes: Self.export(stored, try checkins.progress(reservationID: id), at: checkins.now()).bytes)
         }
-        api.scoped(AdminScope.reservationsWrite).delete("/reservations/{id}/personal-data", APIOperation(
-            summary: "Erase a reservation's personal data now: its check-in and the reservation (a tombstone with its id and version stays)",
+        api.scoped(AdminScope.personalDataWrite).delete("/reservations/{id}/personal-data", APIOperation(
+            summary: "Erase a reservation's personal data now: its check-in, its finished arrival events, and the reservation's names and contacts (a tombstone with id, version, status and dates stays)",
             responses: [204: ("erased", nil), 404: ("nothing is kept of it", "Error")])) { _, context in
             let id = try context.parameters.require("id")
             guard try checkins.erase(reservationID: id) else { throw ReservationError.notFound(id: id) }

@@ -151,9 +151,13 @@ public enum AdminScope {
     public static let webhooksRead = "webhooks:read"
     public static let webhooksWrite = "webhooks:write"
     public static let tokensWrite = "tokens:write"
+    /// A guest's registration data (document numbers, dates of birth): its own scopes, so a
+    /// dashboard's or the PMS's reservation token neither reads nor erases it.
+    public static let personalDataRead = "personal-data:read"
+    public static let personalDataWrite = "personal-data:write"
     public static let all = "*"
     static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
-                                     webhooksRead, webhooksWrite, tokensWrite, all]
+                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, all]
 }
 
 extension TableReader {
