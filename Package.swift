@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CNetfilter", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // HMAC, the CSPRNG and constant-time comparison (libcrypto), for the store, outbox and daemon.
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "PortalD",
             dependencies: [
-                "Arrivals", "Outbox", "Store", "Crypto", "HTTPServer", "Firewall",
+                "Arrivals", "Outbox", "Store", "Crypto", "HTTPServer", "Firewall", "CQRencode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -92,5 +92,20 @@ public enum ArrivalsSchema: StoreSchema {
                 );
                 """)
         },
+        StoreMigration(version: 13, "companion invites") { db in
+            // One invite per companion's place. Claiming gives the companion a token of their own
+            // (`own_hash`); the invite's hash stays so a second claim is told it was taken.
+            try db.execute(sql: """
+                CREATE TABLE companion_invite (
+                    reservation_id TEXT NOT NULL,
+                    position INTEGER NOT NULL CHECK (position >= 1),
+                    token_hash BLOB NOT NULL UNIQUE,
+                    own_hash BLOB UNIQUE,
+                    created_at DATETIME NOT NULL,
+                    claimed_at DATETIME,
+                    PRIMARY KEY (reservation_id, position)
+                );
+                """)
+        },
     ]
 }

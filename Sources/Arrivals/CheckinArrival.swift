@@ -35,20 +35,26 @@ extension Checkins {
         public var confirmation = false
         /// Required fields of the primary guest without a value (all of them before any were saved).
         public var details: [RegistrationField] = []
+        /// Companions' places whose details are missing or incomplete, when the profile registers everyone.
+        public var companions: [Int] = []
         public var terms = false
-        public var isEmpty: Bool { !confirmation && details.isEmpty && !terms }
+        public var isEmpty: Bool { !confirmation && details.isEmpty && companions.isEmpty && !terms }
 
-        public init(confirmation: Bool = false, details: [RegistrationField] = [], terms: Bool = false) {
+        public init(confirmation: Bool = false, details: [RegistrationField] = [], companions: [Int] = [], terms: Bool = false) {
             self.confirmation = confirmation
             self.details = details
+            self.companions = companions
             self.terms = terms
         }
     }
 
     public func missing(for reservation: Reservation, in progress: Progress) -> Missing {
-        Missing(confirmation: progress.confirmedAt == nil,
-                details: profile.missing(in: progress.primary ?? GuestDetails(), primary: true, on: reservation.arrival),
-                terms: progress.terms == nil)
+        let companions = profile.registersEveryone ? (0..<Self.companionPlaces(reservation)).map { $0 + 1 }.filter { place in
+            progress.guests[place].map { !profile.missing(in: $0, primary: false, on: reservation.arrival).isEmpty } ?? true
+        } : []
+        return Missing(confirmation: progress.confirmedAt == nil,
+                       details: profile.missing(in: progress.primary ?? GuestDetails(), primary: true, on: reservation.arrival),
+                       companions: companions, terms: progress.terms == nil)
     }
 
     /// Why an arrival was refused.

@@ -39,7 +39,7 @@ extension Checkins {
             try db.execute(sql: "DELETE FROM reservation WHERE (deleted_at IS NULL AND departure < ?) OR deleted_at < ?",
                            arguments: [cutoff, tombstones])
             let purged = db.changesCount
-            for table in ["checkin", "checkin_guest", "terms_signature"] {
+            for table in ["checkin", "checkin_guest", "terms_signature", "companion_invite"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE reservation_id NOT IN (SELECT id FROM reservation WHERE deleted_at IS NULL)")
             }
             // Events of stays gone that never reached upstream (dead, or for a suspended endpoint)
@@ -52,7 +52,7 @@ extension Checkins {
     @discardableResult
     static func deleteCheckin(of reservationID: String, in db: Database) throws -> Bool {
         var deleted = false
-        for table in ["checkin", "checkin_guest", "terms_signature"] {
+        for table in ["checkin", "checkin_guest", "terms_signature", "companion_invite"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE reservation_id = ?", arguments: [reservationID])
             deleted = deleted || db.changesCount > 0
         }

@@ -27,7 +27,7 @@ struct ArchitectureTests {
     /// Each C library's one facing file, which imports it `internal`ly.
     static let facing = [
         "CMicroHTTPD": "HTTPServer/MicroHTTPD.swift", "CCurl": "Outbox/CurlTransport.swift",
-        "COpenSSL": "Crypto/Crypto.swift", "CNetfilter": "Firewall/Netfilter.swift",
+        "COpenSSL": "Crypto/Crypto.swift", "CNetfilter": "Firewall/Netfilter.swift", "CQRencode": "PortalD/Guest/QRCode.swift",
     ]
 
     @Test("only the one file facing a C library imports it, and only internally")
@@ -49,7 +49,7 @@ struct ArchitectureTests {
 
     @Test("raw pointers only where C is faced")
     func pointersStayAtTheEdges() throws {
-        // The four library files, plus the two that face libc's socket API (the listener's
+        // The library files, plus the two that face libc's socket API (the listener's
         // bind and the systemd notify datagram): sockaddr has no Swift-typed form.
         let allowed = Set(Self.facing.values).union(["HTTPServer/ListeningSocket.swift", "PortalD/Daemon/SystemdNotifier.swift"])
         for (_, files) in try imports() {

@@ -64,10 +64,10 @@ struct CheckinStepsTests {
         }
 
         /// A booking for two adults arriving 2026-12-01; returns its check-in token.
-        func book(_ id: String = "R1") throws -> String {
+        func book(_ id: String = "R1", adults: Int = 2, children: Int = 0) throws -> String {
             let stored = try reservations.put(Reservation(
                 id: id, reference: "BKG-\(id)", status: .confirmed, arrival: LocalDate("2026-12-01")!, departure: LocalDate("2026-12-04")!,
-                room: "214", adults: 2, guests: [.init(firstName: "Anna", lastName: "Müller", email: "anna@example.com", primary: true),
+                room: "214", adults: adults, children: children, guests: [.init(firstName: "Anna", lastName: "Müller", email: "anna@example.com", primary: true),
                                                  .init(firstName: "Ben", lastName: "Müller", primary: false)]), source: "test").0
             return try #require(stored.checkinURL?.lastPathComponent)
         }
@@ -151,7 +151,10 @@ struct CheckinStepsTests {
         #expect(details == expected)
         #expect(try lab.checkins.progress(reservationID: "R1").primary?.json == expected.mapValues { if case .string(let s) = $0 { s } else { "" } })
 
-        #expect(saved.headers["location"] == "/arrive/\(token)/terms")
+        #expect(saved.headers["location"] == "/arrive/\(token)/companions")
+        // The booking's second adult, filled in by the primary guest (every profile takes this guest).
+        let companion = try lab.submit("/arrive/\(token)/companions/1", Self.britishGuest.map { $0.0 == "first_name" ? ($0.0, "Jane") : $0 })
+        #expect(companion.status == 303 && companion.headers["location"] == "/arrive/\(token)/companions", "\(registration): \(Self.text(companion))")
         let terms = lab.get("/arrive/\(token)/terms")
         let hash = try #require(Self.text(terms).firstMatch(of: /name="terms_sha256" value="([0-9a-f]{64})"/)).1
         let signed = lab.post("/arrive/\(token)/terms", [("csrf", try Self.csrf(of: terms)), ("terms_sha256", String(hash)), ("name", "John Smith")])

@@ -67,6 +67,10 @@ struct GuestPagesTests {
                        missing: [], notice: "n", error: "e"),
             MissingItem(text: "t", link: "l"),
             DonePage(heading: "h", message: "m", room: "r"),
+            CompanionsPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", intro: "i", rows: [], next: "n", error: "e"),
+            CompanionRow(label: "l", state: "s", detailsLink: "d", inviteAction: "i", revokeAction: "r"),
+            InvitePage(heading: "h", url: "u", qr: "q", back: "b"),
+            ClaimPage(heading: "h", dates: "d", csrf: "c", action: "a", error: "e"),
         ]
         for model in models {
             let mirror = Mirror(reflecting: model)

@@ -19,6 +19,9 @@ public struct RegistrationProfile: Sendable {
     let rules: [RegistrationField: Condition]
     /// Groups of which at least one must be given (Spain: a phone or an email).
     let oneOf: [[RegistrationField]]
+    /// Whether every companion registers too (Spain, Italy, Portugal, France), or only the
+    /// primary guest (Germany's Meldeschein counts companions; `basic` asks nothing of them).
+    public var registersEveryone = false
 
     /// When a field is required (the page explains it next to the field).
     public enum Condition: Sendable, Equatable {
@@ -116,13 +119,21 @@ public struct RegistrationProfile: Sendable {
         }
         // A group is moot once one of it is always required, and no group with one left.
         let oneOf = oneOf.map { $0.filter(fields.contains) }.filter { group in group.count > 1 && !group.contains { rules[$0] == .always } }
-        return RegistrationProfile(name: name, fields: fields, rules: rules, oneOf: oneOf)
+        var changed = RegistrationProfile(name: name, fields: fields, rules: rules, oneOf: oneOf)
+        changed.registersEveryone = registersEveryone
+        return changed
     }
 
     public static func named(_ name: String) -> RegistrationProfile? { all.first { $0.name == name } }
     public static var names: [String] { all.map(\.name) }
 
-    static let all: [RegistrationProfile] = [basic, spain, italy, germany, portugal, france]
+    static let all: [RegistrationProfile] = [basic, spain.everyone, italy.everyone, germany, portugal.everyone, france.everyone]
+
+    private var everyone: RegistrationProfile {
+        var profile = self
+        profile.registersEveryone = true
+        return profile
+    }
 
     static let basic = RegistrationProfile(
         name: "basic", fields: [.firstName, .lastName, .email, .phone, .nationality],

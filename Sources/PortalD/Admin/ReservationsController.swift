@@ -190,6 +190,7 @@ extension Checkins.ArrivalRefusal: HTTPErrorConvertible {
             HTTPError(422, code: "checkin_incomplete", message: "online check-in is incomplete: " + [
                 missing.confirmation ? "the booking is not confirmed by the guest" : nil,
                 missing.details.isEmpty ? nil : "details missing: " + missing.details.map(\.rawValue).joined(separator: ", "),
+                missing.companions.isEmpty ? nil : "companions' details missing: guests " + missing.companions.map { String($0 + 1) }.joined(separator: ", ") + " (the primary guest is 1)",
                 missing.terms ? "the terms are not signed" : nil,
             ].compactMap { $0 }.joined(separator: "; "))
         case .notFound: HTTPError.notFound("no such reservation")

@@ -31,13 +31,17 @@ struct CheckinAccess: Sendable {
         guard let stored = try reservation(forToken: token) else {
             // The address and nothing of the token: a link in a log is a way in.
             throttle.failed(request.clientAddress, reason: "unknown check-in link")
-            let catalog = pages.catalog(context.language)
-            return .failure(Refusal(response: .html(pages.render(
-                MessagePage(heading: catalog.text("arrive.invalid.heading"), message: catalog.text("arrive.invalid.message"),
-                            link: pages.link("/arrive", language: context.language), linkText: catalog.text("arrive.find.submit")),
-                language: context.language), status: 404)))
+            return .failure(Refusal(response: invalidLink(language: context.language)))
         }
         return .success((token, stored))
+    }
+
+    /// The one page for a link that opens nothing, whatever the reason (404).
+    func invalidLink(language: String) -> HTTPResponse {
+        let catalog = pages.catalog(language)
+        return .html(pages.render(MessagePage(heading: catalog.text("arrive.invalid.heading"), message: catalog.text("arrive.invalid.message"),
+                                              link: pages.link("/arrive", language: language), linkText: catalog.text("arrive.find.submit")),
+                                  language: language), status: 404)
     }
 
     struct Refusal: Error {

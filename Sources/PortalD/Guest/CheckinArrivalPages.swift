@@ -65,6 +65,9 @@ extension CheckinController {
         for field in missing.details {
             items.append(MissingItem(text: catalog.text("arrive.missing.field", ["field": catalog.text("field.\(field.rawValue)")]), link: link(visit, .details)))
         }
+        for place in missing.companions {
+            items.append(MissingItem(text: catalog.text("arrive.missing.companion", ["place": String(place + 1)]), link: link(visit, .companions)))
+        }
         if missing.terms { items.append(MissingItem(text: catalog.text("arrive.missing.terms"), link: link(visit, .terms))) }
         let opens = visit.reservation.arrival.adding(days: -checkins.earlyArrivalDays)
         let notice = checkins.today < opens

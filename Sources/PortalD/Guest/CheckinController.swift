@@ -9,12 +9,13 @@ enum CheckinStep: String, CaseIterable, Sendable {
     case welcome = ""
     case confirm
     case details
+    case companions
     case terms
     case arrive
     case done
 
     /// The steps "Step 2 of 4" counts: those with a form.
-    static let numbered: [CheckinStep] = [.confirm, .details, .terms, .arrive]
+    static let numbered: [CheckinStep] = [.confirm, .details, .companions, .terms, .arrive]
     var number: Int { Self.numbered.firstIndex(of: self).map { $0 + 1 } ?? 0 }
     private var index: Int { Self.allCases.firstIndex(of: self)! }
     var previous: CheckinStep? { index > 0 ? Self.allCases[index - 1] : nil }
@@ -46,8 +47,9 @@ struct CheckinController: Sendable {
         let blocking = group.group(execution: .offloaded)
         blocking.get("/arrive/{token}/confirm") { request, context in try visit(request, context, .confirm) { try showConfirm($0) } }
         blocking.post("/arrive/{token}/confirm") { request, context in try visit(request, context, .confirm, confirm) }
-        blocking.get("/arrive/{token}/details") { request, context in try visit(request, context, .details, showDetails) }
-        blocking.post("/arrive/{token}/details") { request, context in try visit(request, context, .details, saveDetails) }
+        blocking.get("/arrive/{token}/details") { request, context in try visit(request, context, .details) { try showDetails($0) } }
+        blocking.post("/arrive/{token}/details") { request, context in try visit(request, context, .details) { try saveDetails($0) } }
+        addCompanionRoutes(to: group)
         blocking.get("/arrive/{token}/terms") { request, context in try visit(request, context, .terms, showTerms) }
         blocking.post("/arrive/{token}/terms") { request, context in try visit(request, context, .terms, sign) }
         blocking.get("/arrive/{token}/arrive") { request, context in try visit(request, context, .arrive) { try showArrive($0) } }
@@ -96,10 +98,16 @@ struct CheckinController: Sendable {
         HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link(visit, page: page)), ("Cache-Control", "no-store")]))
     }
 
+    /// "Step 2 of 5" and Back, counting only this booking's steps: one without companion
+    /// places has no companions step (its Back would bounce).
     func nav(_ visit: Visit) -> StepNav {
         let catalog = pages.catalog(visit.language)
-        return StepNav(position: catalog.text("arrive.steps.position", ["step": String(visit.step.number), "count": String(CheckinStep.allCases.count - 1)]),
-                       back: visit.step.previous.map { link(visit, $0) }, backText: catalog.text("arrive.steps.back"))
+        let steps = CheckinStep.numbered.filter { $0 != .companions || Checkins.companionPlaces(visit.reservation) > 0 }
+        let number = (steps.firstIndex(of: visit.step) ?? 0) + 1
+        var back = visit.step.previous
+        if back == .companions && !steps.contains(.companions) { back = .details }
+        return StepNav(position: catalog.text("arrive.steps.position", ["step": String(number), "count": String(steps.count)]),
+                       back: back.map { link(visit, $0) }, backText: catalog.text("arrive.steps.back"))
     }
 
     func csrf(_ visit: Visit) -> String {
@@ -142,38 +150,36 @@ struct CheckinController: Sendable {
 
     // MARK: Details
 
-    func showDetails(_ visit: Visit) throws -> HTTPResponse {
-        let details = visit.progress.primary ?? fields.prefill(from: visit.reservation.primaryGuest)
-        return detailsPage(visit, details: details, problems: [:])
+    /// `place` 0 is the primary guest's own form (the details step); 1… a companion's, filled in by the primary guest.
+    func showDetails(_ visit: Visit, place: Int = 0) throws -> HTTPResponse {
+        let details = visit.progress.guests[place] ?? (place == 0 ? fields.prefill(from: visit.reservation.primaryGuest) : GuestDetails())
+        return detailsPage(visit, place: place, details: details, problems: [:])
     }
 
-    func saveDetails(_ visit: Visit) throws -> HTTPResponse {
+    func saveDetails(_ visit: Visit, place: Int = 0) throws -> HTTPResponse {
         let catalog = pages.catalog(visit.language)
         guard let form = try submitted(visit) else {
             // What they typed comes back with a fresh form token: nothing is lost.
-            let result = check(visit, visit.request.form ?? FormData([]))
-            return detailsPage(visit, details: result.details, problems: [:], error: catalog.text("arrive.form.expired"), status: 403)
+            let result = fields.check(visit.request.form ?? FormData([]), primary: place == 0, today: checkins.today, arrival: visit.reservation.arrival)
+            return detailsPage(visit, place: place, details: result.details, problems: [:], error: catalog.text("arrive.form.expired"), status: 403)
         }
-        let result = check(visit, form)
+        let result = fields.check(form, primary: place == 0, today: checkins.today, arrival: visit.reservation.arrival)
         guard result.isValid else {
-            return detailsPage(visit, details: result.details, problems: result.problems,
+            return detailsPage(visit, place: place, details: result.details, problems: result.problems,
                                error: catalog.text("arrive.details.problems", count: result.problems.count), status: 422)
         }
-        try checkins.save(result.details, position: 0, of: visit.reservation)
-        return redirect(visit, to: visit.step.next ?? .welcome)
+        try checkins.save(result.details, position: place, of: visit.reservation)
+        return redirect(visit, to: place == 0 ? (visit.step.next ?? .welcome) : .companions)
     }
 
-    func check(_ visit: Visit, _ form: FormData) -> DetailsCheck.Result {
-        let values = Dictionary(form.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
-        return DetailsCheck.check(values, profile: checkins.profile, primary: true, today: checkins.today, arrival: visit.reservation.arrival)
-    }
-
-    func detailsPage(_ visit: Visit, details: GuestDetails, problems: [RegistrationField: DetailsCheck.Problem],
+    func detailsPage(_ visit: Visit, place: Int, details: GuestDetails, problems: [RegistrationField: DetailsCheck.Problem],
                      error: String? = nil, status: Int = 200) -> HTTPResponse {
         let catalog = pages.catalog(visit.language)
-        let page = DetailsPage(nav: nav(visit), csrf: csrf(visit), action: link(visit, .details),
-                               heading: catalog.text("arrive.details.heading"),
-                               fields: fields.views(details: details, problems: problems, primary: true, arrival: visit.reservation.arrival,
+        var nav = nav(visit)
+        if place > 0 { nav = StepNav(position: nav.position, back: link(visit, .companions), backText: nav.backText) }
+        let page = DetailsPage(nav: nav, csrf: csrf(visit), action: place == 0 ? link(visit, .details) : link(visit, page: "companions/\(place)"),
+                               heading: place == 0 ? catalog.text("arrive.details.heading") : catalog.text("arrive.companions.heading_one", ["place": String(place + 1)]),
+                               fields: fields.views(details: details, problems: problems, primary: place == 0, arrival: visit.reservation.arrival,
                                                     language: visit.language),
                                error: error)
         return .html(pages.render(page, language: visit.language), status: status)

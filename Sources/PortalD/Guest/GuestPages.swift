@@ -26,6 +26,8 @@ public struct GuestPages: Sendable {
         "arrive_confirm": PackageResources.arrive_confirm_mustache, "arrive_details": PackageResources.arrive_details_mustache,
         "steps": PackageResources.steps_mustache, "arrive_terms": PackageResources.arrive_terms_mustache,
         "arrive_arrive": PackageResources.arrive_arrive_mustache, "arrive_done": PackageResources.arrive_done_mustache,
+        "arrive_companions": PackageResources.arrive_companions_mustache, "arrive_invite": PackageResources.arrive_invite_mustache,
+        "claim": PackageResources.claim_mustache,
     ]
 
     /// The built-in catalogs by language.

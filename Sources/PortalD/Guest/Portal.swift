@@ -46,6 +46,9 @@ public final class Portal: HTTPResponder {
                 CheckinController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
                                   fields: RegistrationForm(profile: checkins.profile, pages: pages), termsVersion: config.arrivals.termsVersion)
                     .addRoutes(to: guestRoutes)
+                ClaimController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
+                                fields: RegistrationForm(profile: checkins.profile, pages: pages))
+                    .addRoutes(to: guestRoutes)
             }
         }
         self.router = router.responder()

@@ -1,4 +1,5 @@
 import Arrivals
+import HTTPServer
 
 /// The site's registration profile as form fields in a guest's language: labels,
 /// "required" or "optional" for this guest, why when it depends, the choices of a
@@ -6,6 +7,12 @@ import Arrivals
 struct RegistrationForm: Sendable {
     let profile: RegistrationProfile
     let pages: GuestPages
+
+    /// A sent form checked against the profile, for the primary guest or a companion.
+    func check(_ form: FormData, primary: Bool, today: LocalDate, arrival: LocalDate) -> DetailsCheck.Result {
+        let values = Dictionary(form.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        return DetailsCheck.check(values, profile: profile, primary: primary, today: today, arrival: arrival)
+    }
 
     /// What the booking already says of the guest, to start the form with.
     func prefill(from guest: Reservation.Guest?) -> GuestDetails {

@@ -48,7 +48,8 @@ struct ConfirmPage: PageModel {
 /// A registration form: the profile's fields for one guest, with their problems.
 struct DetailsPage: PageModel {
     static let template = "arrive_details"
-    let nav: StepNav
+    /// Nil on a companion's own form (no steps there).
+    let nav: StepNav?
     let csrf: String
     let action: String
     let heading: String
