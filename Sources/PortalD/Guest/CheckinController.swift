@@ -117,13 +117,7 @@ struct CheckinController: Sendable {
     /// The form's fields when its token is good; nil when it expired or was made for
     /// another reservation or device (the page is shown again, nothing is saved).
     func submitted(_ visit: Visit) throws -> FormData? {
-        guard let form = visit.request.form else {
-            throw HTTPError(415, code: "unsupported_form", message: "send the form (application/x-www-form-urlencoded)")
-        }
-        guard let token = form["csrf"], formToken.verify(token, purpose: visit.purpose, client: visit.request.clientAddress, at: checkins.now()) else {
-            return nil
-        }
-        return form
+        try formToken.form(of: visit.request, purpose: visit.purpose, at: checkins.now())
     }
 
     // MARK: Confirm

@@ -68,7 +68,7 @@ struct ClaimController: Sendable {
             return message(catalog.text("claim.closed.heading"), catalog.text("claim.closed.message"), language: language)
         }
         let csrf = formToken.issue(purpose: opened.purpose, client: request.clientAddress, at: checkins.now())
-        let valid = post ? try submitted(request, purpose: opened.purpose) : nil
+        let valid = post ? try formToken.form(of: request, purpose: opened.purpose, at: checkins.now()) : nil
         switch opened.kind {
         case .taken:
             return message(catalog.text("claim.taken.heading"), catalog.text("claim.taken.message"), language: language, status: 409)
@@ -114,14 +114,6 @@ struct ClaimController: Sendable {
         return .html(pages.render(MessagePage(heading: catalog.text("claim.done.heading"), message: catalog.text("claim.done.message"),
                                               link: pages.link("/claim/\(opened.token)", language: context.language),
                                               linkText: catalog.text("claim.done.edit")), language: context.language))
-    }
-
-    func submitted(_ request: HTTPRequest, purpose: String) throws -> FormData? {
-        guard let form = request.form else {
-            throw HTTPError(415, code: "unsupported_form", message: "send the form (application/x-www-form-urlencoded)")
-        }
-        guard let token = form["csrf"], formToken.verify(token, purpose: purpose, client: request.clientAddress, at: checkins.now()) else { return nil }
-        return form
     }
 
     func claimPage(_ opened: Opened, csrf: String, language: String) -> ClaimPage {

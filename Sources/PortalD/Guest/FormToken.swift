@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPServer
 
 /// The anti-CSRF token of the login forms, kept in the form itself: the iOS
 /// captive sheet keeps no cookies between loads, so nothing can live in one.
@@ -25,5 +26,18 @@ struct FormToken: Sendable {
 
     private func mac(purpose: String, client: String, issued: UInt64) -> [UInt8] {
         Array(Crypto.hmacSHA256(key: key, message: Array("\(purpose)|\(client)|\(issued)".utf8)).prefix(16))
+    }
+}
+
+extension FormToken {
+    /// The request's form when its `csrf` field is good for `purpose` and this client; nil
+    /// when it expired or was made for another page or device (the caller shows the page
+    /// again and saves nothing). 415 when the body is not a form at all.
+    func form(of request: HTTPRequest, purpose: String, at date: Date) throws -> FormData? {
+        guard let form = request.form else {
+            throw HTTPError(415, code: "unsupported_form", message: "send the form (application/x-www-form-urlencoded)")
+        }
+        guard let token = form["csrf"], verify(token, purpose: purpose, client: request.clientAddress, at: date) else { return nil }
+        return form
     }
 }
