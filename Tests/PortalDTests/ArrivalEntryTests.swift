@@ -99,8 +99,9 @@ struct ArrivalEntryTests {
         let page = get("/arrive/\(try token(stored))")
         #expect(page.status == 200)
         let html = text(page)
-        #expect(html.contains("Welcome to Hotel &lt;Test&gt;") && html.contains("Booking BKG-&lt;b&gt;"), "escaped: \(html)")
-        #expect(html.contains("December 1, 2026 – December 4, 2026") && html.contains("Room 214") && html.contains("3 guests"), "\(html)")
+        // The booking is German (language "de") and the browser names no language: German.
+        #expect(html.contains("<html lang=\"de\">") && html.contains("Willkommen im Hotel &lt;Test&gt;") && html.contains("Buchung BKG-&lt;b&gt;"), "escaped: \(html)")
+        #expect(html.contains("1. Dezember 2026 – 4. Dezember 2026") && html.contains("Zimmer 214") && html.contains("3 Gäste"), "\(html)")
         #expect(page.headers["referrer-policy"] == "no-referrer" && page.headers["x-frame-options"] == "DENY")
     }
 
@@ -130,7 +131,7 @@ struct ArrivalEntryTests {
         let location = try #require(found.headers["location"])
         #expect(location.hasPrefix("/arrive/") && found.headers["referrer-policy"] == "no-referrer")
         let welcome = get(location)
-        #expect(welcome.status == 200 && text(welcome).contains("Booking BKG-A1B2C3"))
+        #expect(welcome.status == 200 && text(welcome).contains("Buchung BKG-A1B2C3"), "the booking's language")
         #expect(try find("BKG-A1B2C3", "SCHMIDT").status == 303, "any guest's surname on the booking")
         var forged = Array(location)
         let seal = forged.firstIndex(of: ".")! - 3  // a character of the MAC, not of the id

@@ -72,8 +72,8 @@ struct CheckinStepsTests {
             return try #require(stored.checkinURL?.lastPathComponent)
         }
 
-        func get(_ target: String, client: String = "192.0.2.10") -> HTTPResponse {
-            handle(HTTPRequest(method: .get, target: target, headers: HTTPHeaders([("Host", "portal.example:8080")]), body: [], clientAddress: client))
+        func get(_ target: String, client: String = "192.0.2.10", headers: [(String, String)] = []) -> HTTPResponse {
+            handle(HTTPRequest(method: .get, target: target, headers: HTTPHeaders([("Host", "portal.example:8080")] + headers), body: [], clientAddress: client))
         }
 
         func post(_ target: String, _ fields: [(String, String)], client: String = "192.0.2.10", headers: [(String, String)] = []) -> HTTPResponse {

@@ -31,7 +31,7 @@ struct ArrivalsController: Sendable {
     }
 
     func find(_ request: HTTPRequest, _ context: GuestContext, page: FindBookingPage, status: Int = 200) -> HTTPResponse {
-        .html(pages.render(page, language: context.language), status: status)
+        .html(pages.render(page, language: context.language, path: "/arrive"), status: status)
     }
 
     func open(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {
@@ -40,20 +40,21 @@ struct ArrivalsController: Sendable {
         case .success(let opened): (token, stored) = opened
         case .failure(let refusal): return refusal.response
         }
-        let catalog = pages.catalog(context.language)
         let reservation = stored.reservation
+        let (language, implicit) = access.language(for: reservation, context)
+        func link(_ page: String) -> String { "/arrive/\(token)/\(page)" + (language == implicit ? "" : "?lang=" + language) }
         if reservation.status == .inHouse {
             // Checked in already: the link now shows that (and, on the hotel's WiFi, the way online).
-            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", pages.link("/arrive/\(token)/done", language: context.language)),
-                                                                   ("Cache-Control", "no-store")]))
+            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link("done")), ("Cache-Control", "no-store")]))
         }
+        let catalog = pages.catalog(language)
         let page = WelcomePage(heading: catalog.text("arrive.welcome.heading", ["site": siteName]),
                                booking: catalog.text("arrive.welcome.booking", ["reference": reservation.reference]),
-                               dates: pages.stay(reservation, language: context.language),
+                               dates: pages.stay(reservation, language: language),
                                room: reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) },
                                guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children),
-                               start: pages.link("/arrive/\(token)/\(CheckinStep.confirm.rawValue)", language: context.language))
-        return .html(pages.render(page, language: context.language))
+                               start: link(CheckinStep.confirm.rawValue))
+        return .html(pages.render(page, language: language, path: request.path))
     }
 
     /// "Find my booking": one match continues into the token flow (303 to a pass);

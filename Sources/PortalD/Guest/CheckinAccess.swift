@@ -36,6 +36,15 @@ struct CheckinAccess: Sendable {
         return .success((token, stored))
     }
 
+    /// The language of a reservation's pages, and the one its links need not name: the guest's
+    /// choice, else their browser's (of the languages there are), else the reservation's
+    /// (a German booking opens in German), else the site's.
+    func language(for reservation: Reservation, _ context: GuestContext) -> (language: String, implicit: String) {
+        let booked = reservation.language.map { String($0.prefix { $0 != "-" }).lowercased() }.flatMap { pages.catalogs[$0] == nil ? nil : $0 }
+        let implicit = context.acceptedLanguage ?? booked ?? pages.defaultLanguage
+        return (context.chosenLanguage ?? implicit, implicit)
+    }
+
     /// The one page for a link that opens nothing, whatever the reason (404).
     func invalidLink(language: String) -> HTTPResponse {
         let catalog = pages.catalog(language)

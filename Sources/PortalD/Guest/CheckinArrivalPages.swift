@@ -17,7 +17,7 @@ extension CheckinController {
         var page = termsPage(visit)
         page.name = visit.progress.terms?.name ?? ""
         page.marketing = visit.progress.terms?.marketing ?? false
-        return .html(pages.render(page, language: visit.language))
+        return render(page, visit)
     }
 
     func termsPage(_ visit: Visit) -> TermsPage {
@@ -34,18 +34,18 @@ extension CheckinController {
         page.marketing = raw?["marketing"] == "yes"
         guard let form else {
             page.error = catalog.text("arrive.form.expired")
-            return .html(pages.render(page, language: visit.language), status: 403)
+            return render(page, visit, status: 403)
         }
         guard let guest = visit.progress.primary else { return redirect(visit, to: .details) }
         // The text changed since the page was shown (a new version): they read the new one first.
         guard form["terms_sha256"] == page.termsHash else {
             page.error = catalog.text("arrive.terms.changed")
-            return .html(pages.render(page, language: visit.language), status: 409)
+            return render(page, visit, status: 409)
         }
         guard TermsSignature.names(page.name, guest: guest) else {
             page.nameProblem = catalog.text("arrive.terms.name_problem", ["name": "\(guest[.firstName] ?? "") \(guest[.lastName] ?? "")"])
             page.error = catalog.text("arrive.details.problems", count: 1)
-            return .html(pages.render(page, language: visit.language), status: 422)
+            return render(page, visit, status: 422)
         }
         try checkins.sign(TermsSignature(name: page.name, signedAt: checkins.now(), clientAddress: visit.request.clientAddress,
                                          userAgent: (visit.request.headers["user-agent"] ?? "").truncated(toUTF8: 500), language: visit.language,
@@ -75,7 +75,7 @@ extension CheckinController {
         let page = ArrivePage(nav: nav(visit), csrf: csrf(visit), action: link(visit, .arrive), booking: visit.reservation.reference,
                               dates: pages.stay(visit.reservation, language: visit.language),
                               guestName: progress.primary?.fullName ?? "", missing: items, notice: notice, error: error)
-        return .html(pages.render(page, language: visit.language), status: status)
+        return render(page, visit, status: status)
     }
 
     func arrive(_ visit: Visit) throws -> HTTPResponse {
@@ -100,7 +100,7 @@ extension CheckinController {
         let page = DonePage(heading: catalog.text("arrive.done.heading"),
                             message: catalog.text("arrive.done.message", ["site": pages.siteName]),
                             room: visit.reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) })
-        return .html(pages.render(page, language: visit.language))
+        return render(page, visit)
     }
 }
 

@@ -61,6 +61,9 @@ struct CheckinController: Sendable {
     struct Visit {
         let request: HTTPRequest
         let language: String
+        /// The language without the guest's choice: their browser's, else the reservation's, else
+        /// the site's. Links carry `?lang=` only when the page's language differs from it.
+        let implicitLanguage: String
         let token: String
         let stored: StoredReservation
         let step: CheckinStep
@@ -76,8 +79,9 @@ struct CheckinController: Sendable {
         switch try access.open(request, context) {
         case .failure(let refusal): return refusal.response
         case .success(let opened):
-            let visit = Visit(request: request, language: context.language, token: opened.token, stored: opened.stored, step: step,
-                              progress: try checkins.progress(reservationID: opened.stored.reservation.id))
+            let (language, implicit) = access.language(for: opened.stored.reservation, context)
+            let visit = Visit(request: request, language: language, implicitLanguage: implicit, token: opened.token,
+                              stored: opened.stored, step: step, progress: try checkins.progress(reservationID: opened.stored.reservation.id))
             // After arrival nothing is changed from here (the signature in force stays the one signed).
             if visit.arrived && step != .done { return redirect(visit, to: .done) }
             if let missing = step.missingBefore(visit.progress) { return redirect(visit, to: missing) }
@@ -88,7 +92,12 @@ struct CheckinController: Sendable {
     func link(_ visit: Visit, _ step: CheckinStep) -> String { link(visit, page: step.rawValue) }
 
     func link(_ visit: Visit, page: String) -> String {
-        pages.link("/arrive/\(visit.token)" + (page.isEmpty ? "" : "/" + page), language: visit.language)
+        "/arrive/\(visit.token)" + (page.isEmpty ? "" : "/" + page) + (visit.language == visit.implicitLanguage ? "" : "?lang=" + visit.language)
+    }
+
+    /// Renders a step's page, with the footer's links to it in the other languages.
+    func render<Page: PageModel>(_ page: Page, _ visit: Visit, status: Int = 200) -> HTTPResponse {
+        .html(pages.render(page, language: visit.language, path: visit.request.path), status: status)
     }
 
     /// A 303 to `step`: a form's answer is never a page (reloading would post it again).
@@ -130,7 +139,7 @@ struct CheckinController: Sendable {
                                room: reservation.room,
                                guests: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children),
                                names: reservation.guests.map { "\($0.firstName) \($0.lastName)" }, error: error)
-        return .html(pages.render(page, language: visit.language), status: status)
+        return render(page, visit, status: status)
     }
 
     func confirm(_ visit: Visit) throws -> HTTPResponse {
@@ -176,6 +185,6 @@ struct CheckinController: Sendable {
                                fields: fields.views(details: details, problems: problems, primary: place == 0, arrival: visit.reservation.arrival,
                                                     language: visit.language),
                                error: error)
-        return .html(pages.render(page, language: visit.language), status: status)
+        return render(page, visit, status: status)
     }
 }

@@ -53,7 +53,7 @@ extension CheckinController {
         }
         let intro = catalog.text(checkins.profile.registersEveryone ? "arrive.companions.intro_required" : "arrive.companions.intro", count: places)
         let page = CompanionsPage(nav: nav(visit), csrf: csrf(visit), intro: intro, rows: rows, next: link(visit, .terms), error: error)
-        return .html(pages.render(page, language: visit.language), status: status)
+        return render(page, visit, status: status)
     }
 
     /// A new invite link for the place, shown this once with its QR code (portald keeps its hash only).
@@ -68,7 +68,7 @@ extension CheckinController {
         let page = InvitePage(heading: catalog.text("arrive.invite.heading", ["place": String(place + 1)]), url: url,
                               qr: QRCode(url)?.svg(label: label) ?? "", back: link(visit, .companions))
         // A 200 to a POST (the link exists only in this answer): a reload asks before it sends again.
-        return .html(pages.render(page, language: visit.language))
+        return .html(pages.render(page, language: visit.language))  // no language links: the link exists in this answer only
     }
 
     func revoke(_ visit: Visit, place: Int) throws -> HTTPResponse {

@@ -4,6 +4,10 @@ import HTTPServer
 struct GuestContext: RequestContext {
     var parameters = Parameters()
     var language = "en"
+    /// The guest's own choice (`?lang=` or the form's `lang`), when they made one.
+    var chosenLanguage: String?
+    /// What the browser's Accept-Language asked for, of the languages there are.
+    var acceptedLanguage: String?
     init(request: HTTPRequest) {}
 }
 
@@ -17,20 +21,27 @@ struct GuestLocale: RouterMiddleware {
     func handle(_ request: HTTPRequest, context: GuestContext,
                 next: (HTTPRequest, GuestContext) throws -> HTTPResponse) throws -> HTTPResponse {
         var context = context
-        context.language = language(for: request)
+        context.chosenLanguage = chosen(in: request)
+        context.acceptedLanguage = accepted(by: request)
+        context.language = context.chosenLanguage ?? context.acceptedLanguage ?? fallback
         return try next(request, context)
     }
 
     func language(for request: HTTPRequest) -> String {
-        for candidate in [request.query["lang"], request.form?["lang"]] {
-            if let candidate, available.contains(candidate) { return candidate }
-        }
-        // "de-CH,de;q=0.9,en;q=0.8": the first listed language we have (q-order is the listing order in practice).
+        chosen(in: request) ?? accepted(by: request) ?? fallback
+    }
+
+    func chosen(in request: HTTPRequest) -> String? {
+        [request.query["lang"], request.form?["lang"]].compactMap { $0 }.first { available.contains($0) }
+    }
+
+    /// "de-CH,de;q=0.9,en;q=0.8": the first listed language we have (q-order is the listing order in practice).
+    func accepted(by request: HTTPRequest) -> String? {
         for part in (request.headers["accept-language"] ?? "").split(separator: ",") {
             let tag = part.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
             let language = String(tag.prefix { $0 != "-" })
             if available.contains(language) { return language }
         }
-        return fallback
+        return nil
     }
 }

@@ -34,7 +34,9 @@ struct GuestController: Sendable {
     func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {
         let page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
                               url: url ?? Self.safeDestination(request.query["url"]) ?? "", error: error)
-        return .html(pages.render(page, language: context.language), status: status)
+        // The other languages keep where the guest was going.
+        let here = "/" + (page.url.isEmpty ? "" : "?url=" + FormData.encode(page.url))
+        return .html(pages.render(page, language: context.language, path: here), status: status)
     }
 
     func loginWithTerms(_ request: HTTPRequest, _ context: GuestContext) throws -> HTTPResponse {

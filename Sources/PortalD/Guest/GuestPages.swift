@@ -31,7 +31,10 @@ public struct GuestPages: Sendable {
     ]
 
     /// The built-in catalogs by language.
-    static let builtInLocales: [String: [UInt8]] = ["en": PackageResources.en_json]
+    static let builtInLocales: [String: [UInt8]] = [
+        "en": PackageResources.en_json, "fr": PackageResources.fr_json, "es": PackageResources.es_json,
+        "de": PackageResources.de_json, "it": PackageResources.it_json, "pt": PackageResources.pt_json,
+    ]
 
     /// The pages `config` asks for: the built-ins with its `[branding] directory` over
     /// them. `serve` and `check-config` both build them this way, so a branding error
@@ -69,7 +72,9 @@ public struct GuestPages: Sendable {
         // would show guests nothing, and check-config is where IT should hear of it.
         for (name, text) in branding.templates.sorted(by: { $0.key < $1.key }) {
             for key in Self.textKeys(in: text) {
-                if let missing = catalogs.values.first(where: { $0.messages[key] == nil }) {
+                // The default language first, then the rest in order: one error, the same every run.
+                let ordered = catalogs.values.sorted { ($0.language == defaultLanguage ? "" : $0.language) < ($1.language == defaultLanguage ? "" : $1.language) }
+                if let missing = ordered.first(where: { $0.messages[key] == nil }) {
                     throw BrandingError("template \(name).mustache (branding): {{t.\(key)}} is not a text of \(missing.language) (see Resources/locales/\(missing.language).json)")
                 }
             }
@@ -90,11 +95,17 @@ public struct GuestPages: Sendable {
 
     public func catalog(_ language: String) -> Catalog { catalogs[language] ?? catalogs[defaultLanguage]! }
 
-    /// Renders `page` in `language` with the layout's common values around it.
-    public func render<Page: PageModel>(_ page: Page, language: String) -> String {
+    /// Renders `page` in `language` with the layout's common values around it. With `path`
+    /// (the page's own address), the footer offers the page in every other language.
+    public func render<Page: PageModel>(_ page: Page, language: String, path: String? = nil) -> String {
         let catalog = catalog(language)
+        let languages = path.map { path in
+            catalogs.values.sorted { $0.language < $1.language }.filter { $0.language != catalog.language }.map {
+                LanguageLink(name: $0.name, code: $0.language, href: path + (path.contains("?") ? "&" : "?") + "lang=" + $0.language)
+            }
+        } ?? []
         let chrome = Chrome(site: siteName, lang: catalog.language, t: Texts(catalog: catalog, arguments: ["site": siteName]),
-                            logo: branding.logo?.path, theme: branding.theme)
+                            logo: branding.logo?.path, theme: branding.theme, languages: languages)
         // Nil only for a template name that is not registered (a programming error).
         return library.render(PageContext(page: page, chrome: chrome), withTemplate: Page.template)
             ?? "<!doctype html><html lang=\"\(catalog.language)\"><title>\(HTML.escape(catalog.text("error.500.heading")))</title><p>\(HTML.escape(catalog.text("error.500.message")))</p></html>"
@@ -142,6 +153,8 @@ struct Chrome: MustacheParent {
     let t: Texts
     let logo: String?
     let theme: Branding.Theme
+    /// The page in the other languages (none where the page has no address of its own to offer).
+    var languages: [LanguageLink] = []
 
     func child(named name: String) -> Any? {
         switch name {
@@ -150,6 +163,24 @@ struct Chrome: MustacheParent {
         case "t": t
         case "logo": logo
         case "theme": theme
+        case "languages": languages
+        case "hasLanguages": !languages.isEmpty
+        default: nil
+        }
+    }
+}
+
+/// "Deutsch" → this page with `?lang=de` (in the language's own name, marked with its `lang`).
+struct LanguageLink: MustacheParent {
+    let name: String
+    let code: String
+    let href: String
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": self.name
+        case "code": code
+        case "href": href
         default: nil
         }
     }
