@@ -100,7 +100,7 @@ struct ArrivalEntryTests {
         #expect(page.status == 200)
         let html = text(page)
         // The booking is German (language "de") and the browser names no language: German.
-        #expect(html.contains("<html lang=\"de\">") && html.contains("Willkommen im Hotel &lt;Test&gt;") && html.contains("Buchung BKG-&lt;b&gt;"), "escaped: \(html)")
+        #expect(html.contains("<html lang=\"de\">") && html.contains("Willkommen bei Hotel &lt;Test&gt;") && html.contains("Buchung BKG-&lt;b&gt;"), "escaped: \(html)")
         #expect(html.contains("1. Dezember 2026 – 4. Dezember 2026") && html.contains("Zimmer 214") && html.contains("3 Gäste"), "\(html)")
         #expect(page.headers["referrer-policy"] == "no-referrer" && page.headers["x-frame-options"] == "DENY")
     }

@@ -248,6 +248,8 @@ struct GuestPagesTests {
         (["locales/en.json": #"{"language": "fr", "texts": {}}"#], #""language" is "fr", not "en""#),
         (["locales/tlh.json": #"{"language": "tlh", "texts": {}}"#], "portald has no built-in tlh texts to override"),
         (["templates/splash.mustache": "<p>{{t.splash.tittle}}</p>"], "template splash.mustache (branding): {{t.splash.tittle}} is not a text of en"),
+        (["locales/de.json": #"{"language": "de", "texts": {"splash.title": "Ins WLAN von {sitte}"}}"#],
+         #"branding locales/de.json: texts "splash.title": {sitte} is not filled in here (it may use: {site})"#),
     ])
     func badOverrides(files: [String: String], expected: String) throws {
         let directory = try brandingDirectory(files)

@@ -33,7 +33,14 @@ struct LanguagesTests {
             for (key, message) in english.messages {
                 guard let translated = catalog.messages[key] else { continue }
                 #expect(Self.placeholders(translated) == Self.placeholders(message), "\(language) \(key)")
-                if case .plural(let forms) = translated { #expect(forms[.other] != nil, "\(language) \(key)") }
+                // Each plural form on its own: none may drop a placeholder English uses in every form.
+                if case .plural(let forms) = translated, case .plural(let englishForms) = message {
+                    let everywhere = englishForms.values.map { Set($0.matches(of: /\{[a-z_]+\}/).map { String($0.0) }) }.reduce(Self.placeholders(message)) { $0.intersection($1) }
+                    for (category, form) in forms {
+                        #expect(everywhere.isSubset(of: Set(form.matches(of: /\{[a-z_]+\}/).map { String($0.0) })), "\(language) \(key) \(category)")
+                    }
+                    #expect(forms[.one] != nil, "\(language) \(key): a form for one")
+                }
                 if case .text(let text) = translated, key != "arrive.welcome.dates", key != "arrive.terms.version" {
                     #expect(text != (english.messages[key].flatMap { if case .text(let english) = $0 { english } else { nil } }) || text.count < 12,
                             "\(language) \(key) is still English")
@@ -54,10 +61,13 @@ struct LanguagesTests {
         let lab = try Harness()
         let token = try book(lab, language: "it-IT")
         let italian = text(lab.get("/arrive/\(token)"))
-        #expect(italian.contains(#"<html lang="it">"#) && italian.contains("Benvenuto a Hotel Test") && italian.contains("1 dicembre 2026"), "\(italian)")
+        #expect(italian.contains(#"<html lang="it">"#) && italian.contains("Hotel Test ti dà il benvenuto") && italian.contains("1 dicembre 2026"), "\(italian)")
         #expect(italian.contains("href=\"/arrive/\(token)/confirm\""), "the booking's own language needs no ?lang=")
         let french = text(lab.get("/arrive/\(token)", headers: [("Accept-Language", "fr-CH, fr;q=0.9")]))
-        #expect(french.contains(#"<html lang="fr">"#) && french.contains("Bienvenue à Hotel Test"))
+        #expect(french.contains(#"<html lang="fr">"#) && french.contains("Hotel Test vous souhaite la bienvenue"))
+        let weighed = text(lab.get("/arrive/\(token)", headers: [("Accept-Language", "ja, en;q=0, es;q=0.3, fr;q=0.5")]))
+        #expect(weighed.contains(#"<html lang="fr">"#), "the highest q we have; q=0 is a refusal")
+        #expect(text(lab.get("/arrive/\(token)", headers: [("Accept-Language", "ja, en;q=0")])).contains(#"<html lang="it">"#), "none we have: the booking's")
         let chosen = text(lab.get("/arrive/\(token)?lang=pt", headers: [("Accept-Language", "fr")]))
         #expect(chosen.contains(#"<html lang="pt">"#) && chosen.contains("href=\"/arrive/\(token)/confirm?lang=pt\""), "a choice travels in the links")
         for (code, name) in [("de", "Deutsch"), ("en", "English"), ("es", "Español"), ("fr", "Français"), ("it", "Italiano")] {
@@ -69,6 +79,20 @@ struct LanguagesTests {
         let confirmed = lab.post("/arrive/\(token)/confirm", [("csrf", try CheckinStepsTests.csrf(of: form)), ("lang", "es")])
         #expect(confirmed.headers["location"] == "/arrive/\(token)/details?lang=es", "the form's choice survives the redirect")
         #expect(text(lab.get("/arrive/\(token)/details?lang=es")).contains("Primer apellido"))
+    }
+
+    @Test("a language picked on find my booking stays picked on the booking's pages, even the site's default against the browser's")
+    func findKeepsChoice() throws {
+        let lab = try Harness()
+        _ = try book(lab, language: "it")
+        let german = [("Accept-Language", "de")]
+        let form = lab.get("/arrive?lang=en", headers: german)
+        #expect(text(form).contains(#"<html lang="en">"#))
+        let found = lab.post("/arrive", [("csrf", try CheckinStepsTests.csrf(of: form)), ("lang", "en"), ("reference", "bkg-l1"), ("surname", "rossi")],
+                             headers: german)
+        let location = try #require(found.headers["location"], "\(text(found))")
+        #expect(location.hasSuffix("?lang=en"))
+        #expect(text(lab.get(location, headers: german)).contains(#"<html lang="en">"#))
     }
 
     @Test("the captive portal's splash is in the browser's language and offers the others, keeping where the guest was going")

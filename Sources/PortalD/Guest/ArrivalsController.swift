@@ -89,8 +89,10 @@ struct ArrivalsController: Sendable {
             let match = result.matches[0]
             lookups.succeeded(ReservationLookup.key(page.reference))
             let token = access.pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
+            // The language the guest found it in goes along, unless the booking's pages would pick it anyway.
+            let (language, implicit) = access.language(for: match.stored.reservation, context)
             return HTTPResponse(status: 303, headers: HTTPHeaders([
-                ("Location", pages.link("/arrive/\(token)", language: context.language)),
+                ("Location", "/arrive/\(token)" + (language == implicit ? "" : "?lang=" + language)),
                 ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
         case 0:
             throttle.failed(request.clientAddress, reason: "booking lookup without a match")

@@ -85,9 +85,25 @@ public struct Catalog: Sendable {
         if let unknown = Set(overrides.messages.keys).subtracting(messages.keys).sorted().first {
             throw CatalogError("\(source): texts \"\(unknown)\" is not a known text (see Resources/locales/\(language).json)")
         }
+        // A placeholder the page does not fill would show as "{sitte}" to guests.
+        for (key, message) in overrides.messages.sorted(by: { $0.key < $1.key }) {
+            let allowed = Self.placeholders(messages[key]!)
+            if let stray = Self.placeholders(message).subtracting(allowed).sorted().first {
+                throw CatalogError("\(source): texts \"\(key)\": \(stray) is not filled in here (it may use: \(allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")))")
+            }
+        }
         return Catalog(language: language, explicitName: overrides.explicitName ?? explicitName,
                        explicitSkeleton: overrides.explicitSkeleton ?? explicitSkeleton,
                        messages: messages.merging(overrides.messages) { $1 })
+    }
+
+    /// The `{name}` placeholders a message uses, in any of its forms.
+    static func placeholders(_ message: Message) -> Set<String> {
+        let texts: [String] = switch message {
+        case .text(let text): [text]
+        case .plural(let forms): Array(forms.values)
+        }
+        return Set(texts.flatMap { $0.matches(of: /\{[a-z_]+\}/).map { String($0.0) } })
     }
 
     /// The message for `key` with `arguments` filled in; a missing key shows as itself.

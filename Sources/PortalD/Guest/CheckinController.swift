@@ -96,8 +96,9 @@ struct CheckinController: Sendable {
     }
 
     /// Renders a step's page, with the footer's links to it in the other languages.
-    func render<Page: PageModel>(_ page: Page, _ visit: Visit, status: Int = 200) -> HTTPResponse {
-        .html(pages.render(page, language: visit.language, path: visit.request.path), status: status)
+    /// `path`: the page's own address when the request's is a form's (`…/invite` has no GET).
+    func render<Page: PageModel>(_ page: Page, _ visit: Visit, status: Int = 200, path: String? = nil) -> HTTPResponse {
+        .html(pages.render(page, language: visit.language, path: path ?? visit.request.path), status: status)
     }
 
     /// A 303 to `step`: a form's answer is never a page (reloading would post it again).

@@ -53,7 +53,7 @@ extension CheckinController {
         }
         let intro = catalog.text(checkins.profile.registersEveryone ? "arrive.companions.intro_required" : "arrive.companions.intro", count: places)
         let page = CompanionsPage(nav: nav(visit), csrf: csrf(visit), intro: intro, rows: rows, next: link(visit, .terms), error: error)
-        return render(page, visit, status: status)
+        return render(page, visit, status: status, path: "/arrive/\(visit.token)/companions")
     }
 
     /// A new invite link for the place, shown this once with its QR code (portald keeps its hash only).

@@ -35,13 +35,21 @@ struct GuestLocale: RouterMiddleware {
         [request.query["lang"], request.form?["lang"]].compactMap { $0 }.first { available.contains($0) }
     }
 
-    /// "de-CH,de;q=0.9,en;q=0.8": the first listed language we have (q-order is the listing order in practice).
+    /// "de-CH,de;q=0.9,en;q=0.8": the language with the highest q that portald has (listing
+    /// order breaks ties; q=0 means "not this one").
     func accepted(by request: HTTPRequest) -> String? {
+        var best: (language: String, q: Double)?
         for part in (request.headers["accept-language"] ?? "").split(separator: ",") {
-            let tag = part.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            let pieces = part.split(separator: ";")
+            let tag = pieces.first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
             let language = String(tag.prefix { $0 != "-" })
-            if available.contains(language) { return language }
+            let q = pieces.dropFirst().compactMap { piece -> Double? in
+                let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return pair.count == 2 && pair[0] == "q" ? Double(pair[1]) : nil
+            }.first ?? 1
+            guard available.contains(language), q > 0, q > (best?.q ?? 0) else { continue }
+            best = (language, q)
         }
-        return nil
+        return best?.language
     }
 }
