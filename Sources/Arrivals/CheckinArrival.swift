@@ -15,7 +15,7 @@ extension Checkins {
                                  signature.language, signature.termsVersion, signature.termsSHA256, signature.marketing])
             try touch(reservation.id, at: signature.signedAt, in: db)
             try outbox.record("arrival.terms_signed", data: event(reservation, [
-                "name": .string(signature.name), "signed_at": .string(Self.timestamp(signature.signedAt)),
+                "name": .string(signature.name), "signed_at": .string(RFC3339.string(signature.signedAt)),
                 "client_address": .string(signature.clientAddress), "user_agent": .string(signature.userAgent),
                 "language": .string(signature.language), "terms_version": .string(signature.termsVersion),
                 "terms_sha256": .string(signature.termsSHA256), "marketing_consent": .bool(signature.marketing),
@@ -81,6 +81,9 @@ extension Checkins {
         public var changed: Bool
     }
 
+    /// The first day a reservation may arrive online: its arrival day, less `earlyArrivalDays`.
+    public func arrivalOpens(_ reservation: Reservation) -> LocalDate { reservation.arrival.adding(days: -earlyArrivalDays) }
+
     /// Moves the reservation to `in_house` once, with `arrival.arrived` in the same
     /// transaction. A repeat, concurrent or later, returns the first arrival and reports
     /// nothing. `via`: "guest" or the API token's name, reported.
@@ -108,7 +111,7 @@ extension Checkins {
             guard reservation.status == .confirmed else { throw ArrivalRefusal.notArrivable(reservation.status) }
             let today = LocalDate(date, in: timeZone)
             guard today < reservation.departure else { throw ArrivalRefusal.stayOver }
-            let opens = reservation.arrival.adding(days: -earlyArrivalDays)
+            let opens = arrivalOpens(reservation)
             guard today >= opens else { throw ArrivalRefusal.tooEarly(opens: opens) }
             let missing = missing(for: reservation, in: try progress(reservationID: reservationID, in: db))
             guard missing.isEmpty else { throw ArrivalRefusal.incomplete(missing) }
@@ -118,7 +121,7 @@ extension Checkins {
                 UPDATE checkin SET arrived_at = ?, arrival_key = ?, arrived_via = ?, updated_at = ? WHERE reservation_id = ? AND arrived_at IS NULL
                 """, arguments: [date, key, via, date, reservationID])
             try outbox.record("arrival.arrived", data: event(reservation, [
-                "arrived_at": .string(Self.timestamp(date)), "idempotency_key": key.map(JSONValue.string) ?? .null, "via": .string(via),
+                "arrived_at": .string(RFC3339.string(date)), "idempotency_key": key.map(JSONValue.string) ?? .null, "via": .string(via),
                 "room": reservation.room.map(JSONValue.string) ?? .null,
             ]), at: date, in: db)
             return Arrival(arrivedAt: date, status: .inHouse, idempotencyKey: key, via: via, changed: true)
@@ -132,5 +135,4 @@ extension Checkins {
             """, arguments: [reservationID, date])
     }
 
-    static func timestamp(_ date: Date) -> String { RFC3339.string(date) }
 }

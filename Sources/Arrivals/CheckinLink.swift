@@ -13,12 +13,13 @@ public enum CheckinLink {
 
     public static func hash(_ token: String) -> [UInt8] { Crypto.sha256(Array(token.utf8)) }
 
+    /// `<base>/<path>/<token>`: a check-in link (`arrive`) or a companion's invite (`claim`).
     /// Never built from a request's Host header: a forged Host would make portald hand
     /// out links to someone else's server.
-    public static func url(base: URL, token: String) -> URL {
+    public static func url(base: URL, path: String = "arrive", token: String) -> URL {
         var text = base.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
-        return URL(string: text + "/arrive/" + token)!
+        return URL(string: text + "/" + path + "/" + token)!
     }
 
     public static func expiry(departure: LocalDate, in zone: TimeZone) -> Date { departure.end(in: zone) }

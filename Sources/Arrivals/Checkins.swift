@@ -94,7 +94,7 @@ public final class Checkins: Sendable {
             try touch(reservation.id, at: date, in: db)
             try outbox.record("arrival.guest_updated", data: event(reservation, ["guest": [
                 "position": .number(Double(position)), "primary": .bool(position == 0),
-                "details": .object(details.json.mapValues(JSONValue.string)),
+                "details": details.jsonValue,
             ]]), at: date, in: db)
             return true
         }
@@ -107,7 +107,7 @@ public final class Checkins: Sendable {
     }
 
     static func text(_ details: GuestDetails) -> String {
-        String(decoding: JSONValue.object(details.json.mapValues(JSONValue.string)).bytes, as: UTF8.self)
+        String(decoding: details.jsonValue.bytes, as: UTF8.self)
     }
 
     static func details(from text: String) throws -> GuestDetails {

@@ -93,7 +93,7 @@ extension Checkins {
             let position = try Int.fetchOne(db, sql: "SELECT position FROM companion_invite WHERE own_hash = ?", arguments: [Data(own.hash)]) ?? 0
             try touch(reservation.id, at: date, in: db)
             try outbox.record("arrival.companion_claimed", data: event(reservation, [
-                "position": .number(Double(position)), "claimed_at": .string(Self.timestamp(date)),
+                "position": .number(Double(position)), "claimed_at": .string(RFC3339.string(date)),
             ]), at: date, in: db)
             return own.token
         }

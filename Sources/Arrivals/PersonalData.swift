@@ -18,8 +18,7 @@ extension Checkins {
         return try store.pool.write { db in
             var erased = try Self.deleteCheckin(of: reservationID, in: db)
             try db.execute(sql: """
-                UPDATE reservation SET reference = '', reference_key = '', room = NULL, language = NULL, guests = '[]', search = '',
-                    checkin_token_hash = NULL, source = 'erased', updated_at = ?, deleted_at = coalesce(deleted_at, ?)
+                UPDATE reservation SET \(ReservationRecords.personalDataCleared), source = 'erased', updated_at = ?, deleted_at = coalesce(deleted_at, ?)
                 WHERE id = ? AND (deleted_at IS NULL OR guests != '[]')
                 """, arguments: [date, date, reservationID])
             erased = erased || db.changesCount > 0
@@ -39,7 +38,7 @@ extension Checkins {
             try db.execute(sql: "DELETE FROM reservation WHERE (deleted_at IS NULL AND departure < ?) OR deleted_at < ?",
                            arguments: [cutoff, tombstones])
             let purged = db.changesCount
-            for table in ["checkin", "checkin_guest", "terms_signature", "companion_invite"] {
+            for table in Self.checkinTables {
                 try db.execute(sql: "DELETE FROM \(table) WHERE reservation_id NOT IN (SELECT id FROM reservation WHERE deleted_at IS NULL)")
             }
             // Events of stays gone that never reached upstream (dead, or for a suspended endpoint)
@@ -49,10 +48,13 @@ extension Checkins {
         }
     }
 
+    /// Every table holding a reservation's check-in, keyed by `reservation_id`.
+    static let checkinTables = ["checkin", "checkin_guest", "terms_signature", "companion_invite"]
+
     @discardableResult
     static func deleteCheckin(of reservationID: String, in db: Database) throws -> Bool {
         var deleted = false
-        for table in ["checkin", "checkin_guest", "terms_signature", "companion_invite"] {
+        for table in checkinTables {
             try db.execute(sql: "DELETE FROM \(table) WHERE reservation_id = ?", arguments: [reservationID])
             deleted = deleted || db.changesCount > 0
         }

@@ -4,6 +4,10 @@ import Outbox
 
 /// Reservations as rows: the only place that turns columns into typed values.
 enum ReservationRecords {
+    /// The columns a tombstone clears: what names, reaches or finds a guest (id, version,
+    /// status, dates and counts stay, so an older update cannot bring the row back).
+    static let personalDataCleared = "reference = '', reference_key = '', room = NULL, language = NULL, guests = '[]', search = '', checkin_token_hash = NULL"
+
     /// The row for `id`, deleted or not.
     static func row(id: String, in db: Database) throws -> Row? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM reservation WHERE id = ?"), arguments: [id])

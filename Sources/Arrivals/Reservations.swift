@@ -108,8 +108,7 @@ public final class Reservations: Sendable {
         let wasDeleted = (row["deleted_at"] as Date?) != nil
         // A tombstone needs its id and version alone: names, contacts and the check-in go now.
         try db.execute(sql: """
-            UPDATE reservation SET deleted_at = coalesce(deleted_at, ?), version = ?, source = ?, checkin_token_hash = NULL,
-                reference = '', reference_key = '', room = NULL, language = NULL, guests = '[]', search = '' WHERE id = ?
+            UPDATE reservation SET deleted_at = coalesce(deleted_at, ?), version = ?, source = ?, \(ReservationRecords.personalDataCleared) WHERE id = ?
             """, arguments: [now(), version ?? storedVersion, source, id])
         try Checkins.deleteCheckin(of: id, in: db)
         return !wasDeleted

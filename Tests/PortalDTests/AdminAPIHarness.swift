@@ -38,3 +38,13 @@ extension AdminAPI {
         }
     }
 }
+
+extension Portal {
+    /// The answer, with offloaded work run in place as the worker pool would run it.
+    func answer(_ request: HTTPRequest) -> HTTPResponse {
+        switch respond(to: request) {
+        case .now(let response): response
+        case .later(let work): work()
+        }
+    }
+}

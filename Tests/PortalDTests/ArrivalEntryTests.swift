@@ -46,12 +46,7 @@ struct ArrivalEntryTests {
         let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone)
         let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: "/nonexistent"),
                             formKey: Array(repeating: 1, count: 32), pages: pages, reservations: reservations, logger: Logger(label: "t"))
-        handle = { request in
-            switch portal.respond(to: request) {
-            case .now(let response): response
-            case .later(let work): work()
-            }
-        }
+        handle = portal.answer
     }
 
     func guest(last: String, primary: Bool = true) -> Reservation.Guest { Reservation.Guest(firstName: "Anna", lastName: last, primary: primary) }

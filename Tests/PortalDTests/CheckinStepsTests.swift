@@ -55,12 +55,7 @@ struct CheckinStepsTests {
             let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: "/nonexistent"),
                                 formKey: Array(repeating: 2, count: 32), pages: pages, reservations: reservations, checkins: checkins,
                                 logger: Logger(label: "t"))
-            handle = { request in
-                switch portal.respond(to: request) {
-                case .now(let response): response
-                case .later(let work): work()
-                }
-            }
+            handle = portal.answer
         }
 
         /// A booking for two adults arriving 2026-12-01; returns its check-in token.

@@ -12,13 +12,7 @@ struct LanguagesTests {
     typealias Harness = CheckinStepsTests.Harness
     func text(_ response: HTTPResponse) -> String { CheckinStepsTests.text(response) }
 
-    static func placeholders(_ message: Catalog.Message) -> Set<String> {
-        let texts: [String] = switch message {
-        case .text(let text): [text]
-        case .plural(let forms): Array(forms.values)
-        }
-        return Set(texts.flatMap { $0.matches(of: /\{[a-z_]+\}/).map { String($0.0) } })
-    }
+    static func placeholders(_ message: Catalog.Message) -> Set<String> { Catalog.placeholders(message) }
 
     @Test("every language has every English text, no other, with the same placeholders; plurals have their 'other' form")
     func catalogsComplete() throws {
@@ -35,9 +29,9 @@ struct LanguagesTests {
                 #expect(Self.placeholders(translated) == Self.placeholders(message), "\(language) \(key)")
                 // Each plural form on its own: none may drop a placeholder English uses in every form.
                 if case .plural(let forms) = translated, case .plural(let englishForms) = message {
-                    let everywhere = englishForms.values.map { Set($0.matches(of: /\{[a-z_]+\}/).map { String($0.0) }) }.reduce(Self.placeholders(message)) { $0.intersection($1) }
+                    let everywhere = englishForms.values.map { Self.placeholders(.text($0)) }.reduce(Self.placeholders(message)) { $0.intersection($1) }
                     for (category, form) in forms {
-                        #expect(everywhere.isSubset(of: Set(form.matches(of: /\{[a-z_]+\}/).map { String($0.0) })), "\(language) \(key) \(category)")
+                        #expect(everywhere.isSubset(of: Self.placeholders(.text(form))), "\(language) \(key) \(category)")
                     }
                     #expect(forms[.one] != nil, "\(language) \(key): a form for one")
                 }

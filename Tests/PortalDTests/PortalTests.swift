@@ -61,12 +61,7 @@ struct PortalTests {
         let pages = try GuestPages(siteName: config.site.name, timeZone: TimeZone(identifier: timeZone)!, branding: branding)
         let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
                             formKey: Array(repeating: 1, count: 32), pages: pages, logger: Logger(label: "t"))
-        return (portal, { request in
-            switch portal.respond(to: request) {
-            case .now(let response): response
-            case .later(let work): work()
-            }
-        }, firewall)
+        return (portal, portal.answer, firewall)
     }
 
     func request(_ method: HTTPMethod, _ target: String, host: String? = "portal.example:8080", form: String? = nil, client: String = "192.0.2.10") -> HTTPRequest {

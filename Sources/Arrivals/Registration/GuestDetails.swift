@@ -1,3 +1,5 @@
+import Outbox
+
 /// One guest's registration details as they filled them in: the fields their form
 /// asked for, each a trimmed string (dates `YYYY-MM-DD`, countries ISO 3166 codes,
 /// choices their code). What the profile did not ask for is absent.
@@ -35,6 +37,9 @@ extension GuestDetails {
     public var json: [String: String] {
         Dictionary(uniqueKeysWithValues: values.map { ($0.key.rawValue, $0.value) })
     }
+
+    /// `json` as a JSON object: the stored column, the events' `details`, the export.
+    public var jsonValue: JSONValue { .object(json.mapValues(JSONValue.string)) }
 
     /// Reads what `json` wrote; names it does not know (a field a later version dropped) are skipped.
     public init(json: [String: String]) {

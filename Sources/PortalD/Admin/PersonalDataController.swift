@@ -31,7 +31,7 @@ struct PersonalDataController {
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         let guests: [JSONValue] = progress.guests.keys.sorted().map { position in
             ["position": .number(Double(position)), "primary": .bool(position == 0),
-             "details": .object(progress.guests[position]!.json.mapValues(JSONValue.string))]
+             "details": progress.guests[position]!.jsonValue]
         }
         let signature: JSONValue = progress.terms.map { terms in
             ["name": .string(terms.name), "signed_at": time(terms.signedAt), "client_address": .string(terms.clientAddress),

@@ -42,10 +42,10 @@ struct ArrivalsController: Sendable {
         }
         let reservation = stored.reservation
         let (language, implicit) = access.language(for: reservation, context)
-        func link(_ page: String) -> String { "/arrive/\(token)/\(page)" + (language == implicit ? "" : "?lang=" + language) }
+        func link(_ page: String) -> String { CheckinAccess.path(token: token, page: page, language: language, implicit: implicit) }
         if reservation.status == .inHouse {
             // Checked in already: the link now shows that (and, on the hotel's WiFi, the way online).
-            return HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link("done")), ("Cache-Control", "no-store")]))
+            return .redirect(to: link("done"), status: 303)
         }
         let catalog = pages.catalog(language)
         let page = WelcomePage(heading: catalog.text("arrive.welcome.heading", ["site": siteName]),
@@ -91,9 +91,9 @@ struct ArrivalsController: Sendable {
             let token = access.pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
             // The language the guest found it in goes along, unless the booking's pages would pick it anyway.
             let (language, implicit) = access.language(for: match.stored.reservation, context)
-            return HTTPResponse(status: 303, headers: HTTPHeaders([
-                ("Location", "/arrive/\(token)" + (language == implicit ? "" : "?lang=" + language)),
-                ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")]))
+            var response = HTTPResponse.redirect(to: CheckinAccess.path(token: token, language: language, implicit: implicit), status: 303)
+            response.headers.add("Referrer-Policy", "no-referrer")
+            return response
         case 0:
             throttle.failed(request.clientAddress, reason: "booking lookup without a match")
             page.askArrival = arrival != nil

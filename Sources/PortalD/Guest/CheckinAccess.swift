@@ -45,6 +45,12 @@ struct CheckinAccess: Sendable {
         return (context.chosenLanguage ?? implicit, implicit)
     }
 
+    /// `/arrive/<token>[/<page>]`, naming `?lang=` only when the page would not pick the
+    /// language by itself (`implicit`): a guest's choice then survives every redirect.
+    static func path(token: String, page: String = "", language: String, implicit: String) -> String {
+        "/arrive/\(token)" + (page.isEmpty ? "" : "/" + page) + (language == implicit ? "" : "?lang=" + language)
+    }
+
     /// The one page for a link that opens nothing, whatever the reason (404).
     func invalidLink(language: String) -> HTTPResponse {
         let catalog = pages.catalog(language)

@@ -69,7 +69,7 @@ extension CheckinController {
             items.append(MissingItem(text: catalog.text("arrive.missing.companion", ["place": String(place + 1)]), link: link(visit, .companions)))
         }
         if missing.terms { items.append(MissingItem(text: catalog.text("arrive.missing.terms"), link: link(visit, .terms))) }
-        let opens = visit.reservation.arrival.adding(days: -checkins.earlyArrivalDays)
+        let opens = checkins.arrivalOpens(visit.reservation)
         let notice = checkins.today < opens
             ? catalog.text("arrive.arrive.too_early", ["date": pages.date(opens, language: visit.language)]) : nil
         let page = ArrivePage(nav: nav(visit), csrf: csrf(visit), action: link(visit, .arrive), booking: visit.reservation.reference,

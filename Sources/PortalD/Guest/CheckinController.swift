@@ -32,8 +32,9 @@ enum CheckinStep: String, CaseIterable, Sendable {
     }
 }
 
-/// Serves the steps after the welcome page: confirm the booking, then the primary
-/// guest's registration details, checked against the site's registration profile.
+/// Serves the steps after the welcome page: confirm the booking, the primary guest's
+/// registration details (checked against the site's registration profile), companions,
+/// terms, arrive and done. Each step is one page, reached only in order.
 struct CheckinController: Sendable {
     let access: CheckinAccess
     let checkins: Checkins
@@ -92,7 +93,7 @@ struct CheckinController: Sendable {
     func link(_ visit: Visit, _ step: CheckinStep) -> String { link(visit, page: step.rawValue) }
 
     func link(_ visit: Visit, page: String) -> String {
-        "/arrive/\(visit.token)" + (page.isEmpty ? "" : "/" + page) + (visit.language == visit.implicitLanguage ? "" : "?lang=" + visit.language)
+        CheckinAccess.path(token: visit.token, page: page, language: visit.language, implicit: visit.implicitLanguage)
     }
 
     /// Renders a step's page, with the footer's links to it in the other languages.
@@ -104,9 +105,7 @@ struct CheckinController: Sendable {
     /// A 303 to `step`: a form's answer is never a page (reloading would post it again).
     func redirect(_ visit: Visit, to step: CheckinStep) -> HTTPResponse { redirect(visit, page: step.rawValue) }
 
-    func redirect(_ visit: Visit, page: String) -> HTTPResponse {
-        HTTPResponse(status: 303, headers: HTTPHeaders([("Location", link(visit, page: page)), ("Cache-Control", "no-store")]))
-    }
+    func redirect(_ visit: Visit, page: String) -> HTTPResponse { .redirect(to: link(visit, page: page), status: 303) }
 
     /// "Step 2 of 5" and Back, counting only this booking's steps: one without companion
     /// places has no companions step (its Back would bounce).

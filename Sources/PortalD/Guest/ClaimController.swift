@@ -143,7 +143,8 @@ struct ClaimController: Sendable {
     }
 
     func redirect(_ path: String, language: String) -> HTTPResponse {
-        HTTPResponse(status: 303, headers: HTTPHeaders([("Location", pages.link(path, language: language)), ("Cache-Control", "no-store"),
-                                                        ("Referrer-Policy", "no-referrer")]))
+        var response = HTTPResponse.redirect(to: pages.link(path, language: language), status: 303)
+        response.headers.add("Referrer-Policy", "no-referrer")
+        return response
     }
 }

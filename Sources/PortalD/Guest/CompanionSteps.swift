@@ -60,9 +60,7 @@ extension CheckinController {
     func invite(_ visit: Visit, place: Int) throws -> HTTPResponse {
         guard try submitted(visit) != nil else { return try expired(visit) }
         let token = try checkins.invite(position: place, of: visit.reservation)
-        var base = access.reservations.linkBase.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        let url = base + "/claim/" + token
+        let url = CheckinLink.url(base: access.reservations.linkBase, path: "claim", token: token).absoluteString
         let catalog = pages.catalog(visit.language)
         let label = catalog.text("arrive.invite.qr_label")
         let page = InvitePage(heading: catalog.text("arrive.invite.heading", ["place": String(place + 1)]), url: url,

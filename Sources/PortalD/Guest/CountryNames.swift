@@ -6,6 +6,7 @@ import Foundation
 /// list is on every registration form.
 struct CountryNames: Sendable {
     private let byLanguage: [String: [(code: String, name: String)]]
+    private let names: [String: [String: String]]
 
     init(languages: some Sequence<String>) {
         var byLanguage: [String: [(code: String, name: String)]] = [:]
@@ -16,12 +17,11 @@ struct CountryNames: Sendable {
                 .sorted { $0.name.compare($1.name, options: [.caseInsensitive, .diacriticInsensitive], locale: locale) == .orderedAscending }
         }
         self.byLanguage = byLanguage
+        names = byLanguage.mapValues { Dictionary(uniqueKeysWithValues: $0.map { ($0.code, $0.name) }) }
     }
 
     /// Code and name, sorted by name.
     func list(_ language: String) -> [(code: String, name: String)] { byLanguage[language] ?? byLanguage["en"] ?? [] }
 
-    func name(_ code: String, language: String) -> String {
-        Locale(identifier: language).localizedString(forRegionCode: code) ?? code
-    }
+    func name(_ code: String, language: String) -> String { (names[language] ?? names["en"])?[code] ?? code }
 }
