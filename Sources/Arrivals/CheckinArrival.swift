@@ -84,6 +84,16 @@ extension Checkins {
     /// The first day a reservation may arrive online: its arrival day, less `earlyArrivalDays`.
     public func arrivalOpens(_ reservation: Reservation) -> LocalDate { reservation.arrival.adding(days: -earlyArrivalDays) }
 
+    /// Whether some booking may arrive online today: confirmed, its window open, its stay not over.
+    public func anyArrivalOpen() throws -> Bool {
+        let today = self.today
+        return try store.pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM reservation WHERE deleted_at IS NULL AND status = 'confirmed' AND arrival <= ? AND departure > ?)
+                """, arguments: [today.adding(days: earlyArrivalDays).description, today.description]) ?? false
+        }
+    }
+
     /// Moves the reservation to `in_house` once, with `arrival.arrived` in the same
     /// transaction. A repeat, concurrent or later, returns the first arrival and reports
     /// nothing. `via`: "guest" or the API token's name, reported.

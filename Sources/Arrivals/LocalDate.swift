@@ -78,6 +78,14 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return end
     }
 
+    /// The instant this day shows `time` on the clocks of `zone` (in a DST gap, the
+    /// first instant after it): a check-out time on the departure day.
+    public func at(_ time: TimeOfDay, in zone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: time.hour, minute: time.minute))!
+    }
+
     private enum EndCache { struct Key: Hashable { let date: LocalDate; let zone: String } }
     private static let ends = Mutex<[EndCache.Key: Date]>([:])
 
@@ -87,6 +95,23 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let start = calendar.date(from: DateComponents(year: year, month: month, day: day))!
         return calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: start))!
     }
+}
+
+/// A time on a site's clocks, without a day: when check-out is.
+public struct TimeOfDay: Hashable, Sendable, CustomStringConvertible {
+    public let hour: Int
+    public let minute: Int
+
+    /// Parses `HH:MM` on a 24-hour clock.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let hour = Int(parts[0]), let minute = Int(parts[1]),
+              (0...23).contains(hour), (0...59).contains(minute) else { return nil }
+        self.hour = hour
+        self.minute = minute
+    }
+
+    public var description: String { String(hour).leftPadded(2) + ":" + String(minute).leftPadded(2) }
 }
 
 extension String {

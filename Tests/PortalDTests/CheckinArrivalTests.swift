@@ -15,15 +15,15 @@ struct CheckinArrivalTests {
     func text(_ response: HTTPResponse) -> String { CheckinStepsTests.text(response) }
 
     /// Confirms and gives the primary guest's details (basic profile).
-    func detailsGiven(_ lab: Harness, _ token: String) throws {
-        #expect(try lab.submit("/arrive/\(token)/confirm", []).status == 303)
-        #expect(try lab.submit("/arrive/\(token)/details", [("first_name", "Anna"), ("last_name", "Müller")]).status == 303)
+    func detailsGiven(_ lab: Harness, _ token: String, client: String = "192.0.2.10") throws {
+        #expect(try lab.submit("/arrive/\(token)/confirm", [], client: client).status == 303)
+        #expect(try lab.submit("/arrive/\(token)/details", [("first_name", "Anna"), ("last_name", "Müller")], client: client).status == 303)
     }
 
-    func signed(_ lab: Harness, _ token: String) throws {
-        let page = lab.get("/arrive/\(token)/terms")
+    func signed(_ lab: Harness, _ token: String, client: String = "192.0.2.10") throws {
+        let page = lab.get("/arrive/\(token)/terms", client: client)
         let response = lab.post("/arrive/\(token)/terms", [("csrf", try CheckinStepsTests.csrf(of: page)), ("terms_sha256", try hidden("terms_sha256", in: page)),
-                                                          ("name", "Anna Müller")])
+                                                          ("name", "Anna Müller")], client: client)
         #expect(response.status == 303 && response.headers["location"] == "/arrive/\(token)/arrive", "\(text(response))")
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Firewall
 import GRDB
 import HTTPServer
+import Lab
 import Logging
 import Outbox
 @testable import PortalD
@@ -22,10 +23,13 @@ struct CheckinStepsTests {
         let reservations: Reservations
         let checkins: Checkins
         let store: Store
+        let sessions: SessionService
         let clock = TestClock()
         let handle: @Sendable (HTTPRequest) -> HTTPResponse
 
-        init(registration: String = "basic", fields: String = "") throws {
+        /// `fields`: more lines for `[arrivals]`; `neighbours`: the LAN's devices as the
+        /// kernel's ARP table lists them (address, MAC), on `lan0`.
+        init(registration: String = "basic", fields: String = "", neighbours: [(String, String)] = []) throws {
             let config = try Config.parse("""
                 [site]
                 id = "h"
@@ -50,9 +54,12 @@ struct CheckinStepsTests {
                 secrets: [WebhookSecret("whsec_" + Data(repeating: 7, count: 24).base64EncodedString())], topics: ["arrival.*"])])
             checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
                                 earlyArrivalDays: config.arrivals.earlyArrivalDays, now: { clock.now })
-            let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
+            sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"), now: { clock.now })
+            let arp = Scratch.directory.appendingPathComponent("arp-\(UUID().uuidString)").path
+            try (["IP address       HW type     Flags       HW address            Mask     Device"]
+                 + neighbours.map { "\($0.0)  0x1  0x2  \($0.1)  *  lan0" }).joined(separator: "\n").write(toFile: arp, atomically: false, encoding: .utf8)
             let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone)
-            let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: "/nonexistent"),
+            let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
                                 formKey: Array(repeating: 2, count: 32), pages: pages, reservations: reservations, checkins: checkins,
                                 logger: Logger(label: "t"))
             handle = portal.answer

@@ -71,6 +71,18 @@ struct ConfigTests {
         #expect(error(valid + "\n[arrivals.fields]\nlast_name = \"hidden\"").contains("[arrivals.fields] last_name is always required"))
     }
 
+    @Test("[arrivals] WiFi at arrival: on by default until 12:00 + 120 minutes; bad times and flags are named")
+    func arrivalWiFi() throws {
+        let defaults = try parse(valid).arrivals
+        #expect(defaults.wifiAtArrival && defaults.checkoutTime.description == "12:00" && defaults.wifiGraceMinutes == 120)
+        let set = try parse(valid + "\n[arrivals]\nwifi_at_arrival = false\ncheckout_time = \"09:30\"\nwifi_grace_minutes = 0").arrivals
+        #expect(!set.wifiAtArrival && set.checkoutTime.hour == 9 && set.checkoutTime.minute == 30 && set.wifiGraceMinutes == 0)
+        #expect(error(valid + "\n[arrivals]\ncheckout_time = \"24:00\"").contains(#"[arrivals] checkout_time: "24:00" is not a time of day like "11:00""#))
+        #expect(error(valid + "\n[arrivals]\ncheckout_time = \"9:30\"").contains("[arrivals] checkout_time"))
+        #expect(error(valid + "\n[arrivals]\nwifi_at_arrival = \"yes\"").contains("[arrivals] wifi_at_arrival: expected true or false"))
+        #expect(error(valid + "\n[arrivals]\nwifi_grace_minutes = -1").contains("[arrivals] wifi_grace_minutes: -1 is out of range"))
+    }
+
     @Test("every bad key is named", arguments: [
         ("[site]\nid = \"x\"\nname = \"y\"", "missing section [portal]"),
         ("", "missing section [site]"),

@@ -47,7 +47,7 @@ struct GuestPagesTests {
     func pageModelsExposeEveryProperty() throws {
         let pages = try GuestPages(siteName: "S", timeZone: .gmt)
         let models: [any MustacheParent] = [
-            SplashPage(csrf: "c", url: "u", error: "e"),
+            SplashPage(csrf: "c", url: "u", error: "e", checkin: "k"),
             OnlinePage(validUntil: "v", timeLeft: "t", url: "u", continueText: "c"),
             MessagePage(heading: "h", message: "m", link: "l", linkText: "x"),
             Chrome(site: "s", lang: "en", t: Texts(catalog: pages.catalog("en"), arguments: [:]), logo: "/l", theme: Branding.Theme()),
@@ -66,7 +66,7 @@ struct GuestPagesTests {
             ArrivePage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", booking: "b", dates: "d", guestName: "g",
                        missing: [], notice: "n", error: "e"),
             MissingItem(text: "t", link: "l"),
-            DonePage(heading: "h", message: "m", room: "r"),
+            DonePage(heading: "h", message: "m", room: "r", wifi: "w", wifiAction: "a", csrf: "c", error: "e"),
             CompanionsPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", intro: "i", rows: [], next: "n", error: "e"),
             CompanionRow(label: "l", state: "s", detailsLink: "d", inviteAction: "i", revokeAction: "r"),
             InvitePage(heading: "h", url: "u", qr: "q", back: "b"),

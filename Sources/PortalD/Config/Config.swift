@@ -86,6 +86,12 @@ public struct Config: Sendable {
         public var earlyArrivalDays = 0
         /// Days after departure until a stay's reservation and check-in are deleted.
         public var purgeAfterDays = 30
+        /// Arriving online from a device on the guest LAN lets that device on for the stay.
+        public var wifiAtArrival = true
+        /// When a stay ends on its departure day, site time.
+        public var checkoutTime = TimeOfDay("12:00")!
+        /// How long after check-out time a stay's WiFi lasts.
+        public var wifiGraceMinutes = 120
     }
 
     public struct Log: Sendable {

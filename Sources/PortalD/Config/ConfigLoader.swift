@@ -127,7 +127,10 @@ extension Config {
                             termsVersion: try arrivals.string("terms_version", default: "1", matching: "^[A-Za-z0-9._-]{1,32}$",
                                                               hint: "letters, digits, '.', '_' or '-', e.g. \"2026-11\""),
                             earlyArrivalDays: try arrivals.int("early_arrival_days", default: 0, range: 0...30),
-                            purgeAfterDays: try arrivals.int("purge_after_days", default: 30, range: 1...3650)),
+                            purgeAfterDays: try arrivals.int("purge_after_days", default: 30, range: 1...3650),
+                            wifiAtArrival: try arrivals.bool("wifi_at_arrival", default: true),
+                            checkoutTime: try arrivals.timeOfDay("checkout_time", default: TimeOfDay("12:00")!),
+                            wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60))),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }

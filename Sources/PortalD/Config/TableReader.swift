@@ -1,3 +1,4 @@
+import Arrivals
 import Foundation
 import HTTPServer
 import Outbox
@@ -95,6 +96,20 @@ final class TableReader {
             throw ConfigError("\(name(key)): \(number) is out of range (\(range.lowerBound)–\(range.upperBound))")
         }
         return number
+    }
+
+    func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let found = value(key) else { return fallback }
+        guard let flag = found.bool else { throw ConfigError("\(name(key)): expected true or false, got \(found.type)") }
+        return flag
+    }
+
+    /// A time of day, `"HH:MM"` (24-hour clock).
+    func timeOfDay(_ key: String, default fallback: TimeOfDay) throws -> TimeOfDay {
+        guard value(key) != nil else { return fallback }
+        let text = try string(key)
+        guard let time = TimeOfDay(text) else { throw ConfigError("\(name(key)): \"\(text)\" is not a time of day like \"11:00\" (HH:MM, 24-hour)") }
+        return time
     }
 
     func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, default fallback: E) throws -> E where E.RawValue == String {

@@ -83,7 +83,11 @@ extension CheckinController {
         guard try submitted(visit) != nil else { return try showArrive(visit, error: catalog.text("arrive.form.expired"), status: 403) }
         do {
             // The form twice (a double tap) or on two phones: arriving is idempotent by itself.
-            _ = try checkins.arrive(reservationID: visit.reservation.id, key: nil, via: "guest")
+            let arrival = try checkins.arrive(reservationID: visit.reservation.id, key: nil, via: "guest")
+            var arrived = visit.reservation
+            arrived.status = arrival.status
+            // Best effort (a failure is logged): the arrival stands, and the done page offers the WiFi again.
+            _ = try? wifi?.connect(visit.request, for: arrived)
             return redirect(visit, to: .done)
         } catch let refusal as Checkins.ArrivalRefusal {
             switch refusal {
@@ -94,13 +98,40 @@ extension CheckinController {
         }
     }
 
-    func showDone(_ visit: Visit) throws -> HTTPResponse {
+    func showDone(_ visit: Visit, error: String? = nil, status: Int = 200) throws -> HTTPResponse {
         guard visit.arrived else { return redirect(visit, to: .arrive) }
         let catalog = pages.catalog(visit.language)
-        let page = DonePage(heading: catalog.text("arrive.done.heading"),
+        var page = DonePage(heading: catalog.text("arrive.done.heading"),
                             message: catalog.text("arrive.done.message", ["site": pages.siteName]),
-                            room: visit.reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) })
-        return render(page, visit)
+                            room: visit.reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) }, error: error)
+        switch wifi?.state(of: visit.request, for: visit.reservation) {
+        case .online(let until):
+            page.wifi = catalog.text("arrive.done.wifi.online", ["until": pages.dateTime(until, language: visit.language)])
+        case .offered:
+            page.wifi = catalog.text("arrive.done.wifi.offered")
+            page.wifiAction = link(visit, page: "wifi")
+            page.csrf = csrf(visit)
+        case .away:
+            if visit.reservation.status == .inHouse { page.wifi = catalog.text("arrive.done.wifi.away") }
+        case .over, nil:
+            break
+        }
+        return render(page, visit, status: status)
+    }
+
+    /// "Connect this device": the done page's button, for a device on the guest LAN
+    /// that was not there when the guest arrived (checked in at home, a second phone).
+    func connectWiFi(_ visit: Visit) throws -> HTTPResponse {
+        guard visit.arrived else { return redirect(visit, to: .arrive) }
+        guard let wifi else { return redirect(visit, to: .done) }
+        let catalog = pages.catalog(visit.language)
+        guard try submitted(visit) != nil else { return try showDone(visit, error: catalog.text("arrive.form.expired"), status: 403) }
+        do {
+            _ = try wifi.connect(visit.request, for: visit.reservation)
+        } catch {
+            return try showDone(visit, error: catalog.text("arrive.done.wifi.failed"), status: 503)
+        }
+        return redirect(visit, to: .done)
     }
 }
 

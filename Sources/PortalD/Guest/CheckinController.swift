@@ -42,6 +42,8 @@ struct CheckinController: Sendable {
     let fields: RegistrationForm
     /// `[arrivals] terms_version`: signed with the text.
     let termsVersion: String
+    /// Arriving from the guest LAN lets the device on (nil: `wifi_at_arrival = false`).
+    let wifi: ArrivalWiFi?
     var pages: GuestPages { access.pages }
 
     func addRoutes(to group: RouterGroup<GuestContext>) {
@@ -55,7 +57,8 @@ struct CheckinController: Sendable {
         blocking.post("/arrive/{token}/terms") { request, context in try visit(request, context, .terms, sign) }
         blocking.get("/arrive/{token}/arrive") { request, context in try visit(request, context, .arrive) { try showArrive($0) } }
         blocking.post("/arrive/{token}/arrive") { request, context in try visit(request, context, .arrive, arrive) }
-        blocking.get("/arrive/{token}/done") { request, context in try visit(request, context, .done, showDone) }
+        blocking.get("/arrive/{token}/done") { request, context in try visit(request, context, .done) { try showDone($0) } }
+        blocking.post("/arrive/{token}/wifi") { request, context in try visit(request, context, .done, connectWiFi) }
     }
 
     /// One guest's request on one step of one reservation.

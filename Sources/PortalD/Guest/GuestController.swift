@@ -9,12 +9,11 @@ import Logging
 struct GuestController: Sendable {
     let publicURL: URL
     let sessions: SessionService
-    let neighbours: NeighbourTable
+    let lan: GuestLAN
     let formToken: FormToken
-    /// With `backend = "none"` there may be no ARP entry (a laptop, loopback): a
-    /// stable locally administered MAC is derived from the address instead.
-    let derivesMissingMAC: Bool
     let pages: GuestPages
+    /// Set when online check-in is served: the splash page offers it while bookings arrive.
+    let checkinOffer: CheckinOffer?
     let logger: Logger
 
     func addRoutes(to group: RouterGroup<GuestContext>) {
@@ -32,8 +31,9 @@ struct GuestController: Sendable {
     }
 
     func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {
-        let page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
+        var page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
                               url: url ?? Self.safeDestination(request.query["url"]) ?? "", error: error)
+        if checkinOffer?.isOpen == true { page.checkin = pages.link("/arrive", language: context.language) }
         // The other languages keep where the guest was going.
         let here = "/" + (page.url.isEmpty ? "" : "?url=" + FormData.encode(page.url))
         return .html(pages.render(page, language: context.language, path: here), status: status)
@@ -54,7 +54,7 @@ struct GuestController: Sendable {
         guard let ipv4 = IPv4Address(request.clientAddress) else {
             throw HTTPError(400, code: "ipv6", message: "the device reached the portal over IPv6")
         }
-        guard let mac = device(for: ipv4) else {
+        guard let mac = lan.mac(for: ipv4) else {
             logger.warning("login without a neighbour entry", metadata: ["ipv4": "\(ipv4)"])
             throw HTTPError(400, code: "device", message: "no neighbour entry for \(ipv4)")
         }
@@ -111,15 +111,10 @@ struct GuestController: Sendable {
     }
 
     func currentSession(_ request: HTTPRequest) -> Session? {
-        guard let ipv4 = IPv4Address(request.clientAddress), let mac = device(for: ipv4),
-              let session = try? sessions.activeSession(mac: mac), session.ipv4 == ipv4,
+        guard let device = lan.device(at: request.clientAddress),
+              let session = try? sessions.activeSession(mac: device.mac), session.ipv4 == device.ipv4,
               session.expiresAt > sessions.now() else { return nil }
         return session
-    }
-
-    func device(for ipv4: IPv4Address) -> MACAddress? {
-        if let mac = neighbours.mac(for: ipv4) { return mac }
-        return derivesMissingMAC ? MACAddress(bytes: [0x02, 0x00] + ipv4.octets) : nil
     }
 
     /// Only absolute http(s) URLs of sane length are followed after login.

@@ -25,9 +25,10 @@ public final class Portal: HTTPResponder {
         let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
         self.locale = locale
 
+        let lan = GuestLAN(neighbours: neighbours, derivesMissingMAC: config.firewall.backend == .none)
         let controller = GuestController(
-            publicURL: config.portal.publicURL, sessions: sessions, neighbours: neighbours, formToken: FormToken(key: formKey),
-            derivesMissingMAC: config.firewall.backend == .none, pages: pages, logger: logger)
+            publicURL: config.portal.publicURL, sessions: sessions, lan: lan, formToken: FormToken(key: formKey), pages: pages,
+            checkinOffer: reservations != nil ? checkins.map(CheckinOffer.init) : nil, logger: logger)
         let router = Router(context: GuestContext.self, errors: { error, request in
             GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
         }, unexpected: { error, request in
@@ -43,8 +44,12 @@ public final class Portal: HTTPResponder {
             ArrivalsController(access: access, formToken: FormToken(key: formKey), lookups: LookupThrottle(), siteName: config.site.name, logger: logger)
                 .addRoutes(to: guestRoutes)
             if let checkins {
+                let wifi = config.arrivals.wifiAtArrival
+                    ? ArrivalWiFi(sessions: sessions, lan: lan, timeZone: config.site.timeZone, checkoutTime: config.arrivals.checkoutTime,
+                                  graceMinutes: config.arrivals.wifiGraceMinutes, logger: logger) : nil
                 CheckinController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
-                                  fields: RegistrationForm(profile: checkins.profile, pages: pages), termsVersion: config.arrivals.termsVersion)
+                                  fields: RegistrationForm(profile: checkins.profile, pages: pages), termsVersion: config.arrivals.termsVersion,
+                                  wifi: wifi)
                     .addRoutes(to: guestRoutes)
                 ClaimController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
                                 fields: RegistrationForm(profile: checkins.profile, pages: pages))

@@ -61,12 +61,18 @@ public final class SessionService: Sendable {
     /// after accepting the terms is bound to the reservation. An address has one
     /// owner: another device's live session on it ended (DHCP gave the address away),
     /// with its bytes, so two guests' traffic is never mixed.
+    ///
+    /// The session lasts `minutes`, or until `until` (a stay's end, at most a year away),
+    /// or `[portal] session_minutes`.
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil) throws -> Session {
+                      minutes: Int? = nil, until: Date? = nil) throws -> Session {
         try changes.withLock { state in
             let started = now()
-            let length = minutes.map { Duration.seconds($0 * 60) } ?? sessionLength
+            let longest = TimeInterval(Session.minutesRange.upperBound * 60)
+            let length = minutes.map { Duration.seconds($0 * 60) }
+                ?? until.map { Duration.seconds(Int(min(longest, max(1, $0.timeIntervalSince(started))).rounded(.up))) }
+                ?? sessionLength
             let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
                                   subject: subject, startedAt: started,
                                   expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
@@ -80,7 +86,8 @@ public final class SessionService: Sendable {
                         "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = 'ipv4' AND address = ?)",
                         [mac.description, ipv4.description], in: db)
                     if let current = ending.first, ending.count == 1, current.mac == mac, current.ipv4 == ipv4,
-                       current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil {
+                       current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
+                       until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
                         return .kept(current)
                     }
                     guard var unread = traffic ?? (ending.isEmpty ? [:] : nil) else {

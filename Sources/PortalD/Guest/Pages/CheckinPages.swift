@@ -218,12 +218,22 @@ struct DonePage: PageModel {
     let heading: String
     let message: String
     let room: String?
+    /// What the stay's WiFi is for this device (online until…, or how to get it).
+    var wifi: String?
+    /// Set when this device may connect: the form that does it.
+    var wifiAction: String?
+    var csrf: String?
+    var error: String?
 
     func child(named name: String) -> Any? {
         switch name {
         case "heading": heading
         case "message": message
         case "room": room
+        case "wifi": wifi
+        case "wifiAction": wifiAction
+        case "csrf": csrf
+        case "error": error
         default: nil
         }
     }

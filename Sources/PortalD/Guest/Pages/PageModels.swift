@@ -6,12 +6,15 @@ struct SplashPage: PageModel {
     let csrf: String
     let url: String
     var error: String?
+    /// "Check in online" (find my booking), while some booking may arrive today.
+    var checkin: String?
 
     func child(named name: String) -> Any? {
         switch name {
         case "csrf": csrf
         case "url": url
         case "error": error
+        case "checkin": checkin
         default: nil
         }
     }
