@@ -29,17 +29,7 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                     inbound: inbound, health: health, throttle: throttle, limiter: limiter, logger: logger)
 }
 
-extension AdminAPI {
-    /// The answer, with offloaded work run in place as the worker pool would run it.
-    func answer(_ request: HTTPRequest) -> HTTPResponse {
-        switch respond(to: request) {
-        case .now(let response): response
-        case .later(let work): work()
-        }
-    }
-}
-
-extension Portal {
+extension HTTPResponder {
     /// The answer, with offloaded work run in place as the worker pool would run it.
     func answer(_ request: HTTPRequest) -> HTTPResponse {
         switch respond(to: request) {

@@ -26,6 +26,8 @@ struct CheckinStepsTests {
         let sessions: SessionService
         let clock = TestClock()
         let handle: @Sendable (HTTPRequest) -> HTTPResponse
+        /// The same check-in on `[arrivals] listen` (the reverse proxy's way in).
+        let site: @Sendable (HTTPRequest) -> HTTPResponse
 
         /// `fields`: more lines for `[arrivals]`; `neighbours`: the LAN's devices as the
         /// kernel's ARP table lists them (address, MAC), on `lan0`.
@@ -63,6 +65,8 @@ struct CheckinStepsTests {
                                 formKey: Array(repeating: 2, count: 32), pages: pages, reservations: reservations, checkins: checkins,
                                 logger: Logger(label: "t"))
             handle = portal.answer
+            site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, formKey: Array(repeating: 2, count: 32),
+                                lookups: LookupThrottle(), pages: pages, logger: Logger(label: "t")).answer
         }
 
         /// A booking for two adults arriving 2026-12-01; returns its check-in token.
@@ -74,21 +78,24 @@ struct CheckinStepsTests {
             return try #require(stored.checkinURL?.lastPathComponent)
         }
 
-        func get(_ target: String, client: String = "192.0.2.10", headers: [(String, String)] = []) -> HTTPResponse {
-            handle(HTTPRequest(method: .get, target: target, headers: HTTPHeaders([("Host", "portal.example:8080")] + headers), body: [], clientAddress: client))
+        /// `site`: through `[arrivals] listen` rather than the portal listener.
+        func get(_ target: String, client: String = "192.0.2.10", headers: [(String, String)] = [], site: Bool = false) -> HTTPResponse {
+            (site ? self.site : handle)(HTTPRequest(method: .get, target: target, headers: HTTPHeaders([("Host", "portal.example:8080")] + headers), body: [], clientAddress: client))
         }
 
-        func post(_ target: String, _ fields: [(String, String)], client: String = "192.0.2.10", headers: [(String, String)] = []) -> HTTPResponse {
-            handle(HTTPRequest(method: .post, target: target, headers: HTTPHeaders([("Host", "portal.example:8080"),
+        func post(_ target: String, _ fields: [(String, String)], client: String = "192.0.2.10", headers: [(String, String)] = [],
+                  site: Bool = false) -> HTTPResponse {
+            (site ? self.site : handle)(HTTPRequest(method: .post, target: target, headers: HTTPHeaders([("Host", "portal.example:8080"),
                                                                                     ("Content-Type", "application/x-www-form-urlencoded")] + headers),
                                body: Array(FormData(fields).encoded.utf8), clientAddress: client))
         }
 
         /// Sends the form of the page at `target` as a guest would: its token, then `fields`.
-        func submit(_ target: String, _ fields: [(String, String)], client: String = "192.0.2.10") throws -> HTTPResponse {
-            let page = get(target, client: client)
+        func submit(_ target: String, _ fields: [(String, String)], client: String = "192.0.2.10", headers: [(String, String)] = [],
+                    site: Bool = false) throws -> HTTPResponse {
+            let page = get(target, client: client, headers: headers, site: site)
             #expect(page.status == 200, "\(target): \(text(page))")
-            return post(target, [("csrf", try csrf(of: page))] + fields, client: client)
+            return post(target, [("csrf", try csrf(of: page))] + fields, client: client, headers: headers, site: site)
         }
 
         /// `arrival.guest_updated` events recorded, oldest first (their data).

@@ -83,6 +83,15 @@ struct ConfigTests {
         #expect(error(valid + "\n[arrivals]\nwifi_grace_minutes = -1").contains("[arrivals] wifi_grace_minutes: -1 is out of range"))
     }
 
+    @Test("[arrivals] listen and trusted_proxies: off by default; addresses checked")
+    func arrivalsListener() throws {
+        #expect(try parse(valid).arrivals.listen == nil)
+        let set = try parse(valid + "\n[arrivals]\nlisten = \"192.0.2.1:8443\"\ntrusted_proxies = [\"192.0.2.5\", \"2001:DB8::5\"]").arrivals
+        #expect(set.listen?.port == 8443 && set.trustedProxies == ["192.0.2.5", "2001:db8::5"])
+        #expect(error(valid + "\n[arrivals]\ntrusted_proxies = [\"proxy.example\"]").contains(#"[arrivals] trusted_proxies: "proxy.example" is not an IPv4 or IPv6 address"#))
+        #expect(error(valid + "\n[arrivals]\nlisten = \"8443\"").contains("[arrivals] listen"))
+    }
+
     @Test("every bad key is named", arguments: [
         ("[site]\nid = \"x\"\nname = \"y\"", "missing section [portal]"),
         ("", "missing section [site]"),

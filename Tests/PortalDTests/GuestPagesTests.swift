@@ -53,6 +53,7 @@ struct GuestPagesTests {
             Chrome(site: "s", lang: "en", t: Texts(catalog: pages.catalog("en"), arguments: [:]), logo: "/l", theme: Branding.Theme()),
             Branding.Theme(),
             FindBookingPage(csrf: "c", reference: "r", surname: "s", askArrival: true, error: "e"),
+            ChooseStayPage(choices: []), StayChoice(label: "l", detail: "d", link: "k"),
             WelcomePage(heading: "h", booking: "b", dates: "d", room: "r", guests: "g", start: "s"),
             StepNav(position: "p", back: "b", backText: "t"),
             ConfirmPage(nav: StepNav(position: "p", back: nil, backText: "t"), csrf: "c", action: "a", booking: "b", dates: "d", room: "r",

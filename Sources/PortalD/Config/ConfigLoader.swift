@@ -130,7 +130,9 @@ extension Config {
                             purgeAfterDays: try arrivals.int("purge_after_days", default: 30, range: 1...3650),
                             wifiAtArrival: try arrivals.bool("wifi_at_arrival", default: true),
                             checkoutTime: try arrivals.timeOfDay("checkout_time", default: TimeOfDay("12:00")!),
-                            wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60))),
+                            wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60)),
+                            listen: arrivals.has("listen") ? try arrivals.listenAddress("listen") : nil,
+                            trustedProxies: try arrivals.trustedProxies()),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }
@@ -164,6 +166,16 @@ public enum AdminScope {
 }
 
 extension TableReader {
+    /// `[arrivals] trusted_proxies = ["192.0.2.5", "2001:db8::5"]`: addresses, each named when it is not one.
+    func trustedProxies() throws -> [String] {
+        try (optionalStringArray("trusted_proxies") ?? []).map { text in
+            guard let address = ForwardedFor.normalized(text) else {
+                throw ConfigError("\(name("trusted_proxies")): \"\(text)\" is not an IPv4 or IPv6 address")
+            }
+            return address
+        }
+    }
+
     /// `[arrivals] registration = "es"` and `[arrivals.fields] phone = "required"`.
     func registrationProfile() throws -> RegistrationProfile {
         let name = try string("registration", default: "basic")

@@ -74,8 +74,9 @@ public enum Daemon {
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
+            let lookups = LookupThrottle()
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
-                                reservations: reservations, checkins: checkins, logger: logger)
+                                reservations: reservations, checkins: checkins, lookups: lookups, logger: logger)
             let idempotencyKeys = IdempotencyKeys(store: store)
             try await workers.run { try idempotencyKeys.forgetUnfinished() }
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
@@ -113,6 +114,22 @@ public enum Daemon {
                         started.dropFirst().forEach { $0.stop() }  // the portal is stopped below
                         throw error
                     }
+                }
+                if let listen = config.arrivals.listen {
+                    let site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups,
+                                            pages: pages, logger: logger)
+                    do {
+                        // Every guest at home arrives through the one proxy address: no per-address connection cap.
+                        started.append(try HTTPServer(options: HTTPServerOptions(
+                            listen: listen, threads: 2, connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds,
+                            requestTimeoutSeconds: config.portal.requestTimeoutSeconds, maxConnectionsPerIP: 1024, maxConnections: 1024,
+                            maxBodyBytes: config.portal.maxBodyBytes, logger: logger), responder: site, workers: workers))
+                    } catch {
+                        started.dropFirst().forEach { $0.stop() }
+                        throw error
+                    }
+                } else if !config.arrivals.trustedProxies.isEmpty {
+                    logger.warning("[arrivals] trusted_proxies is set without [arrivals] listen: it is not used")
                 }
                 servers = started
             } catch {

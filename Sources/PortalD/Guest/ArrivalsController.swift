@@ -82,16 +82,16 @@ struct ArrivalsController: Sendable {
             response.headers.add("Retry-After", wait)
             return response
         }
+        // Every answer from here takes at least `answerFloor`: how long the lookup took (no row,
+        // one, several; a surname compared or not) does not tell whether a reference exists.
+        let deadline = ContinuousClock.now + Self.answerFloor
+        defer { Self.sleep(until: deadline) }
         let arrival = form["arrival"].flatMap { $0.isEmpty ? nil : LocalDate($0) }
         let result = try reservations.lookup(reference: page.reference, surname: page.surname, arrival: arrival)
         switch result.matches.count {
         case 1:
-            let match = result.matches[0]
             lookups.succeeded(ReservationLookup.key(page.reference))
-            let token = access.pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
-            // The language the guest found it in goes along, unless the booking's pages would pick it anyway.
-            let (language, implicit) = access.language(for: match.stored.reservation, context)
-            var response = HTTPResponse.redirect(to: CheckinAccess.path(token: token, language: language, implicit: implicit), status: 303)
+            var response = HTTPResponse.redirect(to: passLink(result.matches[0], context, at: now), status: 303)
             response.headers.add("Referrer-Policy", "no-referrer")
             return response
         case 0:
@@ -100,11 +100,42 @@ struct ArrivalsController: Sendable {
             page.error = catalog.text("arrive.find.not_found")
             return find(request, context, page: page, status: 404)
         default:
-            // Reference and surname are right: the date tells a group's stays apart. (Several
-            // stays of one name on one day, a family's rooms, need a choice page: not yet.)
-            page.askArrival = true
-            page.error = arrival == nil ? nil : catalog.text("arrive.find.not_found")
-            return find(request, context, page: page, status: arrival == nil ? 200 : 404)
+            lookups.succeeded(ReservationLookup.key(page.reference))
+            guard arrival != nil else {
+                // Reference and surname are right: the date tells a group's stays apart.
+                page.askArrival = true
+                return find(request, context, page: page)
+            }
+            // Several stays of one name on one day (a family's rooms): the guest picks theirs.
+            let choices = result.matches.map { match in
+                let reservation = match.stored.reservation
+                return StayChoice(label: reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) } ?? catalog.text("arrive.choose.unassigned"),
+                                  detail: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children) + " · "
+                                      + reservation.guests.map { "\($0.firstName) \($0.lastName)" }.joined(separator: ", "),
+                                  link: passLink(match, context, at: now))
+            }
+            var response = HTTPResponse.html(pages.render(ChooseStayPage(choices: choices), language: context.language))
+            response.headers.add("Referrer-Policy", "no-referrer")
+            return response
         }
+    }
+
+    /// The pass into a found booking's check-in; the language the guest found it in goes
+    /// along, unless the booking's pages would pick it anyway.
+    func passLink(_ match: (stored: StoredReservation, linkHash: [UInt8]), _ context: GuestContext, at now: Date) -> String {
+        let token = access.pass.issue(reservationID: match.stored.reservation.id, linkHash: match.linkHash, at: now)
+        let (language, implicit) = access.language(for: match.stored.reservation, context)
+        return CheckinAccess.path(token: token, language: language, implicit: implicit)
+    }
+
+    /// The least time a lookup's answer takes: above what a lookup costs (well under a
+    /// millisecond), small enough that a worker waiting it out costs little (lookups are
+    /// throttled per address and per reference before they get here).
+    static let answerFloor = Duration.milliseconds(30)
+
+    static func sleep(until deadline: ContinuousClock.Instant) {
+        let left = deadline - ContinuousClock.now
+        guard left > .zero else { return }
+        Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
     }
 }

@@ -18,16 +18,20 @@ struct GuestController: Sendable {
 
     func addRoutes(to group: RouterGroup<GuestContext>) {
         group.get("/") { request, context in splash(request, context) }
-        if let logo = pages.logo {
-            group.get(logo.path) { _, _ in
-                HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", logo.contentType), ("Cache-Control", "public, max-age=86400"),
-                                                                ("X-Content-Type-Options", "nosniff")]), body: logo.bytes)
-            }
-        }
+        Self.addLogo(of: pages, to: group)
         let blocking = group.group(execution: .offloaded)
         blocking.post("/login/terms") { request, context in try loginWithTerms(request, context) }
         blocking.get("/status") { request, context in status(request, context) }
         blocking.get("/api/captive") { request, _ in captiveAPI(request) }
+    }
+
+    /// The branding's logo, which every page's header shows.
+    static func addLogo(of pages: GuestPages, to group: RouterGroup<GuestContext>) {
+        guard let logo = pages.logo else { return }
+        group.get(logo.path) { _, _ in
+            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", logo.contentType), ("Cache-Control", "public, max-age=86400"),
+                                                            ("X-Content-Type-Options", "nosniff")]), body: logo.bytes)
+        }
     }
 
     func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {

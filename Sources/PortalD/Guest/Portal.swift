@@ -1,5 +1,4 @@
 import Arrivals
-import Crypto
 import Firewall
 import Foundation
 import HTTPServer
@@ -16,9 +15,10 @@ public final class Portal: HTTPResponder {
     private let router: RouterResponder<GuestContext>
 
     /// `reservations`: online check-in's way in (`/arrive`, `/arrive/{token}`) is served when
-    /// given; `checkins`: and its steps.
+    /// given; `checkins`: and its steps. `lookups`: "find my booking"'s per-reservation
+    /// throttle, shared with `[arrivals] listen`.
     init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages,
-         reservations: Reservations? = nil, checkins: Checkins? = nil, logger: Logger) {
+         reservations: Reservations? = nil, checkins: Checkins? = nil, lookups: LookupThrottle = LookupThrottle(), logger: Logger) {
         capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
                                   listen: config.portal.listen)
         self.pages = pages
@@ -29,32 +29,15 @@ public final class Portal: HTTPResponder {
         let controller = GuestController(
             publicURL: config.portal.publicURL, sessions: sessions, lan: lan, formToken: FormToken(key: formKey), pages: pages,
             checkinOffer: reservations != nil ? checkins.map(CheckinOffer.init) : nil, logger: logger)
-        let router = Router(context: GuestContext.self, errors: { error, request in
-            GuestErrors.page(for: error, language: locale.language(for: request), pages: pages)
-        }, unexpected: { error, request in
-            let id = HTTPError.newRequestID()
-            logger.error("guest request failed", metadata: ["path": "\(Self.loggable(request.path))", "error": "\(error)", "request_id": "\(id)"])
-            return .internalError(requestID: id)
-        })
+        let router = GuestErrors.router(locale: locale, pages: pages, logger: logger, failure: "guest request failed")
         let guestRoutes = router.group().add(middleware: locale)
         controller.addRoutes(to: guestRoutes)
         if let reservations {
-            let access = CheckinAccess(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
-                                       throttle: AuthFailureThrottle(limit: Self.guessesPerMinute, label: "check-in links", logger: logger), pages: pages)
-            ArrivalsController(access: access, formToken: FormToken(key: formKey), lookups: LookupThrottle(), siteName: config.site.name, logger: logger)
-                .addRoutes(to: guestRoutes)
-            if let checkins {
-                let wifi = config.arrivals.wifiAtArrival
-                    ? ArrivalWiFi(sessions: sessions, lan: lan, timeZone: config.site.timeZone, checkoutTime: config.arrivals.checkoutTime,
-                                  graceMinutes: config.arrivals.wifiGraceMinutes, logger: logger) : nil
-                CheckinController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
-                                  fields: RegistrationForm(profile: checkins.profile, pages: pages), termsVersion: config.arrivals.termsVersion,
-                                  wifi: wifi)
-                    .addRoutes(to: guestRoutes)
-                ClaimController(access: access, checkins: checkins, formToken: FormToken(key: formKey),
-                                fields: RegistrationForm(profile: checkins.profile, pages: pages))
-                    .addRoutes(to: guestRoutes)
-            }
+            let wifi = config.arrivals.wifiAtArrival
+                ? ArrivalWiFi(sessions: sessions, lan: lan, timeZone: config.site.timeZone, checkoutTime: config.arrivals.checkoutTime,
+                              graceMinutes: config.arrivals.wifiGraceMinutes, logger: logger) : nil
+            CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
+                .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links")
         }
         self.router = router.responder()
     }
@@ -98,6 +81,18 @@ public final class Portal: HTTPResponder {
 /// come from the catalog by the error's code (`error.device.heading`), else by its
 /// status (`error.404.heading`), else a generic one.
 enum GuestErrors {
+    /// A router for guest pages whose errors are such pages; an unexpected error is logged
+    /// as `failure` (a token cut from the path) with the id its page shows.
+    static func router(locale: GuestLocale, pages: GuestPages, logger: Logger, failure: Logger.Message) -> Router<GuestContext> {
+        Router(context: GuestContext.self, errors: { error, request in
+            page(for: error, language: locale.language(for: request), pages: pages)
+        }, unexpected: { error, request in
+            let id = HTTPError.newRequestID()
+            logger.error(failure, metadata: ["path": "\(Portal.loggable(request.path))", "error": "\(error)", "request_id": "\(id)"])
+            return .internalError(requestID: id)
+        })
+    }
+
     static func page(for error: HTTPError, language: String, pages: GuestPages) -> HTTPResponse {
         let catalog = pages.catalog(language)
         let key = catalog.messages["error.\(error.code).heading"] != nil ? "error.\(error.code)"

@@ -79,6 +79,35 @@ struct FindBookingPage: PageModel {
     }
 }
 
+/// "Find my booking" found several stays of one name on one day (a family's rooms):
+/// the guest picks theirs. Each choice is a link with its own pass.
+struct ChooseStayPage: PageModel {
+    static let template = "arrive_choose"
+    let choices: [StayChoice]
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "choices": choices
+        default: nil
+        }
+    }
+}
+
+struct StayChoice: MustacheParent, Sendable {
+    let label: String
+    let detail: String
+    let link: String
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "label": label
+        case "detail": detail
+        case "link": link
+        default: nil
+        }
+    }
+}
+
 /// The first step of online check-in: the hotel, the stay, the room when assigned.
 struct WelcomePage: PageModel {
     static let template = "arrive_welcome"
