@@ -113,6 +113,27 @@ extension HTTPServer {
     }
 }
 
+/// IP addresses as text, in the one spelling the kernel writes a peer's address in.
+public enum IPAddressText {
+    /// `text` as an IPv4 or IPv6 address in canonical form (IPv6 compressed and lowercased,
+    /// an IPv4-mapped IPv6 address as its IPv4 address, as peers are reported); nil for
+    /// anything else, a port included.
+    public static func canonical(_ text: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : nil
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
+        let bytes = withUnsafeBytes(of: v6) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12...].map(String.init).joined(separator: ".")
+        }
+        return inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : nil
+    }
+}
+
 public struct HTTPServerError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }

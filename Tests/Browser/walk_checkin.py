@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Walks online check-in in a real browser, as a guest on a phone would.
 
-Debian's chromium and chromium-driver, driven by selenium: a 390x844 phone viewport
-(mobile emulation), JavaScript off. On every page it asserts the page's language
+Debian's chromium and chromium-driver, driven by selenium: a phone's viewport (390x844
+unless the walk says otherwise; mobile emulation), JavaScript off. On every page it asserts the page's language
 (`<html lang>`), that nothing scrolls sideways, that every input, select and button
 is labelled, and it takes a screenshot. It reads only the pages: what it fills in and
 clicks is what a guest sees.
 
 Usage: walk_checkin.py PLAN.json SCREENSHOT_DIR
 PLAN: {"portal": "http://127.0.0.1:PORT", "walks": [{"link": URL, "language": "es",
-       "accept_language": "es-ES,es", "switch_from": "en" (optional: the pages come in it,
+       "accept_language": "es-ES,es", "viewport": [360, 780] (optional), "switch_from": "en" (optional: the pages come in it,
        and the guest switches with the footer's link), "companions": N, "invite": true|false,
        "done_heading": "…", "wifi": "…"}]}
 Prints one line per page; exits 1 with the reasons when any check failed.
@@ -163,15 +163,15 @@ class Walk:
                 self.fail(f"the done page lacks {text!r}")
 
 
-def browser(accept_language):
-    """Headless Chromium as a phone: 390x844, JavaScript off, the guest's languages."""
+def browser(accept_language, width, height):
+    """Headless Chromium as a phone: its viewport, JavaScript off, the guest's languages."""
     options = Options()
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]:
         options.add_argument(argument)
     # No touch emulation: with it, chromedriver 156's click never returns on a page without scripts.
     options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": False},
+        "deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": False},
         "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
     })
     options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2,
@@ -188,7 +188,8 @@ def main():
     shots = sys.argv[2]
     failures = []
     for number, walk in enumerate(plan["walks"]):
-        driver = browser(walk["accept_language"])
+        width, height = walk.get("viewport", [390, 844])
+        driver = browser(walk["accept_language"], width, height)
         guest = Walk(driver, os.path.join(shots, f"walk{number + 1}-{walk['language']}"))
         os.makedirs(guest.shots, exist_ok=True)
         try:
@@ -199,9 +200,9 @@ def main():
             # The portal's other guest pages, in the walk's language.
             for page in ["/", "/arrive"]:
                 guest.open(f"{plan['portal']}{page}?lang={walk['language']}", walk["language"])
-            width = driver.execute_script("return window.innerWidth")
-            if width != 390:
-                guest.fail(f"the viewport is {width}px wide, not 390")
+            shown = driver.execute_script("return window.innerWidth")
+            if shown != width:
+                guest.fail(f"the viewport is {shown}px wide, not {width}")
             guest.check_in(walk)
         except Exception as error:  # noqa: BLE001 - reported with the page it happened on
             guest.fail(f"{type(error).__name__}: {str(error).splitlines()[0]}")

@@ -91,6 +91,12 @@ struct ArrivalWiFiLabTests {
         #expect((session["subject"] as? [String: Any])?["id"] as? String == "R7")
         #expect((session["expires_at"] as? String) == "\(departure)T12:00:00Z")
 
+        // The guest's data (GDPR access) includes the stay's WiFi: the device and its session.
+        let exported = try portald.cli(["reservations", "export", "R7"]).stdout
+        let data = try #require(try JSONSerialization.jsonObject(with: Data(exported.utf8)) as? [String: Any], "\(exported)")
+        let wifi = try #require(data["wifi_sessions"] as? [[String: Any]])
+        #expect(wifi.count == 1 && wifi.first?["mac"] as? String == NetworkLab.guestMAC && wifi.first?["ended_at"] is NSNull, "\(exported)")
+
         // A crash and a restart keep the phone online for the stay.
         try portald.kill()
         try portald.start()

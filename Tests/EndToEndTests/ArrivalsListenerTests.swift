@@ -36,6 +36,11 @@ struct ArrivalsListenerTests {
         #expect(try get("/").status.hasPrefix("303") && (try get("/").status.hasSuffix("/arrive")))
         #expect(try get("/api/captive").status.hasPrefix("404"), "the portal's API is not on the arrivals listener")
         #expect(try get("/arrive/not-a-real-link-at-all-xx").status.hasPrefix("404"))
+        // Wrong links count against the guest the proxy names, not against the proxy.
+        for _ in 0..<10 { _ = try get("/arrive/not-a-real-link-at-all-xx", ["X-Forwarded-For: 203.0.113.8"]) }
+        #expect(try get("/arrive/not-a-real-link-at-all-xx", ["X-Forwarded-For: 203.0.113.8"]).status.hasPrefix("429"))
+        #expect(try get("/arrive/\(token)", ["X-Forwarded-For: 203.0.113.9"]).status.hasPrefix("200"), "another guest behind the proxy")
+        #expect(portald.log.contains("203.0.113.8"), "the throttle names the forwarded guest")
         #expect(!portald.log.contains(token), "a check-in link's token in the log")
     }
 }

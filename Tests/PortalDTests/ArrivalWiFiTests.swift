@@ -2,6 +2,7 @@ import Arrivals
 import Firewall
 import Foundation
 import HTTPServer
+import Logging
 @testable import PortalD
 import Testing
 
@@ -112,6 +113,63 @@ struct ArrivalWiFiTests {
         #expect(done.contains("You are checked in") && !done.contains("id=\"wifi\""), "\(done)")
     }
 
+    @Test("a stay's devices are limited: wifi_devices_per_guest for each adult or child")
+    func deviceLimit() throws {
+        let lab = try Harness(fields: "wifi_devices_per_guest = 1", neighbours: [Self.phone, Self.tablet])
+        let token = try readyToArrive(lab)
+        #expect(try arrive(lab, token, from: Self.phone.0).status == 303)
+        #expect(try lab.sessions.activeSessions().count == 1)
+        let offer = lab.get("/arrive/\(token)/done", client: Self.tablet.0)
+        let refused = lab.post("/arrive/\(token)/wifi", [("csrf", try CheckinStepsTests.csrf(of: offer))], client: Self.tablet.0)
+        #expect(refused.status == 409 && text(refused).contains("Your stay already has its 1 device on the WiFi"), "\(text(refused))")
+        #expect(try lab.sessions.activeSession(mac: MACAddress(Self.tablet.1)!) == nil)
+        // The phone connecting again is no second device.
+        let again = lab.get("/arrive/\(token)/done", client: Self.phone.0)
+        #expect(text(again).contains("This device is on the WiFi until"))
+    }
+
+    @Test("a device's longer session (staff's) is kept, not cut to the stay")
+    func longerSessionKept() throws {
+        let lab = try Harness(neighbours: [Self.phone])
+        let token = try readyToArrive(lab)
+        let staff = try lab.sessions.login(mac: MACAddress(Self.phone.1)!, ipv4: IPv4Address(Self.phone.0)!, method: .admin, minutes: 30 * 24 * 60)
+        #expect(try arrive(lab, token, from: Self.phone.0).status == 303)
+        #expect(try lab.sessions.activeSessions().map(\.id) == [staff.id])
+        let done = text(lab.get("/arrive/\(token)/done", client: Self.phone.0))
+        #expect(done.contains("This device is on the WiFi until Dec 31, 2026") && !done.contains("Connect this device"), "\(done)")
+    }
+
+    @Test("the stay's sessions follow the reservation: a longer stay, a check-out, a cancellation, a deletion")
+    func sessionsFollowTheStay() throws {
+        let lab = try Harness(neighbours: [Self.phone, Self.tablet])
+        let token = try readyToArrive(lab)
+        #expect(try arrive(lab, token, from: Self.phone.0).status == 303)
+        let follower = ArrivalWiFi(config: lab.config, sessions: lab.sessions, lan: nil, logger: Logger(label: "t"))
+        #expect(try follower.followStays(lab.reservations) == 0, "nothing to move")
+
+        // The PMS extends the stay by a night: the session's end moves with it.
+        var stay = try #require(try lab.reservations.get(id: "R1")).reservation
+        stay.departure = LocalDate("2026-12-05")!
+        stay.version = nil
+        _ = try lab.reservations.put(stay, source: "test")
+        #expect(try follower.followStays(lab.reservations) == 1)
+        let phone = MACAddress(Self.phone.1)!
+        #expect(try lab.sessions.activeSession(mac: phone)?.expiresAt == Self.stayEnds.addingTimeInterval(86_400))
+
+        // Checked out at the desk: the WiFi lasts the grace period from then, no longer.
+        lab.clock.now = Self.arrivalDay.addingTimeInterval(86_400)
+        stay.status = .checkedOut
+        _ = try lab.reservations.put(stay, source: "test")
+        #expect(try follower.followStays(lab.reservations) == 1)
+        #expect(try lab.sessions.activeSession(mac: phone)?.expiresAt == lab.clock.now.addingTimeInterval(120 * 60))
+        #expect(try follower.followStays(lab.reservations) == 0, "stable: moved once")
+
+        // Deleted: ended now.
+        #expect(try lab.reservations.delete(id: "R1", source: "test"))
+        #expect(try follower.followStays(lab.reservations) == 1)
+        #expect(try lab.sessions.activeSession(mac: phone) == nil)
+    }
+
     @Test("the splash page offers check-in while some booking may arrive today, in the guest's language")
     func splashOffersCheckin() throws {
         let before = try Harness()
@@ -125,5 +183,12 @@ struct ArrivalWiFiTests {
         #expect(splash.contains("Check in online") && splash.contains(#"href="/arrive""#), "\(splash)")
         let german = text(today.get("/?lang=de"))
         #expect(german.contains("Online einchecken") && german.contains(#"href="/arrive?lang=de""#))
+
+        // A site that sells its WiFi: check-in is offered without promising it.
+        let selling = try Harness(fields: "wifi_at_arrival = false")
+        _ = try selling.book()
+        selling.clock.now = Self.arrivalDay
+        let plain = text(selling.get("/"))
+        #expect(plain.contains("You can check in online.") && !plain.contains("whole stay"))
     }
 }

@@ -29,6 +29,15 @@ struct ArrivalsSiteTests {
                 "a proxy that adds a field of its own")
         #expect(client("198.51.100.5", [("X-Forwarded-For", "203.0.113.7, <script>")]) == "198.51.100.5", "no address: the proxy stands")
         #expect(client("198.51.100.5", []) == "198.51.100.5")
+        #expect(client("198.51.100.5", [("X-Forwarded-For", "203.0.113.7:51234")]) == "203.0.113.7", "a proxy that adds the port")
+        #expect(client("198.51.100.5", [("X-Forwarded-For", "[2001:db8:1::7]:443")]) == "2001:db8:1::7")
+        #expect(client("198.51.100.5", [("X-Forwarded-For", "::ffff:203.0.113.7")]) == "203.0.113.7")
+        #expect(client("198.51.100.5", [("X-Forwarded-For", "1.2.3")]) == "198.51.100.5", "not an address")
+        #expect(client("198.51.100.5", [("X-Forwarded-For", "abc:def")]) == "198.51.100.5", "hex and a colon, no address")
+        // The config's spelling of a proxy need not be the kernel's.
+        let spelled = ForwardedFor(trusted: ["2001:0DB8:0000::0005"])
+        #expect(spelled.client(of: HTTPRequest(method: .get, target: "/", headers: HTTPHeaders([("X-Forwarded-For", "203.0.113.7")]),
+                                               clientAddress: "2001:db8::5")) == "203.0.113.7")
     }
 
     @Test("the listener serves check-in only: no splash, login or captive API, and arriving through it lets no device on")
@@ -60,6 +69,7 @@ struct ArrivalsSiteTests {
         #expect(try lab.sessions.activeSessions().isEmpty, "no device let on through the arrivals listener")
         let done = text(lab.get("/arrive/\(token)/done", client: Self.proxy, headers: forwarded, site: true))
         #expect(done.contains("You are checked in") && !done.contains("Connect this device"))
+        #expect(done.contains("At the hotel, join the WiFi"), "at home, the page says where the stay's WiFi is")
         #expect(try lab.checkins.progress(reservationID: "R1").terms?.clientAddress == "192.0.2.10", "the signature records the guest, not the proxy")
         // The same booking on the portal listener (the guest now on the hotel's WiFi) offers the WiFi.
         #expect(text(lab.get("/arrive/\(token)/done", client: "192.0.2.10")).contains("Connect this device"))
@@ -82,7 +92,8 @@ struct ArrivalsSiteTests {
         for (id, room) in [("F1", "101"), ("F2", "102")] {
             _ = try lab.reservations.put(Reservation(
                 id: id, reference: "FAM-7", status: .confirmed, arrival: LocalDate("2026-12-01")!, departure: LocalDate("2026-12-04")!,
-                room: room, adults: 2, children: 0, guests: [.init(firstName: id == "F1" ? "Anna" : "Ben", lastName: "Müller", primary: true)]), source: "test")
+                room: room, adults: 2, children: 0, guests: [.init(firstName: id == "F1" ? "Anna" : "Ben", lastName: "Müller", primary: true),
+                                                             .init(firstName: "Carla", lastName: "Rossi", primary: false)]), source: "test")
         }
         func lookUp(_ fields: [(String, String)]) throws -> (HTTPResponse, Duration) {
             let page = lab.get("/arrive", client: "203.0.113.20")
@@ -96,6 +107,7 @@ struct ArrivalsSiteTests {
         let page = text(choose)
         #expect(choose.status == 200 && page.contains("Which stay is yours?") && page.contains("Room 101") && page.contains("Room 102"), "\(page)")
         #expect(page.contains("Anna Müller") && page.contains("Ben Müller"))
+        #expect(!page.contains("Carla"), "a name the guest did not type is not shown")
         let links = page.ranges(of: #/href="(/arrive/[^"?]+)"/#).map { String(page[$0].dropFirst(6).dropLast()) }
         #expect(links.count == 2)
         #expect(text(lab.get(links[1], client: "203.0.113.20")).contains("Room 102"), "each choice opens its own stay")

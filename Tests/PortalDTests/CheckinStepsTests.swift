@@ -24,6 +24,7 @@ struct CheckinStepsTests {
         let checkins: Checkins
         let store: Store
         let sessions: SessionService
+        let config: Config
         let clock = TestClock()
         let handle: @Sendable (HTTPRequest) -> HTTPResponse
         /// The same check-in on `[arrivals] listen` (the reverse proxy's way in).
@@ -32,7 +33,7 @@ struct CheckinStepsTests {
         /// `fields`: more lines for `[arrivals]`; `neighbours`: the LAN's devices as the
         /// kernel's ARP table lists them (address, MAC), on `lan0`.
         init(registration: String = "basic", fields: String = "", neighbours: [(String, String)] = []) throws {
-            let config = try Config.parse("""
+            config = try Config.parse("""
                 [site]
                 id = "h"
                 name = "Hotel Test"
@@ -65,7 +66,7 @@ struct CheckinStepsTests {
                                 formKey: Array(repeating: 2, count: 32), pages: pages, reservations: reservations, checkins: checkins,
                                 logger: Logger(label: "t"))
             handle = portal.answer
-            site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, formKey: Array(repeating: 2, count: 32),
+            site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, sessions: sessions, formKey: Array(repeating: 2, count: 32),
                                 lookups: LookupThrottle(), pages: pages, logger: Logger(label: "t")).answer
         }
 

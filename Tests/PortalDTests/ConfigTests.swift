@@ -81,6 +81,8 @@ struct ConfigTests {
         #expect(error(valid + "\n[arrivals]\ncheckout_time = \"9:30\"").contains("[arrivals] checkout_time"))
         #expect(error(valid + "\n[arrivals]\nwifi_at_arrival = \"yes\"").contains("[arrivals] wifi_at_arrival: expected true or false"))
         #expect(error(valid + "\n[arrivals]\nwifi_grace_minutes = -1").contains("[arrivals] wifi_grace_minutes: -1 is out of range"))
+        #expect(defaults.wifiDevicesPerGuest == 3)
+        #expect(error(valid + "\n[arrivals]\nwifi_devices_per_guest = 0").contains("[arrivals] wifi_devices_per_guest: 0 is out of range (1–20)"))
     }
 
     @Test("[arrivals] listen and trusted_proxies: off by default; addresses checked")

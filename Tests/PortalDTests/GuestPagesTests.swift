@@ -47,7 +47,7 @@ struct GuestPagesTests {
     func pageModelsExposeEveryProperty() throws {
         let pages = try GuestPages(siteName: "S", timeZone: .gmt)
         let models: [any MustacheParent] = [
-            SplashPage(csrf: "c", url: "u", error: "e", checkin: "k"),
+            SplashPage(csrf: "c", url: "u", error: "e", checkin: "k", checkinHint: "h"),
             OnlinePage(validUntil: "v", timeLeft: "t", url: "u", continueText: "c"),
             MessagePage(heading: "h", message: "m", link: "l", linkText: "x"),
             Chrome(site: "s", lang: "en", t: Texts(catalog: pages.catalog("en"), arguments: [:]), logo: "/l", theme: Branding.Theme()),

@@ -166,6 +166,7 @@ struct AdminFailureTests {
         func ipv4(of mac: MACAddress) -> IPv4Address? { nil }
         func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session { throw Broken() }
         func deauthorize(mac: MACAddress) throws -> Session { throw Broken() }
+        func sessions(of subject: SessionSubject) throws -> [Session] { throw Broken() }
     }
 
     @Test("a 500 says only \"internal error\" and a request id; the details are logged under that id")

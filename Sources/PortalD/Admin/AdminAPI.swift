@@ -47,7 +47,7 @@ final class AdminAPI: HTTPResponder {
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations, checkins: checkins, keys: idempotencyKeys).addRoutes(to: authenticated)
-        PersonalDataController(repository: reservations, checkins: checkins).addRoutes(to: authenticated)
+        PersonalDataController(repository: reservations, checkins: checkins, clients: clients).addRoutes(to: authenticated)
         TokensController(tokens: tokens, fixed: credentials, defaultRateLimit: rateLimitPerMinute).addRoutes(to: authenticated)
         // Sources prove themselves with their own signature or token, not an admin token.
         (inbound ?? InboundController(sources: [], repository: reservations, throttle: AuthFailureThrottle(label: "inbound", logger: logger),

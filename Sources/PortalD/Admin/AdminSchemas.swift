@@ -150,7 +150,11 @@ enum AdminSchemas {
                         "terms_version": string, "terms_sha256": string, "marketing_consent": ["type": "boolean"],
                     ], required: ["name", "signed_at", "client_address", "user_agent", "language", "terms_version", "terms_sha256", "marketing_consent"])),
                 ], required: ["confirmed_at", "arrived_at", "arrived_via", "idempotency_key", "guests", "terms_signature"]),
-            ], required: ["reservation", "exported_at", "checkin"]),
+                "wifi_sessions": ["type": "array", "items": object([
+                    "session_id": string, "mac": string, "ipv4": nullable(string), "started_at": time, "expires_at": time,
+                    "ended_at": nullable(time), "bytes_up": integer, "bytes_down": integer,
+                ], required: ["session_id", "mac", "ipv4", "started_at", "expires_at", "ended_at", "bytes_up", "bytes_down"])],
+            ], required: ["reservation", "exported_at", "checkin", "wifi_sessions"]),
             "ReservationList": object(["reservations": ["type": "array", "items": ref("Reservation")], "next_cursor": nullable(string)],
                                       required: ["reservations", "next_cursor"]),
             "TokenRequest": ["type": "object", "additionalProperties": false, "required": ["name", "scopes"], "properties": [

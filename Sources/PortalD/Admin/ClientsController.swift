@@ -54,6 +54,8 @@ protocol ClientRepository: Sendable {
     func ipv4(of mac: MACAddress) -> IPv4Address?
     func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session
     func deauthorize(mac: MACAddress) throws -> Session
+    /// Every session, live or ended, whose access belongs to `subject` (a guest's data).
+    func sessions(of subject: SessionSubject) throws -> [Session]
 }
 
 /// `/api/v1/clients…`: devices online, and staff's auth / deauth.
@@ -154,4 +156,5 @@ struct SessionClientRepository: ClientRepository {
         try sessions.login(mac: mac, ipv4: ipv4, method: .admin, minutes: minutes)
     }
     func deauthorize(mac: MACAddress) throws -> Session { try sessions.deauthorize(mac: mac) }
+    func sessions(of subject: SessionSubject) throws -> [Session] { try sessions.sessions(of: subject) }
 }

@@ -8,14 +8,17 @@ import Outbox
 struct PersonalDataController {
     let repository: any ReservationRepository
     let checkins: Checkins
+    /// The WiFi sessions a reservation's arrival started (their devices' MACs are the guest's data too).
+    let clients: any ClientRepository
 
     func addRoutes(to api: DocumentedRoutes) {
         api.scoped(AdminScope.personalDataRead).get("/reservations/{id}/personal-data", APIOperation(
-            summary: "Everything portald keeps of a reservation's guests: the reservation, their check-in details, the terms signature",
+            summary: "Everything portald keeps of a reservation's guests: the reservation, their check-in details, the terms signature, the WiFi sessions its arrival started",
             responses: [200: ("the data", "PersonalData"), 404: ("no such reservation (or erased)", "Error")])) { _, context in
             let id = try context.parameters.require("id")
             guard let stored = try repository.get(id: id) else { throw ReservationError.notFound(id: id) }
-            return .json(bytes: Self.export(stored, try checkins.progress(reservationID: id), at: checkins.now()).bytes)
+            return .json(bytes: Self.export(stored, try checkins.progress(reservationID: id), wifi: try clients.sessions(of: .reservation(id)),
+                                            at: checkins.now()).bytes)
         }
         api.scoped(AdminScope.personalDataWrite).delete("/reservations/{id}/personal-data", APIOperation(
             summary: "Erase a reservation's personal data now: its check-in, its finished arrival events, and the reservation's names and contacts (a tombstone with id, version, status and dates stays)",
@@ -26,7 +29,7 @@ struct PersonalDataController {
         }
     }
 
-    static func export(_ stored: StoredReservation, _ progress: Checkins.Progress, at date: Date) -> JSONValue {
+    static func export(_ stored: StoredReservation, _ progress: Checkins.Progress, wifi: [Session], at date: Date) -> JSONValue {
         func time(_ date: Date?) -> JSONValue { date.map { .string(RFC3339.string($0)) } ?? .null }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         let guests: [JSONValue] = progress.guests.keys.sorted().map { position in
@@ -38,7 +41,12 @@ struct PersonalDataController {
              "user_agent": .string(terms.userAgent), "language": .string(terms.language), "terms_version": .string(terms.termsVersion),
              "terms_sha256": .string(terms.termsSHA256), "marketing_consent": .bool(terms.marketing)]
         } ?? .null
-        return ["reservation": ReservationView(stored).json, "exported_at": time(date),
+        let sessions: [JSONValue] = wifi.map { session in
+            ["session_id": .string(session.id), "mac": .string(session.mac.description), "ipv4": text(session.ipv4?.description),
+             "started_at": time(session.startedAt), "expires_at": time(session.expiresAt), "ended_at": time(session.endedAt),
+             "bytes_up": .number(Double(session.bytesUp)), "bytes_down": .number(Double(session.bytesDown))]
+        }
+        return ["reservation": ReservationView(stored).json, "exported_at": time(date), "wifi_sessions": .array(sessions),
                 "checkin": ["confirmed_at": time(progress.confirmedAt), "arrived_at": time(progress.arrivedAt), "arrived_via": text(progress.arrivedVia),
                             "idempotency_key": text(progress.arrivalKey), "guests": .array(guests), "terms_signature": signature]]
     }

@@ -92,6 +92,8 @@ public struct Config: Sendable {
         public var checkoutTime = TimeOfDay("12:00")!
         /// How long after check-out time a stay's WiFi lasts.
         public var wifiGraceMinutes = 120
+        /// Devices a stay may have online, per adult or child.
+        public var wifiDevicesPerGuest = 3
         /// A listener for online check-in alone (`/arrive…`, `/claim/…`), for the hotel's reverse proxy.
         public var listen: ListenAddress?
         /// Proxies whose `X-Forwarded-For` names the guest on that listener.

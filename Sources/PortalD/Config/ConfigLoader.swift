@@ -131,6 +131,7 @@ extension Config {
                             wifiAtArrival: try arrivals.bool("wifi_at_arrival", default: true),
                             checkoutTime: try arrivals.timeOfDay("checkout_time", default: TimeOfDay("12:00")!),
                             wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60)),
+                            wifiDevicesPerGuest: try arrivals.int("wifi_devices_per_guest", default: 3, range: 1...20),
                             listen: arrivals.has("listen") ? try arrivals.listenAddress("listen") : nil,
                             trustedProxies: try arrivals.trustedProxies()),
             inbound: inbound,

@@ -65,6 +65,7 @@ public enum Daemon {
         let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
                                 earlyArrivalDays: config.arrivals.earlyArrivalDays)
+        let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
         let servers: [HTTPServer]
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
@@ -73,7 +74,6 @@ public enum Daemon {
                                metadata: ["file": "\(config.admin.tokenFile)"])
             }
             let formKey = try await workers.run { try store.secret(named: "form-token") }
-            let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
             let lookups = LookupThrottle()
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
                                 reservations: reservations, checkins: checkins, lookups: lookups, logger: logger)
@@ -116,8 +116,8 @@ public enum Daemon {
                     }
                 }
                 if let listen = config.arrivals.listen {
-                    let site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups,
-                                            pages: pages, logger: logger)
+                    let site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, sessions: sessions, formKey: formKey,
+                                            lookups: lookups, pages: pages, logger: logger)
                     do {
                         // Every guest at home arrives through the one proxy address: no per-address connection cap.
                         started.append(try HTTPServer(options: HTTPServerOptions(
@@ -146,9 +146,15 @@ public enum Daemon {
 
         let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen,
                                  portalActivity: { [portalServer = servers[0]] in portalServer.activity })
+        var followStays: (@Sendable () throws -> Int)?
+        if config.arrivals.wifiAtArrival {
+            let stays = ArrivalWiFi(config: config, sessions: sessions, lan: nil, logger: logger)
+            followStays = { try stays.followStays(reservations) }
+        }
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger,
-                                        purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) })
+                                        purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
+                                        followStays: followStays)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

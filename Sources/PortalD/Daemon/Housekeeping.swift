@@ -4,7 +4,8 @@ import Logging
 import ServiceLifecycle
 import Store
 
-/// Periodic work (on the worker pool): purges stays long departed (hourly), ends expired sessions, reconciles the kernel
+/// Periodic work (on the worker pool): purges stays long departed (hourly), moves the stays'
+/// WiFi with their reservations (every minute), ends expired sessions, reconciles the kernel
 /// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
 /// the WAL (so no login pays for it), runs the health checks, and pings systemd's
 /// watchdog only while they pass, so a daemon that hangs or cannot serve is restarted.
@@ -21,6 +22,9 @@ struct Housekeeping: Service {
     /// Deletes stays long departed (`[arrivals] purge_after_days`); run hourly. Returns how many went.
     var purge: (@Sendable () throws -> Int)?
     static let purgeInterval: Duration = .seconds(3600)
+    /// Moves the stays' WiFi sessions with their reservations (`ArrivalWiFi.followStays`); every minute.
+    var followStays: (@Sendable () throws -> Int)?
+    static let staysInterval: Duration = .seconds(60)
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -33,6 +37,7 @@ struct Housekeeping: Service {
             try await cancelWhenGracefulShutdown {
                 var last: (at: ContinuousClock.Instant, report: HealthReport)?
                 var lastPurge: ContinuousClock.Instant?
+                var lastStays: ContinuousClock.Instant?
                 while true {
                     if let purge, lastPurge.map({ ContinuousClock.now - $0 >= Self.purgeInterval }) ?? true {
                         lastPurge = .now
@@ -41,6 +46,14 @@ struct Housekeeping: Service {
                             if purged > 0 { logger.info("purged stays departed long ago", metadata: ["reservations": "\(purged)"]) }
                         } catch {
                             logger.error("purging departed stays failed; retrying in an hour", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    if let followStays, lastStays.map({ ContinuousClock.now - $0 >= Self.staysInterval }) ?? true {
+                        lastStays = .now
+                        do {
+                            _ = try await workers.run { try followStays() }
+                        } catch {
+                            logger.error("moving the stays' WiFi with their reservations failed; retrying in a minute", metadata: ["error": "\(error)"])
                         }
                     }
                     do {

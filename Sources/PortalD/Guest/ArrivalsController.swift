@@ -2,6 +2,7 @@ import Arrivals
 import Foundation
 import HTTPServer
 import Logging
+import Synchronization
 
 /// Online check-in's way in: `/arrive/{token}` opens a reservation by its check-in link
 /// (or by the pass "find my booking" hands out), and `/arrive` finds a booking by its
@@ -110,8 +111,10 @@ struct ArrivalsController: Sendable {
             let choices = result.matches.map { match in
                 let reservation = match.stored.reservation
                 return StayChoice(label: reservation.room.map { catalog.text("arrive.welcome.room", ["room": $0]) } ?? catalog.text("arrive.choose.unassigned"),
-                                  detail: catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children) + " · "
-                                      + reservation.guests.map { "\($0.firstName) \($0.lastName)" }.joined(separator: ", "),
+                                  // Only the names the guest typed: their own family's, not a group's other guests.
+                                  detail: ([catalog.text("arrive.welcome.guests", count: reservation.adults + reservation.children)]
+                                      + reservation.guests.filter { ReservationLookup.key($0.lastName) == ReservationLookup.key(page.surname) }
+                                          .map { "\($0.firstName) \($0.lastName)" }).joined(separator: " · "),
                                   link: passLink(match, context, at: now))
             }
             var response = HTTPResponse.html(pages.render(ChooseStayPage(choices: choices), language: context.language))
@@ -132,10 +135,20 @@ struct ArrivalsController: Sendable {
     /// millisecond), small enough that a worker waiting it out costs little (lookups are
     /// throttled per address and per reference before they get here).
     static let answerFloor = Duration.milliseconds(30)
+    /// Answers waiting out the floor at once: the wait holds a thread of the worker pool
+    /// that logins share, so a flood of lookups (beyond what the throttles let through
+    /// from one address) is answered without it rather than starve them.
+    static let waitingAtMost = 2
+    private static let waiting = Atomic<Int>(0)
 
     static func sleep(until deadline: ContinuousClock.Instant) {
         let left = deadline - ContinuousClock.now
         guard left > .zero else { return }
+        guard waiting.add(1, ordering: .relaxed).newValue <= waitingAtMost else {
+            waiting.subtract(1, ordering: .relaxed)
+            return
+        }
+        defer { waiting.subtract(1, ordering: .relaxed) }
         Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
     }
 }

@@ -14,7 +14,7 @@ public final class ArrivalsSite: HTTPResponder {
     let forwarded: ForwardedFor
     private let router: RouterResponder<GuestContext>
 
-    init(config: Config, reservations: Reservations, checkins: Checkins, formKey: [UInt8], lookups: LookupThrottle,
+    init(config: Config, reservations: Reservations, checkins: Checkins, sessions: SessionService, formKey: [UInt8], lookups: LookupThrottle,
          pages: GuestPages, logger: Logger) {
         self.pages = pages
         let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
@@ -26,7 +26,9 @@ public final class ArrivalsSite: HTTPResponder {
         group.get("/") { _, context in .redirect(to: pages.link("/arrive", language: context.language), status: 303) }
         GuestController.addLogo(of: pages, to: group)
         CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
-            .add(to: group, wifi: nil, throttleLabel: "check-in links (arrivals listener)")
+            // No LAN: the done page says where the stay's WiFi is, and connects nothing.
+            .add(to: group, wifi: config.arrivals.wifiAtArrival ? ArrivalWiFi(config: config, sessions: sessions, lan: nil, logger: logger) : nil,
+                 throttleLabel: "check-in links (arrivals listener)")
         self.router = router.responder()
     }
 

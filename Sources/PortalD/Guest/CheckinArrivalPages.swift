@@ -126,12 +126,14 @@ extension CheckinController {
         guard let wifi else { return redirect(visit, to: .done) }
         let catalog = pages.catalog(visit.language)
         guard try submitted(visit) != nil else { return try showDone(visit, error: catalog.text("arrive.form.expired"), status: 403) }
-        do {
-            _ = try wifi.connect(visit.request, for: visit.reservation)
-        } catch {
+        switch try? wifi.connect(visit.request, for: visit.reservation) {
+        case .online?, .notPossible?:
+            return redirect(visit, to: .done)
+        case .full(let limit)?:
+            return try showDone(visit, error: catalog.text("arrive.done.wifi.full", count: limit), status: 409)
+        case nil:
             return try showDone(visit, error: catalog.text("arrive.done.wifi.failed"), status: 503)
         }
-        return redirect(visit, to: .done)
     }
 }
 

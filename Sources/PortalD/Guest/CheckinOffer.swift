@@ -6,11 +6,14 @@ import Synchronization
 /// of SQLite at most once a minute; a booking pushed in shows within that minute.
 final class CheckinOffer: Sendable {
     let checkins: Checkins
+    /// `[arrivals] wifi_at_arrival`: whether the offer may promise the stay's WiFi.
+    let withWiFi: Bool
     private let cached = Mutex<(at: ContinuousClock.Instant, open: Bool)?>(nil)
     static let refresh = Duration.seconds(60)
 
-    init(checkins: Checkins) {
+    init(checkins: Checkins, withWiFi: Bool) {
         self.checkins = checkins
+        self.withWiFi = withWiFi
     }
 
     var isOpen: Bool {

@@ -1,4 +1,3 @@
-import Firewall
 import HTTPServer
 
 /// A guest's address behind the hotel's reverse proxy: `X-Forwarded-For`, believed
@@ -29,15 +28,18 @@ struct ForwardedFor: Sendable {
         return client
     }
 
-    /// An IPv4 or IPv6 address in one spelling (IPv6 lowercased, without brackets); nil for anything else.
+    /// An IPv4 or IPv6 address in the spelling peers are reported in; a port some proxies
+    /// add (`203.0.113.7:51234`, `[2001:db8::7]:443`) is dropped. Nil for anything else.
     static func normalized(_ text: some StringProtocol) -> String? {
         var text = text.trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
-        if let ipv4 = IPv4Address(text) { return ipv4.description }
-        let lowered = text.lowercased()
-        let hex = Set("0123456789abcdef:.")
-        guard lowered.count >= 2, lowered.count <= 45, lowered.contains(":"), lowered.allSatisfy(hex.contains),
-              lowered.components(separatedBy: "::").count <= 2, lowered.split(separator: ":", omittingEmptySubsequences: false).count <= 8 else { return nil }
-        return lowered
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isASCII) && UInt16(rest.dropFirst()) != nil) else { return nil }
+            text = String(text[text.index(after: text.startIndex)..<close])
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            guard UInt16(text[text.index(after: colon)...]) != nil else { return nil }
+            text = String(text[..<colon])
+        }
+        return IPAddressText.canonical(text)
     }
 }

@@ -37,7 +37,10 @@ struct GuestController: Sendable {
     func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {
         var page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
                               url: url ?? Self.safeDestination(request.query["url"]) ?? "", error: error)
-        if checkinOffer?.isOpen == true { page.checkin = pages.link("/arrive", language: context.language) }
+        if let checkinOffer, checkinOffer.isOpen {
+            page.checkin = pages.link("/arrive", language: context.language)
+            page.checkinHint = pages.catalog(context.language).text(checkinOffer.withWiFi ? "splash.checkin.hint" : "splash.checkin.hint_no_wifi")
+        }
         // The other languages keep where the guest was going.
         let here = "/" + (page.url.isEmpty ? "" : "?url=" + FormData.encode(page.url))
         return .html(pages.render(page, language: context.language, path: here), status: status)

@@ -28,14 +28,13 @@ public final class Portal: HTTPResponder {
         let lan = GuestLAN(neighbours: neighbours, derivesMissingMAC: config.firewall.backend == .none)
         let controller = GuestController(
             publicURL: config.portal.publicURL, sessions: sessions, lan: lan, formToken: FormToken(key: formKey), pages: pages,
-            checkinOffer: reservations != nil ? checkins.map(CheckinOffer.init) : nil, logger: logger)
+            checkinOffer: reservations != nil ? checkins.map { CheckinOffer(checkins: $0, withWiFi: config.arrivals.wifiAtArrival) } : nil,
+            logger: logger)
         let router = GuestErrors.router(locale: locale, pages: pages, logger: logger, failure: "guest request failed")
         let guestRoutes = router.group().add(middleware: locale)
         controller.addRoutes(to: guestRoutes)
         if let reservations {
-            let wifi = config.arrivals.wifiAtArrival
-                ? ArrivalWiFi(sessions: sessions, lan: lan, timeZone: config.site.timeZone, checkoutTime: config.arrivals.checkoutTime,
-                              graceMinutes: config.arrivals.wifiGraceMinutes, logger: logger) : nil
+            let wifi = config.arrivals.wifiAtArrival ? ArrivalWiFi(config: config, sessions: sessions, lan: lan, logger: logger) : nil
             CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
                 .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links")
         }

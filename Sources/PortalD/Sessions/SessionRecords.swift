@@ -31,6 +31,10 @@ enum SessionRecords {
         try fetch("ended_at IS NULL AND (\(filter)) ORDER BY started_at, id", arguments, in: db)
     }
 
+    static func all(of subject: SessionSubject, in db: Database) throws -> [Session] {
+        try fetch("subject_type = ? AND subject_id = ? ORDER BY started_at, id", [subject.type, subject.id], in: db)
+    }
+
     static func one(id: String, in db: Database) throws -> Session? {
         try fetch("id = ?", [id], in: db).first
     }

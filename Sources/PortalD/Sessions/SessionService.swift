@@ -8,7 +8,7 @@ import Store
 import Synchronization
 
 public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorConvertible {
-    public enum Kind: Sendable { case notFound, firewall, store }
+    public enum Kind: Sendable { case notFound, firewall, store, limitReached }
     public let kind: Kind
     public let description: String
 
@@ -17,6 +17,7 @@ public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorC
         case .notFound: .notFound(description)
         case .firewall: .serviceUnavailable("firewall_error", description)
         case .store: HTTPError(500, code: "store_error", message: description)
+        case .limitReached: HTTPError(409, code: "device_limit", message: description)
         }
     }
 }
@@ -63,10 +64,11 @@ public final class SessionService: Sendable {
     /// with its bytes, so two guests' traffic is never mixed.
     ///
     /// The session lasts `minutes`, or until `until` (a stay's end, at most a year away),
-    /// or `[portal] session_minutes`.
+    /// or `[portal] session_minutes`. `subjectLimit`: how many devices the subject may have
+    /// online; one more is refused (`limitReached`), checked in the write that would add it.
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil, until: Date? = nil) throws -> Session {
+                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
         try changes.withLock { state in
             let started = now()
             let longest = TimeInterval(Session.minutesRange.upperBound * 60)
@@ -76,7 +78,7 @@ public final class SessionService: Sendable {
             let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
                                   subject: subject, startedAt: started,
                                   expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
-            enum Outcome { case kept(Session), needsTraffic(Set<IPv4Address>), started(ended: [Session]) }
+            enum Outcome { case kept(Session), needsTraffic(Set<IPv4Address>), started(ended: [Session]), full }
             // Usually nothing is ended and one write does it all; when something is, its
             // counters are read outside the write transaction and the write is run again.
             var traffic: [IPv4Address: TrafficReading]?
@@ -89,6 +91,11 @@ public final class SessionService: Sendable {
                        current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
                        until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
                         return .kept(current)
+                    }
+                    if let subjectLimit, let subject {
+                        let others = try SessionRecords.active("subject_type = ? AND subject_id = ?", [subject.type, subject.id], in: db)
+                            .filter { other in !ending.contains { $0.id == other.id } }
+                        if others.count >= subjectLimit { return .full }
                     }
                     guard var unread = traffic ?? (ending.isEmpty ? [:] : nil) else {
                         return .needsTraffic(Set(ending.compactMap(\.ipv4)))
@@ -111,6 +118,8 @@ public final class SessionService: Sendable {
                         }
                     }
                     return current
+                case .full:
+                    throw SessionError(kind: .limitReached, description: "\(subject.map { "\($0.type) \($0.id)" } ?? "the subject") has its \(subjectLimit ?? 0) device(s) online")
                 case .needsTraffic(let addresses):
                     traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) })
                 case .started(let ended):
@@ -203,6 +212,10 @@ public final class SessionService: Sendable {
 
     public func activeSession(mac: MACAddress) throws -> Session? {
         try store.pool.read { db in try SessionRecords.active("mac = ?", [mac.description], in: db).first }
+    }
+
+    public func sessions(of subject: SessionSubject) throws -> [Session] {
+        try store.pool.read { db in try SessionRecords.all(of: subject, in: db) }
     }
 
     public func session(id: String) throws -> Session? {

@@ -8,6 +8,8 @@ struct SplashPage: PageModel {
     var error: String?
     /// "Check in online" (find my booking), while some booking may arrive today.
     var checkin: String?
+    /// Its invitation: with the stay's WiFi, or (`wifi_at_arrival = false`) without.
+    var checkinHint: String?
 
     func child(named name: String) -> Any? {
         switch name {
@@ -15,6 +17,7 @@ struct SplashPage: PageModel {
         case "url": url
         case "error": error
         case "checkin": checkin
+        case "checkinHint": checkinHint
         default: nil
         }
     }
