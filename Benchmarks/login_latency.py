@@ -10,8 +10,12 @@ shells out to nft pays at least (openNDS forks a shell per request on top).
 ROUNDS (default 6) alternated rounds of COUNT logins then COUNT baseline
 authorizations (default 100 each). The client's own floor, same run: before
 each login the agent times a GET /api/captive (offloaded like the login, a
-neighbour lookup and a SQLite read, a few bytes of JSON), so what Python's
-urllib and a TCP connection cost is seen beside the login. Prints each round's
+neighbour lookup and a SQLite read, a few bytes of JSON), so what the client
+and a TCP connection cost is seen beside the login. CLIENT=raw (default) sends
+pre-built requests on a plain socket, each on a new connection, timed from
+connect to the answer's last byte; CLIENT=urllib goes through Python's urllib,
+as earlier runs did. The agent idles 10 ms before each login (the deauth CLI
+process just ran). SYNCHRONOUS sets [store] synchronous. Prints each round's
 p50/p99 and the median and spread (min-max) over the rounds, plus p99 over
 every sample. Bounded:
 ROUNDS x COUNT logins. Namespaces are deleted on exit.
@@ -20,7 +24,10 @@ import json, os, statistics, subprocess, sys, tempfile, time
 
 COUNT = int(os.environ.get("COUNT", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
-SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "")  # [store] synchronous; empty: the binary's default (older ones know no such key)
+SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "")
+# raw: the agent speaks HTTP over a plain socket (what the server costs, plus a TCP connect);
+# urllib: through Python's urllib, as earlier runs measured (its own overhead is about 1.5 ms here).
+CLIENT = os.environ.get("CLIENT", "raw")  # [store] synchronous; empty: the binary's default (older ones know no such key)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 P = f"pdbench{os.getpid()}"
@@ -29,15 +36,47 @@ GUEST, GW, UP = f"{P}-guest", f"{P}-gateway", f"{P}-upstream"
 AGENT = r'''
 import re, socket, sys, time, urllib.request, urllib.parse
 portal = "http://192.0.2.1:8080"
+raw = sys.argv[1] == "raw"
+
+def exchange(request):
+    # One request on a fresh connection, timed from connect to the answer's last byte:
+    # what a client pays at least (no HTTP library between it and the socket).
+    s = socket.create_connection(("192.0.2.1", 8080), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(request)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            length = re.search(rb"\r\ncontent-length:\s*(\d+)", data[:end].lower())
+            if length and len(data) - end - 4 >= int(length.group(1)):
+                break
+    s.close()
+    return data.decode()
+
 for line in sys.stdin:
-    tf = time.perf_counter()
-    urllib.request.urlopen(portal + "/api/captive", timeout=5).read()
-    floor = time.perf_counter() - tf
     html = urllib.request.urlopen(portal + "/", timeout=5).read().decode()
     token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-    body = urllib.parse.urlencode({"csrf": token, "accept": "yes"}).encode()
+    body = urllib.parse.urlencode({"csrf": token, "accept": "yes"})
+    login = (f"POST /login/terms HTTP/1.1\r\nHost: 192.0.2.1:8080\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}").encode()
+    captive = b"GET /api/captive HTTP/1.1\r\nHost: 192.0.2.1:8080\r\nConnection: close\r\n\r\n"
+    tf = time.perf_counter()
+    if raw:
+        exchange(captive)
+    else:
+        urllib.request.urlopen(portal + "/api/captive", timeout=5).read()
+    floor = time.perf_counter() - tf
+    time.sleep(0.01)
     t0 = time.perf_counter()
-    answer = urllib.request.urlopen(portal + "/login/terms", data=body, timeout=5).read().decode()
+    if raw:
+        answer = exchange(login)
+    else:
+        answer = urllib.request.urlopen(portal + "/login/terms", data=body.encode(), timeout=5).read().decode()
     t1 = time.perf_counter()
     assert "You are online" in answer, answer
     while True:
@@ -95,12 +134,14 @@ def main():
 lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/portald.db"\n{f'synchronous = "{SYNCHRONOUS}"' if SYNCHRONOUS else ''}\n[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
         upstream = subprocess.Popen(["ip", "netns", "exec", UP, "python3", "-m", "http.server", "8000", "--bind", "198.51.100.2"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        daemon = subprocess.Popen(["ip", "netns", "exec", GW, BIN, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # DAEMON_LOG=FILE keeps the daemon's log (level warning) for a look afterwards.
+        log = open(os.environ["DAEMON_LOG"], "w") if os.environ.get("DAEMON_LOG") else subprocess.DEVNULL
+        daemon = subprocess.Popen(["ip", "netns", "exec", GW, BIN, "serve", "--config", config], stdout=log, stderr=log)
         for _ in range(100):
             if ns(GUEST, "curl", "-s", "-o", "/dev/null", "--max-time", "1", "http://192.0.2.1:8080/api/captive", check=False).returncode == 0:
                 break
             time.sleep(0.1)
-        agent = subprocess.Popen(["ip", "netns", "exec", GUEST, "python3", "-c", AGENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        agent = subprocess.Popen(["ip", "netns", "exec", GUEST, "python3", "-c", AGENT, CLIENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         rounds = []
         baseline_key = 0
         for r in range(ROUNDS):
@@ -135,7 +176,7 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\n[store]\npath = "{work}/p
                     "p99_all_samples": percentile(every, 99)}
         ratios = [percentile(x["forward"], 50) / percentile(x["shell"], 50) for x in rounds]
         result = {
-            "rounds": ROUNDS, "logins_per_round": COUNT,
+            "rounds": ROUNDS, "logins_per_round": COUNT, "client": CLIENT, "synchronous": SYNCHRONOUS or "default (full)",
             "login_response_ms": summary("login"),
             "login_to_first_forwarded_packet_ms": summary("forward"),
             "baseline_nft_add_element_process_ms": summary("shell"),

@@ -160,4 +160,26 @@ struct PortalTests {
         #expect(json?["user-portal-url"] as? String == "http://portal.example:8080/")
         #expect(json?["seconds-remaining"] == nil)
     }
+
+    @Test("repeated probes get the redirect built once; every URL still gets its own; long URLs are not kept")
+    func recentRedirects() throws {
+        let capture = CaptiveRedirect(publicURL: URL(string: "http://192.0.2.1:8080/")!, captureAddress: "192.0.2.1",
+                                      listen: ListenAddress("192.0.2.1:8080")!)
+        let first = capture.response(host: "captive.apple.com", target: "/hotspot-detect.html", method: .get)
+        let again = capture.response(host: "captive.apple.com", target: "/hotspot-detect.html", method: .head)
+        #expect(first.headers["location"] == "http://192.0.2.1:8080/?url=http%3A%2F%2Fcaptive.apple.com%2Fhotspot-detect.html")
+        #expect(again.headers["location"] == first.headers["location"] && again.body == first.body)
+        let other = capture.response(host: "captive.apple.com", target: "/other?a=<b>", method: .get)
+        #expect(other.headers["location"] == "http://192.0.2.1:8080/?url=http%3A%2F%2Fcaptive.apple.com%2Fother%3Fa%3D%3Cb%3E")
+        #expect(capture.response(host: "CAPTIVE.apple.com", target: "/hotspot-detect.html", method: .get).headers["location"]?
+            .contains("CAPTIVE.apple.com") == true, "the host as the guest wrote it, not another guest's spelling")
+        // Past the capacity the cache starts again, and every answer is still right.
+        for number in 0..<(RecentRedirects.capacity + 10) {
+            #expect(capture.response(host: "h\(number).example", target: "/", method: .get).headers["location"]?.hasSuffix("h\(number).example%2F") == true)
+        }
+        let long = "/" + String(repeating: "x", count: RecentRedirects.longest)
+        #expect(capture.response(host: "example.com", target: long, method: .get).headers["location"]?.hasSuffix(String(repeating: "x", count: 20)) == true)
+        #expect(capture.response(host: "example.com", target: "/", method: .post).headers["location"] == "http://192.0.2.1:8080/", "a POST keeps no destination")
+    }
+
 }

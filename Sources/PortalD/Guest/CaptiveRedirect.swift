@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Synchronization
 
 /// The answer to every request of a captured guest: a 302 to the portal that keeps
 /// where the guest was going (`?url=`). A redirect, not a 200, is what makes every
@@ -52,10 +53,43 @@ struct CaptiveRedirect: Sendable {
     /// form posted to another site cannot be replayed.
     func response(host: String?, target: String, method: HTTPMethod) -> HTTPResponse {
         guard let host, !host.isEmpty, method == .get || method == .head else { return bareRedirect }
+        let key = RecentRedirects.Key(host: host, target: target)
+        if let known = recent.answer(for: key) { return known }
         var location = locationPrefix
         location.reserveCapacity(location.count + (host.utf8.count + target.utf8.count) * 3)
         FormData.appendEncoded(host, to: &location)
         FormData.appendEncoded(target, to: &location)
-        return .redirect(to: String(decoding: location, as: UTF8.self))
+        let response = HTTPResponse.redirect(to: String(decoding: location, as: UTF8.self))
+        recent.keep(response, for: key)
+        return response
+    }
+
+    private let recent = RecentRedirects()
+}
+
+/// The redirects built lately, by host and target: most captured requests are the
+/// phone OSes' probes, the same few URLs from every device, so their answers are built
+/// once rather than percent-encoded and escaped each time. Bounded: at most `capacity`
+/// answers for short URLs, all forgotten when it fills.
+final class RecentRedirects: Sendable {
+    struct Key: Hashable {
+        let host: String
+        let target: String
+    }
+
+    static let capacity = 256
+    static let longest = 512
+    private let answers = Mutex<[Key: HTTPResponse]>([:])
+
+    func answer(for key: Key) -> HTTPResponse? {
+        answers.withLock { $0[key] }
+    }
+
+    func keep(_ response: HTTPResponse, for key: Key) {
+        guard key.host.utf8.count + key.target.utf8.count <= Self.longest else { return }
+        answers.withLock { answers in
+            if answers.count >= Self.capacity { answers.removeAll(keepingCapacity: true) }
+            answers[key] = response
+        }
     }
 }

@@ -83,7 +83,37 @@ public final class SessionService: Sendable {
             // counters are read outside the write transaction and the write is run again.
             var traffic: [IPv4Address: TrafficReading]?
             while true {
-                let outcome = try store.pool.write { db -> Outcome in
+                // Set when the write adds the session: the kernel's change, already on its way.
+                var kernel: KernelChange?
+                let outcome: Outcome
+                do {
+                    outcome = try store.pool.writeWithoutTransaction { db -> Outcome in
+                        try db.beginTransaction(.immediate)
+                        do {
+                            let outcome = try decide(db)
+                            if case .started(let ended) = outcome {
+                                // The element goes to the kernel while the commit waits for its fsync: the
+                                // login's two slow steps, neither needing the other. A commit that fails
+                                // has the element taken back (below).
+                                kernel = KernelChange(firewall, removing: ended.compactMap(\.key),
+                                                      adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)])
+                            }
+                            try db.commit()
+                            return outcome
+                        } catch {
+                            if db.isInsideTransaction { try? db.rollback() }
+                            throw error
+                        }
+                    }
+                } catch {
+                    if let kernel {
+                        _ = kernel.wait()
+                        state.needsReconcile = true
+                        _ = try? reconcile(&state, because: "a login whose commit failed")
+                    }
+                    throw error
+                }
+                func decide(_ db: Database) throws -> Outcome {
                     let ending = try SessionRecords.active(
                         "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = 'ipv4' AND address = ?)",
                         [mac.description, ipv4.description], in: db)
@@ -122,9 +152,10 @@ public final class SessionService: Sendable {
                     throw SessionError(kind: .limitReached, description: "\(subject.map { "\($0.type) \($0.id)" } ?? "the subject") has its \(subjectLimit ?? 0) device(s) online")
                 case .needsTraffic(let addresses):
                     traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) })
-                case .started(let ended):
-                    try apply(&state, removing: ended.compactMap(\.key), adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)],
-                              "authorize \(mac)")
+                case .started:
+                    if case .failure(let error) = kernel?.wait() {
+                        try recover(&state, from: error, "authorize \(mac)")
+                    }
                     logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
                     return session
                 }
@@ -231,12 +262,17 @@ public final class SessionService: Sendable {
         do {
             try firewall.update(removing: removing, adding: adding)
         } catch {
-            logger.error("firewall apply failed; reconciling", metadata: ["change": "\(what)", "error": "\(error)"])
-            do {
-                try reconcile(&state, because: "a failed apply")
-            } catch {
-                throw SessionError(kind: .firewall, description: "could not \(what): \(error)")
-            }
+            try recover(&state, from: error, what)
+        }
+    }
+
+    /// After the kernel refused a committed change: the reconciler puts it in line now.
+    private func recover(_ state: inout ChangeState, from error: any Error, _ what: String) throws {
+        logger.error("firewall apply failed; reconciling", metadata: ["change": "\(what)", "error": "\(error)"])
+        do {
+            try reconcile(&state, because: "a failed apply")
+        } catch {
+            throw SessionError(kind: .firewall, description: "could not \(what): \(error)")
         }
     }
 
