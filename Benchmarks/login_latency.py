@@ -24,10 +24,10 @@ import json, os, statistics, subprocess, sys, tempfile, time
 
 COUNT = int(os.environ.get("COUNT", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
-SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "")
+SYNCHRONOUS = os.environ.get("SYNCHRONOUS", "")  # [store] synchronous; empty: the binary's default (older ones know no such key)
 # raw: the agent speaks HTTP over a plain socket (what the server costs, plus a TCP connect);
 # urllib: through Python's urllib, as earlier runs measured (its own overhead is about 1.5 ms here).
-CLIENT = os.environ.get("CLIENT", "raw")  # [store] synchronous; empty: the binary's default (older ones know no such key)
+CLIENT = os.environ.get("CLIENT", "raw")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 P = f"pdbench{os.getpid()}"

@@ -103,6 +103,36 @@ struct SessionServiceTests {
         return (service, clock, path)
     }
 
+    /// Refuses the next commit once: a disk that fails under a login.
+    final class FailingCommit: TransactionObserver, @unchecked Sendable {  // used on the writer's one thread
+        var armed = true
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+        func databaseDidChange(with event: DatabaseEvent) {}
+        func databaseWillCommit() throws {
+            if armed {
+                armed = false
+                throw DatabaseError(resultCode: .SQLITE_IOERR, message: "disk I/O error (test)")
+            }
+        }
+        func databaseDidCommit(_ db: Database) {}
+        func databaseDidRollback(_ db: Database) {}
+    }
+
+    @Test("a login whose commit fails leaves no session and no element, though its element was on its way")
+    func failedCommitTakesTheElementBack() throws {
+        let firewall = MemoryFirewall()
+        let (store, _) = try temporaryStore()
+        let service = SessionService(store: store, firewall: firewall, sessionMinutes: 60, logger: Logger(label: "test"))
+        let failing = FailingCommit()
+        store.pool.add(transactionObserver: failing, extent: .observerLifetime)
+        #expect(throws: (any Error).self) { try service.login(mac: mac, ipv4: ipv4, method: .terms) }
+        #expect(try service.activeSessions().isEmpty)
+        #expect(firewall.devices.isEmpty, "the element applied during the commit was taken back")
+        // The next login goes through, and the kernel holds it.
+        let session = try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        #expect(try firewall.devices.map(\.mac) == [mac] && service.activeSessions().map(\.id) == [session.id])
+    }
+
     @Test func storeIsWALWithMigrations() throws {
         let (store, _) = try temporaryStore()
         try store.pool.read { (db: Database) throws in

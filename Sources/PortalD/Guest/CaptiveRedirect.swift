@@ -86,7 +86,10 @@ final class RecentRedirects: Sendable {
     }
 
     func keep(_ response: HTTPResponse, for key: Key) {
-        guard key.host.utf8.count + key.target.utf8.count <= Self.longest else { return }
+        // ASCII only: Swift compares strings by Unicode equivalence, and an answer must keep
+        // the very bytes its guest sent. The OS probes are ASCII.
+        guard key.host.utf8.count + key.target.utf8.count <= Self.longest, key.host.utf8.allSatisfy({ $0 < 0x80 }),
+              key.target.utf8.allSatisfy({ $0 < 0x80 }) else { return }
         answers.withLock { answers in
             if answers.count >= Self.capacity { answers.removeAll(keepingCapacity: true) }
             answers[key] = response

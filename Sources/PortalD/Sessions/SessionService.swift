@@ -24,8 +24,10 @@ public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorC
 
 /// Sessions and the authorized set, kept in step: SQLite is the desired state and
 /// the kernel follows it. Every change commits first, then is applied to the
-/// kernel in one netlink transaction; when an apply fails, or someone edits the
-/// table behind portald's back, the reconciler puts the kernel back in line.
+/// kernel in one netlink transaction (a login that only adds a device has its
+/// element applied while its commit syncs, and taken back if the commit fails);
+/// when an apply fails, or someone edits the table behind portald's back, the
+/// reconciler puts the kernel back in line.
 public final class SessionService: Sendable {
     let store: Store
     let firewall: any Firewall
@@ -87,24 +89,23 @@ public final class SessionService: Sendable {
                 var kernel: KernelChange?
                 let outcome: Outcome
                 do {
-                    outcome = try store.pool.writeWithoutTransaction { db -> Outcome in
-                        try db.beginTransaction(.immediate)
-                        do {
+                    var decided: Outcome?
+                    try store.pool.writeWithoutTransaction { db in
+                        try db.inTransaction(.immediate) {
                             let outcome = try decide(db)
-                            if case .started(let ended) = outcome {
-                                // The element goes to the kernel while the commit waits for its fsync: the
-                                // login's two slow steps, neither needing the other. A commit that fails
-                                // has the element taken back (below).
-                                kernel = KernelChange(firewall, removing: ended.compactMap(\.key),
-                                                      adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)])
+                            decided = outcome
+                            if case .started(let ended) = outcome, ended.isEmpty {
+                                // A new device only (the usual login): its element goes to the kernel while
+                                // the commit waits for its fsync, the login's two slow steps. A crash between
+                                // them leaves an element without a session, which restore() drops; a commit
+                                // that fails has it taken back (below). Replacing a session waits for the
+                                // commit, so the counters of an address never move to its new owner early.
+                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)])
                             }
-                            try db.commit()
-                            return outcome
-                        } catch {
-                            if db.isInsideTransaction { try? db.rollback() }
-                            throw error
+                            return .commit
                         }
                     }
+                    outcome = decided!
                 } catch {
                     if let kernel {
                         _ = kernel.wait()
@@ -152,9 +153,12 @@ public final class SessionService: Sendable {
                     throw SessionError(kind: .limitReached, description: "\(subject.map { "\($0.type) \($0.id)" } ?? "the subject") has its \(subjectLimit ?? 0) device(s) online")
                 case .needsTraffic(let addresses):
                     traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) })
-                case .started:
-                    if case .failure(let error) = kernel?.wait() {
-                        try recover(&state, from: error, "authorize \(mac)")
+                case .started(let ended):
+                    if let kernel {
+                        if case .failure(let error) = kernel.wait() { try recover(&state, from: error, "authorize \(mac)") }
+                    } else {
+                        try apply(&state, removing: ended.compactMap(\.key), adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)],
+                                  "authorize \(mac)")
                     }
                     logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
                     return session
