@@ -122,7 +122,7 @@ public enum IPAddressText {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
-            return inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : nil
+            return inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil ? cString(buffer) : nil
         }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
@@ -130,7 +130,12 @@ public enum IPAddressText {
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
             return bytes[12...].map(String.init).joined(separator: ".")
         }
-        return inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : nil
+        return inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil ? cString(buffer) : nil
+    }
+
+    /// A C string in `buffer`, up to its terminating zero.
+    private static func cString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -19,7 +19,7 @@ import os
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -51,7 +51,16 @@ class Walk:
         self.check(language)
 
     def check(self, language):
-        """The checks every page gets."""
+        """The checks every page gets; read again if the document was replaced meanwhile."""
+        for attempt in range(3):
+            try:
+                return self.check_once(language)
+            except (StaleElementReferenceException, WebDriverException) as error:
+                if attempt == 2 or "timeout" in str(error).lower():
+                    raise
+                self.settle()
+
+    def check_once(self, language):
         driver = self.driver
         self.pages += 1
         path = driver.current_url.split("//", 1)[-1].split("/", 1)[-1]
@@ -90,7 +99,15 @@ class Walk:
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
         WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+        self.settle()
         self.check(language)
+
+    def settle(self):
+        """Waits until the page that replaced the last one has loaded: a form's POST and
+        its 303 are one navigation, but the old document can linger for a moment."""
+        WebDriverWait(self.driver, 10, ignored_exceptions=[WebDriverException]).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+            and driver.find_element(By.TAG_NAME, "body") is not None)
 
     def fill(self, values, language):
         """Fills in the registration form on the page and sends it."""
