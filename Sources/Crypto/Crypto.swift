@@ -1,5 +1,6 @@
 internal import COpenSSL
 import Foundation
+import Synchronization
 
 /// The only Swift that touches libcrypto: SHA-256, HMAC-SHA256 and the CSPRNG.
 public enum Crypto {
@@ -14,6 +15,13 @@ public enum Crypto {
     }
 
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        if let prepared = preparedHMAC(key) {
+            var digest = [UInt8](repeating: 0, count: 32)
+            let ok = message.withUnsafeBytes { bytes in
+                portald_hmac_sha256_with(prepared, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &digest)
+            }
+            if ok == 1 { return digest }
+        }
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { keyBytes in
@@ -50,4 +58,21 @@ public enum Crypto {
     }
 
     private static let comparisonKey = randomBytes(32)
+
+    /// Keys' prepared HMAC contexts: the process's own keys and the webhook secrets. At most
+    /// `preparedLimit`; past it a key is hashed the slow way (contexts are never freed, as
+    /// another thread may be duplicating one).
+    private static let prepared = Mutex<[[UInt8]: OpaquePointer]>([:])
+    private static let preparedLimit = 64
+
+    private static func preparedHMAC(_ key: [UInt8]) -> OpaquePointer? {
+        prepared.withLock { contexts in
+            if let context = contexts[key] { return context }
+            guard contexts.count < preparedLimit,
+                  let context = key.withUnsafeBytes({ portald_hmac_sha256_prepare($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) })
+            else { return nil }
+            contexts[key] = context
+            return context
+        }
+    }
 }
