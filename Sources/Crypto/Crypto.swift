@@ -45,8 +45,7 @@ public enum Crypto {
     /// both are first reduced to HMACs under a key of this process (32 bytes each, so
     /// no early return on a length mismatch tells a guesser the secret's length).
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        let x = hmacSHA256(key: comparisonKey, message: a), y = hmacSHA256(key: comparisonKey, message: b)
-        return x.withUnsafeBytes { x in y.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0 } }
+        equalDigests(hmacSHA256(key: comparisonKey, message: a), hmacSHA256(key: comparisonKey, message: b))
     }
 
     /// Compares two digests of one fixed, public length (a form token's 16-byte MAC)

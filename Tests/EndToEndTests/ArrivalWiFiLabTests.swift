@@ -9,15 +9,6 @@ import Testing
 struct ArrivalWiFiLabTests {
     static let portal = "http://\(NetworkLab.gatewayLANIPv4):8080"
 
-    /// The site's day (UTC) `days` from now.
-    static func day(_ days: Int) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date().addingTimeInterval(TimeInterval(days * 86_400)))
-    }
-
     /// GETs a step and sends its form with `fields`; returns the 303's Location.
     func submit(_ guest: Guest, _ path: String, _ fields: [(String, String)] = []) throws -> String {
         let page = try guest.get(Self.portal + path)
@@ -46,10 +37,10 @@ struct ArrivalWiFiLabTests {
             """)
         try portald.start()
         defer { try? portald.stop() }
-        let departure = Self.day(3)
+        let departure = utcDay(3)
         let file = Scratch.directory.appendingPathComponent("lab-reservation-\(UUID()).json")
         try Data("""
-            {"id": "R7", "reference": "BKG-LAB7", "status": "confirmed", "arrival": "\(Self.day(0))", "departure": "\(departure)",
+            {"id": "R7", "reference": "BKG-LAB7", "status": "confirmed", "arrival": "\(utcDay(0))", "departure": "\(departure)",
              "room": "101", "adults": 1, "version": 1,
              "guests": [{"first_name": "Anna", "last_name": "Müller", "email": "anna@example.com", "primary": true}]}
             """.utf8).write(to: file)

@@ -11,19 +11,11 @@ import Testing
 /// Every page: its language, nothing scrolling sideways, every control labelled.
 @Suite("check-in in a real browser", .serialized)
 struct BrowserCheckinTests {
-    static func day(_ days: Int) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date().addingTimeInterval(TimeInterval(days * 86_400)))
-    }
-
     /// Puts a reservation arriving today through the CLI; returns its check-in link.
     func book(_ portald: Portald, id: String, language: String) throws -> String {
         let file = portald.directory.appendingPathComponent("\(id).json")
         try Data("""
-            {"id": "\(id)", "reference": "BKG-\(id)", "status": "confirmed", "arrival": "\(Self.day(0))", "departure": "\(Self.day(2))",
+            {"id": "\(id)", "reference": "BKG-\(id)", "status": "confirmed", "arrival": "\(utcDay(0))", "departure": "\(utcDay(2))",
              "room": "12", "adults": 2, "language": "\(language)", "version": 1,
              "guests": [{"first_name": "John", "last_name": "Smith", "primary": true}]}
             """.utf8).write(to: file)

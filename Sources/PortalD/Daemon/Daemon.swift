@@ -147,8 +147,7 @@ public enum Daemon {
         let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen,
                                  portalActivity: { [portalServer = servers[0]] in portalServer.activity })
         var followStays: (@Sendable () throws -> Int)?
-        if config.arrivals.wifiAtArrival {
-            let stays = ArrivalWiFi(config: config, sessions: sessions, lan: nil, logger: logger)
+        if let stays = ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger) {
             followStays = { try stays.followStays(reservations) }
         }
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),

@@ -30,6 +30,11 @@ struct ArrivalWiFi: Sendable {
         self.logger = logger
     }
 
+    /// The site's stay WiFi, or nil when `[arrivals] wifi_at_arrival = false`.
+    static func forSite(_ config: Config, sessions: SessionService, lan: GuestLAN?, logger: Logger) -> ArrivalWiFi? {
+        config.arrivals.wifiAtArrival ? ArrivalWiFi(config: config, sessions: sessions, lan: lan, logger: logger) : nil
+    }
+
     /// What the done page tells the device that shows it.
     enum State: Equatable {
         /// Online for the stay (or longer, another way), until the session's end.

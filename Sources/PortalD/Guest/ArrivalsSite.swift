@@ -27,7 +27,7 @@ public final class ArrivalsSite: HTTPResponder {
         GuestController.addLogo(of: pages, to: group)
         CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
             // No LAN: the done page says where the stay's WiFi is, and connects nothing.
-            .add(to: group, wifi: config.arrivals.wifiAtArrival ? ArrivalWiFi(config: config, sessions: sessions, lan: nil, logger: logger) : nil,
+            .add(to: group, wifi: ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger),
                  throttleLabel: "check-in links (arrivals listener)")
         self.router = router.responder()
     }

@@ -34,7 +34,7 @@ public final class Portal: HTTPResponder {
         let guestRoutes = router.group().add(middleware: locale)
         controller.addRoutes(to: guestRoutes)
         if let reservations {
-            let wifi = config.arrivals.wifiAtArrival ? ArrivalWiFi(config: config, sessions: sessions, lan: lan, logger: logger) : nil
+            let wifi = ArrivalWiFi.forSite(config, sessions: sessions, lan: lan, logger: logger)
             CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
                 .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links")
         }
