@@ -25,3 +25,12 @@ enum StoreProbeSchema: StoreSchema {
         },
     ]
 }
+
+/// The one-row table the checkpointer writes to start the WAL over (`Store.checkpoint()`).
+enum StoreWALSchema: StoreSchema {
+    static let migrations = [
+        StoreMigration(version: 14, "WAL restart") { db in
+            try db.execute(sql: "CREATE TABLE store_wal_restart (id INTEGER PRIMARY KEY CHECK (id = 1), restarted_at REAL NOT NULL)")
+        },
+    ]
+}

@@ -139,7 +139,7 @@ struct SessionServiceTests {
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("session"))
             #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
-                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites"])
+                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites", "v14: WAL restart"])
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.
@@ -171,6 +171,37 @@ struct SessionServiceTests {
         #expect(try secretsInMainFile() == 0, "the write is still only in the WAL")
         try store.checkpoint()
         #expect(try secretsInMainFile() == 1)
+    }
+
+    @Test("checkpoint() starts the WAL over itself, so the next commit (a login) pays one fsync, not two; idle, it writes nothing")
+    func checkpointRestartsTheWAL() throws {
+        let (store, path) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        /// The WAL header's checkpoint sequence: SQLite adds one each time a commit starts the WAL over.
+        func restarts() throws -> UInt32 {
+            let header = try Data(contentsOf: URL(fileURLWithPath: path + "-wal")).prefix(16)
+            return header.suffix(4).reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        func commit() throws { try store.pool.write { db in try db.execute(sql: "INSERT INTO store_probe(id, checked_at) VALUES (1, 0) ON CONFLICT(id) DO UPDATE SET checked_at = checked_at + 1") } }
+        try commit()
+        let before = try restarts()
+        try store.checkpoint()
+        #expect(try restarts() == before + 1, "the checkpointer's own commit started the WAL over")
+        try commit()
+        #expect(try restarts() == before + 1, "the commit after a checkpoint appends to the WAL")
+        try store.checkpoint()
+        try commit()
+        #expect(try restarts() == before + 2)
+        try store.checkpoint()
+        #expect(try restarts() == before + 3)
+        // Nothing committed since: the next call neither copies nor writes, and a commit after it still appends.
+        let restartedAt = { try store.pool.read { try Double.fetchOne($0, sql: "SELECT restarted_at FROM store_wal_restart") } }
+        let stamp = try restartedAt()
+        try store.checkpoint()
+        #expect(try restarts() == before + 3)
+        #expect(try restartedAt() == stamp)
+        try commit()
+        #expect(try restarts() == before + 3)
     }
 
     @Test func loginAuthorizesAndRecords() throws {
