@@ -77,3 +77,122 @@ extension AddressText {
         try container.encode(description)
     }
 }
+
+/// An IPv6 address, written as RFC 5952 says (lowercase, zeros compressed).
+public struct IPv6Address: Hashable, Sendable, Comparable, AddressText {
+    public let bytes: [UInt8]
+
+    /// Accepts any RFC 4291 text form, with an IPv4 tail (`::ffff:192.0.2.1`); no zone (`%eth0`).
+    public init?(_ text: String) {
+        guard text.utf8.count <= 45, !text.isEmpty else { return nil }
+        let halves = text.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String, last: Bool) -> [UInt16]? {
+            guard !part.isEmpty else { return [] }
+            var result: [UInt16] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, piece) in pieces.enumerated() {
+                if last, index == pieces.count - 1, piece.contains(".") {
+                    guard let ipv4 = IPv4Address(String(piece)) else { return nil }
+                    result += [UInt16(ipv4.octets[0]) << 8 | UInt16(ipv4.octets[1]), UInt16(ipv4.octets[2]) << 8 | UInt16(ipv4.octets[3])]
+                    continue
+                }
+                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit), let group = UInt16(piece, radix: 16) else { return nil }
+                result.append(group)
+            }
+            return result
+        }
+        guard let head = groups(halves[0], last: halves.count == 1) else { return nil }
+        var all = head
+        if halves.count == 2 {
+            guard let tail = groups(halves[1], last: true), head.count + tail.count <= 7 else { return nil }
+            all += [UInt16](repeating: 0, count: 8 - head.count - tail.count) + tail
+        }
+        guard all.count == 8 else { return nil }
+        bytes = all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }
+    }
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// fe80::/10: never forwarded, so never part of what a device is let through with.
+    public var isLinkLocal: Bool { bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 }
+
+    public var description: String {
+        let groups = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
+        if groups[0..<5].allSatisfy({ $0 == 0 }) && groups[5] == 0xffff {  // IPv4-mapped
+            return "::ffff:\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])"
+        }
+        // The longest run of two or more zero groups (the first of equals) becomes "::".
+        var best: Range<Int>?
+        var index = 0
+        while index < 8 {
+            guard groups[index] == 0 else { index += 1; continue }
+            var end = index
+            while end < 8 && groups[end] == 0 { end += 1 }
+            if end - index >= 2, end - index > (best?.count ?? 0) { best = index..<end }
+            index = end
+        }
+        let hex = { (group: UInt16) in String(group, radix: 16) }
+        guard let best else { return groups.map(hex).joined(separator: ":") }
+        return groups[..<best.lowerBound].map(hex).joined(separator: ":") + "::" + groups[best.upperBound...].map(hex).joined(separator: ":")
+    }
+
+    public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+}
+
+/// An address of either family: what a device uses on the LAN.
+public enum IPAddress: Hashable, Sendable, Comparable, AddressText {
+    case v4(IPv4Address)
+    case v6(IPv6Address)
+
+    public init?(_ text: String) {
+        if let ipv4 = IPv4Address(text) {
+            self = .v4(ipv4)
+        } else if let ipv6 = IPv6Address(text) {
+            self = .v6(ipv6)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .v4(let address): address.description
+        case .v6(let address): address.description
+        }
+    }
+
+    /// "ipv4" or "ipv6", as the database and the API name the family.
+    public var family: String {
+        switch self {
+        case .v4: "ipv4"
+        case .v6: "ipv6"
+        }
+    }
+
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let address): address.octets
+        case .v6(let address): address.bytes
+        }
+    }
+
+    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.10`, what a dual-stack socket reports
+    /// for an IPv4 peer) as the IPv4 address it stands for; any other address as it is.
+    public var unmapped: IPAddress {
+        guard case .v6(let address) = self, address.bytes[0..<10].allSatisfy({ $0 == 0 }), address.bytes[10] == 0xff, address.bytes[11] == 0xff,
+              let ipv4 = IPv4Address(octets: Array(address.bytes[12...])) else { return self }
+        return .v4(ipv4)
+    }
+
+    public var ipv4: IPv4Address? { if case .v4(let address) = self { address } else { nil } }
+    public var ipv6: IPv6Address? { if case .v6(let address) = self { address } else { nil } }
+
+    /// IPv4 before IPv6, then by value.
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        lhs.bytes.count != rhs.bytes.count ? lhs.bytes.count < rhs.bytes.count : lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}

@@ -1,14 +1,19 @@
-/// A guest device let through the capture: one element of the `authorized` set.
+/// A guest device let through the capture, on one of its addresses: one element of
+/// the authorized set of that address's family.
 public struct AuthorizedDevice: Hashable, Sendable {
     public var mac: MACAddress
-    public var ipv4: IPv4Address
+    public var address: IPAddress
     /// How long the kernel keeps the element; `nil` keeps it until removed.
     public var timeout: Duration?
 
-    public init(mac: MACAddress, ipv4: IPv4Address, timeout: Duration?) {
+    public init(mac: MACAddress, address: IPAddress, timeout: Duration?) {
         self.mac = mac
-        self.ipv4 = ipv4
+        self.address = address
         self.timeout = timeout
+    }
+
+    public init(mac: MACAddress, ipv4: IPv4Address, timeout: Duration?) {
+        self.init(mac: mac, address: .v4(ipv4), timeout: timeout)
     }
 }
 
@@ -21,12 +26,19 @@ public struct CaptureSettings: Hashable, Sendable {
     /// Where captured TCP/80 is sent: the portal listener.
     public var portalAddress: IPv4Address
     public var portalPort: UInt16
+    /// Where captured IPv6 TCP/80 is sent; without one, it is reset, and the phone's
+    /// own probe (over IPv4) finds the portal.
+    public var portalAddress6: IPv6Address?
+    public var portalPort6: UInt16
 
-    public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16) {
+    public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16,
+                portalAddress6: IPv6Address? = nil, portalPort6: UInt16? = nil) {
         self.table = table
         self.lanInterface = lanInterface
         self.portalAddress = portalAddress
         self.portalPort = portalPort
+        self.portalAddress6 = portalAddress6
+        self.portalPort6 = portalPort6 ?? portalPort
     }
 }
 
@@ -53,31 +65,42 @@ public struct FirewallError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A device as the authorized set keys it: its MAC with one IPv4 address.
-public struct DeviceKey: Hashable, Sendable, CustomStringConvertible {
+/// A device as an authorized set keys it: its MAC with one address.
+public struct DeviceKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var mac: MACAddress
-    public var ipv4: IPv4Address
+    public var address: IPAddress
 
-    public init(mac: MACAddress, ipv4: IPv4Address) {
+    public init(mac: MACAddress, address: IPAddress) {
         self.mac = mac
-        self.ipv4 = ipv4
+        self.address = address
     }
 
-    public var description: String { "\(mac) . \(ipv4)" }
+    public init(mac: MACAddress, ipv4: IPv4Address) {
+        self.init(mac: mac, address: .v4(ipv4))
+    }
+
+    public var description: String { "\(mac) . \(address)" }
+
+    public static func < (lhs: DeviceKey, rhs: DeviceKey) -> Bool { (lhs.mac, lhs.address) < (rhs.mac, rhs.address) }
 }
 
 extension AuthorizedDevice {
-    public var key: DeviceKey { DeviceKey(mac: mac, ipv4: ipv4) }
+    public var key: DeviceKey { DeviceKey(mac: mac, address: address) }
+    public var ipv4: IPv4Address? { address.ipv4 }
+}
+
+extension DeviceKey {
+    public var ipv4: IPv4Address? { address.ipv4 }
 }
 
 /// What the kernel holds: read back to compare with the sessions.
 public struct FirewallState: Sendable, Equatable {
-    /// The elements of the authorized set.
+    /// The elements of the authorized sets (both families).
     public var authorized: Set<DeviceKey>
     /// Addresses with a counting element in both directions.
-    public var counted: Set<IPv4Address>
+    public var counted: Set<IPAddress>
 
-    public init(authorized: Set<DeviceKey>, counted: Set<IPv4Address>) {
+    public init(authorized: Set<DeviceKey>, counted: Set<IPAddress>) {
         self.authorized = authorized
         self.counted = counted
     }
@@ -99,14 +122,15 @@ public protocol Firewall: Sendable {
     func state() throws -> FirewallState?
     /// Removes portald's table; absent is not an error.
     func teardown() throws
-    /// Bytes forwarded per authorized IPv4 address since it was (re)authorized, or
-    /// since the table was installed; empty when there is no table.
-    func counters() throws -> [IPv4Address: TrafficCounters]
+    /// Bytes forwarded per authorized address since it was (re)authorized, or since
+    /// the table was installed; empty when there is no table.
+    func counters() throws -> [IPAddress: TrafficCounters]
     /// One address's counters (one netlink lookup, not a dump); nil when not counted.
-    func counters(for ipv4: IPv4Address) throws -> TrafficCounters?
+    func counters(for address: IPAddress) throws -> TrafficCounters?
 }
 
 extension Firewall {
     public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }
     public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try update(removing: [DeviceKey(mac: mac, ipv4: ipv4)], adding: []) }
+    public func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { try counters(for: .v4(ipv4)) }
 }

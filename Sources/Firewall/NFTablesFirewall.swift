@@ -35,7 +35,7 @@ public final class NFTablesFirewall: Firewall {
         // Removing: add first (without timeout) so deleting an already expired element
         // succeeds. Adding: an existing element keeps its counter (and, before Linux 6.x,
         // its old timeout) on a plain add, so add (so the delete cannot fail), delete, add.
-        let placeholders = removing.map { AuthorizedDevice(mac: $0.mac, ipv4: $0.ipv4, timeout: nil) }
+        let placeholders = removing.map { AuthorizedDevice(mac: $0.mac, address: $0.address, timeout: nil) }
         try socket.commit(addMessages(placeholders) + deleteMessages(removing)
                           + addMessages(adding) + deleteMessages(adding.map(\.key)) + addMessages(adding))
     }
@@ -47,14 +47,18 @@ public final class NFTablesFirewall: Firewall {
 
     public func state() throws -> FirewallState? {
         do {
-            let authorized = try socket.counters(table: settings.table, set: Ruleset.authorizedSet).compactMap { element in
-                Ruleset.device(key: element.key)
+            var authorized = Set<DeviceKey>()
+            var counted = Set<IPAddress>()
+            for family in Ruleset.Family.allCases {
+                let sets = Ruleset.sets(for: family)
+                authorized.formUnion(try socket.counters(table: settings.table, set: sets.access).compactMap { Ruleset.device(key: $0.key) })
+                let up = try socket.counters(table: settings.table, set: sets.up).compactMap { Self.address($0.key) }
+                let down = try socket.counters(table: settings.table, set: sets.down).compactMap { Self.address($0.key) }
+                counted.formUnion(Set(up).intersection(down))
             }
-            let up = try socket.counters(table: settings.table, set: Ruleset.uploadSet).compactMap { IPv4Address(octets: $0.key) }
-            let down = try socket.counters(table: settings.table, set: Ruleset.downloadSet).compactMap { IPv4Address(octets: $0.key) }
-            return FirewallState(authorized: Set(authorized), counted: Set(up).intersection(down))
+            return FirewallState(authorized: authorized, counted: counted)
         } catch let error as FirewallError where error.errno == ENOENT {
-            return nil  // the table or a set is gone (`nft flush ruleset`)
+            return nil  // the table or a set is gone (`nft flush ruleset`, or a table from before IPv6)
         }
     }
 
@@ -62,14 +66,18 @@ public final class NFTablesFirewall: Firewall {
         try socket.commit([.newTable(settings.table), .deleteTable(settings.table)])
     }
 
-    public func counters() throws -> [IPv4Address: TrafficCounters] {
-        var result: [IPv4Address: TrafficCounters] = [:]
+    public func counters() throws -> [IPAddress: TrafficCounters] {
+        var result: [IPAddress: TrafficCounters] = [:]
         do {
-            for (key, bytes) in try socket.counters(table: settings.table, set: Ruleset.uploadSet) {
-                if let ipv4 = IPv4Address(octets: key) { result[ipv4, default: .zero].bytesUp = bytes }
+            for set in [Ruleset.uploadSet, Ruleset.uploadSet6] {
+                for (key, bytes) in try socket.counters(table: settings.table, set: set) {
+                    if let address = Self.address(key) { result[address, default: .zero].bytesUp = bytes }
+                }
             }
-            for (key, bytes) in try socket.counters(table: settings.table, set: Ruleset.downloadSet) {
-                if let ipv4 = IPv4Address(octets: key) { result[ipv4, default: .zero].bytesDown = bytes }
+            for set in [Ruleset.downloadSet, Ruleset.downloadSet6] {
+                for (key, bytes) in try socket.counters(table: settings.table, set: set) {
+                    if let address = Self.address(key) { result[address, default: .zero].bytesDown = bytes }
+                }
             }
         } catch let error as FirewallError where error.errno == ENOENT {
             return [:]  // no table (yet): nothing counted
@@ -77,14 +85,22 @@ public final class NFTablesFirewall: Firewall {
         return result
     }
 
-    public func counters(for ipv4: IPv4Address) throws -> TrafficCounters? {
+    public func counters(for address: IPAddress) throws -> TrafficCounters? {
+        let sets = Ruleset.sets(for: address)
         do {
-            let up = try socket.counters(table: settings.table, set: Ruleset.uploadSet, key: ipv4.octets)
-            let down = try socket.counters(table: settings.table, set: Ruleset.downloadSet, key: ipv4.octets)
+            let up = try socket.counters(table: settings.table, set: sets.up, key: address.bytes)
+            let down = try socket.counters(table: settings.table, set: sets.down, key: address.bytes)
             return TrafficCounters(bytesUp: up.first?.bytes ?? 0, bytesDown: down.first?.bytes ?? 0)
         } catch let error as FirewallError where error.errno == ENOENT {
             return nil  // no table, or the address is not counted
         }
+    }
+
+    private static func family(of address: IPAddress) -> Ruleset.Family { address.ipv4 != nil ? .ipv4 : .ipv6 }
+
+    /// A counting set's key as an address (4 or 16 bytes).
+    private static func address(_ key: [UInt8]) -> IPAddress? {
+        key.count == 4 ? IPv4Address(octets: key).map(IPAddress.v4) : IPv6Address(bytes: key).map(IPAddress.v6)
     }
 
     /// Counting elements outlive the session a little, so the session's end can
@@ -95,24 +111,38 @@ public final class NFTablesFirewall: Firewall {
         func milliseconds(_ timeout: Duration?) -> UInt64? {
             timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
         }
-        let access = devices.map { (key: Ruleset.key(mac: $0.mac, ipv4: $0.ipv4), timeoutMilliseconds: milliseconds($0.timeout)) }
         // One counting element per address (an address has one owner at a time; the last one given wins).
-        var seen = Set<IPv4Address>()
-        let counting = devices.reversed().filter { seen.insert($0.ipv4).inserted }.reversed()
-            .map { (key: $0.ipv4.octets, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
-        return chunks(access).map { .newElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
-            + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
-                chunks(counting).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
+        var seen = Set<IPAddress>()
+        let counting = devices.reversed().filter { seen.insert($0.address).inserted }.reversed()
+        var messages: [NetfilterMessage] = []
+        for family in Ruleset.Family.allCases {
+            let access = devices.filter { Self.family(of: $0.address) == family }
+            guard !access.isEmpty else { continue }
+            let sets = Ruleset.sets(for: family)
+            messages += chunks(access.map { (key: Ruleset.key($0.key), timeoutMilliseconds: milliseconds($0.timeout)) })
+                .map { .newElements(table: settings.table, set: sets.access, $0) }
+            let counted = counting.filter { Self.family(of: $0.address) == family }
+                .map { (key: $0.address.bytes, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
+            messages += [sets.up, sets.down].flatMap { set in
+                chunks(counted).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
             }
+        }
+        return messages
     }
 
     private func deleteMessages(_ devices: [DeviceKey]) -> [NetfilterMessage] {
-        let access = devices.map { Ruleset.key(mac: $0.mac, ipv4: $0.ipv4) }
-        let counting = Set(devices.map(\.ipv4)).sorted().map(\.octets)  // deleting one twice would fail the transaction
-        return chunks(access).map { .deleteElements(table: settings.table, set: Ruleset.authorizedSet, $0) }
-            + [Ruleset.uploadSet, Ruleset.downloadSet].flatMap { set in
+        var messages: [NetfilterMessage] = []
+        for family in Ruleset.Family.allCases {
+            let access = devices.filter { Self.family(of: $0.address) == family }
+            guard !access.isEmpty else { continue }
+            let sets = Ruleset.sets(for: family)
+            messages += chunks(access.map { Ruleset.key($0) }).map { .deleteElements(table: settings.table, set: sets.access, $0) }
+            let counting = Set(access.map(\.address)).sorted().map(\.bytes)  // deleting one twice would fail the transaction
+            messages += [sets.up, sets.down].flatMap { set in
                 chunks(counting).map { NetfilterMessage.deleteElements(table: settings.table, set: set, $0) }
             }
+        }
+        return messages
     }
 
     private func chunks<T>(_ items: [T]) -> [[T]] {

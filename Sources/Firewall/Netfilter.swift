@@ -376,10 +376,10 @@ final class NetfilterSocket: Sendable {
             }
             u32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: code))
             return e
-        case .dnatIPv4(let addressRegister, let portRegister):
+        case .dnat(let family, let addressRegister, let portRegister):
             let e = make("nat")
             u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT.rawValue)
-            u32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(NFPROTO_IPV4))
+            u32(e, NFTNL_EXPR_NAT_FAMILY, UInt32(family == .ipv4 ? NFPROTO_IPV4 : NFPROTO_IPV6))
             u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addressRegister)
             u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, portRegister)
             u32(e, NFTNL_EXPR_NAT_FLAGS, UInt32(NF_NAT_RANGE_PROTO_SPECIFIED))
@@ -388,6 +388,11 @@ final class NetfilterSocket: Sendable {
             let e = make("reject")
             u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST.rawValue)
             nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_REJECT_CODE), 0)
+            return e
+        case .rejectAdminProhibited:
+            let e = make("reject")
+            u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH.rawValue)
+            nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_REJECT_CODE), UInt8(NFT_REJECT_ICMPX_ADMIN_PROHIBITED.rawValue))
             return e
         }
     }

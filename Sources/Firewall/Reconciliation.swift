@@ -26,12 +26,12 @@ extension Firewall {
             return Repair(reinstalled: true, added: desired.map(\.key))
         }
         let wanted = Set(desired.map(\.key))
-        let removed = state.authorized.subtracting(wanted).sorted { ($0.mac, $0.ipv4) < ($1.mac, $1.ipv4) }
+        let removed = state.authorized.subtracting(wanted).sorted()
         // Removing an element removes its address's counting elements too: a live device
         // on that address gets them back below.
-        let emptied = Set(removed.map(\.ipv4))
+        let emptied = Set(removed.map(\.address))
         let missing = desired.filter { device in
-            !state.authorized.contains(device.key) || !state.counted.contains(device.ipv4) || emptied.contains(device.ipv4)
+            !state.authorized.contains(device.key) || !state.counted.contains(device.address) || emptied.contains(device.address)
         }
         try update(removing: removed, adding: [])
         try restore(missing)

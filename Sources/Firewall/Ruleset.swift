@@ -3,23 +3,33 @@
 ///
 /// ```
 /// table inet portald {
-///   set authorized { type ether_addr . ipv4_addr; flags timeout; }
-///   chain prerouting {    # nat, dstnat-1: send unauthorized guests' web traffic to the portal
-///     iifname LAN ether saddr . ip saddr @authorized return
-///     iifname LAN meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT
-///   }
-///   set acct_up { type ipv4_addr; flags timeout; counter; }    # bytes per guest, each direction
+///   set authorized  { type ether_addr . ipv4_addr; flags timeout; }
+///   set authorized6 { type ether_addr . ipv6_addr; flags timeout; }   # one element per address of a device
+///   set acct_up { type ipv4_addr; flags timeout; counter; }            # bytes per guest address, each direction
 ///   set acct_down { type ipv4_addr; flags timeout; counter; }
+///   set acct_up6 { type ipv6_addr; flags timeout; counter; }
+///   set acct_down6 { type ipv6_addr; flags timeout; counter; }
+///   chain prerouting {    # nat, dstnat: send unauthorized guests' web traffic to the portal
+///     iifname LAN ether saddr . ip saddr @authorized return
+///     iifname LAN ether saddr . ip6 saddr @authorized6 return
+///     iifname LAN meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT
+///     iifname LAN meta nfproto ipv6 tcp dport 80 dnat ip6 to [PORTAL6]:PORT6   # with an IPv6 portal listener
+///   }
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
 ///     oifname LAN ip daddr @acct_down
+///     oifname LAN ip6 daddr @acct_down6
 ///     iifname LAN ether saddr . ip saddr @authorized ip saddr @acct_up
+///     iifname LAN ether saddr . ip6 saddr @authorized6 ip6 saddr @acct_up6
 ///     iifname LAN ether saddr . ip saddr @authorized accept
+///     iifname LAN ether saddr . ip6 saddr @authorized6 accept
 ///     iifname LAN tcp dport 443 reject with tcp reset   # phones fail fast instead of timing out
-///     iifname LAN drop                                   # IPv6 included: no leak past the portal
+///     iifname LAN meta nfproto ipv6 reject with icmpx admin-prohibited   # answering makes the
+///                                                       # gateway learn a new address's MAC
+///     iifname LAN drop
 ///   }
 ///   chain input_guests {   # filter: guests reach only DNS, DHCP, ICMP and the portal on the gateway
 ///     iifname LAN ct state established,related accept
-///     iifname LAN udp dport {53, 67, 547} accept; iifname LAN tcp dport {53, PORT} accept
+///     iifname LAN udp dport {53, 67, 547} accept; iifname LAN tcp dport {53, PORT, PORT6} accept
 ///     iifname LAN meta l4proto {icmp, ipv6-icmp} accept
 ///     iifname LAN drop
 ///   }
@@ -28,11 +38,15 @@
 enum Ruleset {
     static let authorizedSet = "authorized"
     static let authorizedSetID: UInt32 = 1
-    /// Per-address byte counters: one set for each direction, keyed by the guest's
-    /// IPv4 address, looked up once per forwarded packet (never in prerouting, which
+    static let authorizedSet6 = "authorized6"
+    static let authorizedSet6ID: UInt32 = 4
+    /// Per-address byte counters: one set for each direction and family, keyed by the
+    /// guest's address, looked up once per forwarded packet (never in prerouting, which
     /// would count a connection's first packet twice).
     static let uploadSet = "acct_up"
     static let downloadSet = "acct_down"
+    static let uploadSet6 = "acct_up6"
+    static let downloadSet6 = "acct_down6"
 
     struct SetSpec {
         var name: String
@@ -42,11 +56,27 @@ enum Ruleset {
         var counter: Bool
     }
 
+    /// nft's type ids: ipv4_addr 7, ipv6_addr 8, ether_addr 9; a concatenation packs 6 bits a field.
     static let sets: [SetSpec] = [
-        SetSpec(name: authorizedSet, id: authorizedSetID, keyType: keyType, keyLength: keyLength, counter: false),
+        SetSpec(name: authorizedSet, id: authorizedSetID, keyType: (9 << 6) | 7, keyLength: 12, counter: false),
         SetSpec(name: uploadSet, id: 2, keyType: 7, keyLength: 4, counter: true),
         SetSpec(name: downloadSet, id: 3, keyType: 7, keyLength: 4, counter: true),
+        SetSpec(name: authorizedSet6, id: authorizedSet6ID, keyType: (9 << 6) | 8, keyLength: 24, counter: false),
+        SetSpec(name: uploadSet6, id: 5, keyType: 8, keyLength: 16, counter: true),
+        SetSpec(name: downloadSet6, id: 6, keyType: 8, keyLength: 16, counter: true),
     ]
+
+    /// The sets an address of `address`'s family lives in: (access, upload, download).
+    static func sets(for address: IPAddress) -> (access: String, up: String, down: String) {
+        sets(for: address.ipv4 != nil ? .ipv4 : .ipv6)
+    }
+
+    static func sets(for family: Family) -> (access: String, up: String, down: String) {
+        switch family {
+        case .ipv4: (authorizedSet, uploadSet, downloadSet)
+        case .ipv6: (authorizedSet6, uploadSet6, downloadSet6)
+        }
+    }
 
     static func set(named name: String) -> SetSpec? { sets.first { $0.name == name } }
 
@@ -64,6 +94,7 @@ enum Ruleset {
     enum MetaKey { case iifname, oifname, iiftype, nfproto, l4proto }
     enum PayloadBase { case link, network, transport }
     enum CmpOp { case eq, neq }
+    enum Family: CaseIterable { case ipv4, ipv6 }
 
     /// Registers as the kernel numbers them: 0 is the verdict, 1–4 are 16-byte
     /// registers, 8–23 the same space in 4-byte steps (used by concatenations).
@@ -83,8 +114,10 @@ enum Ruleset {
         case lookup(set: String, setID: UInt32, register: UInt32)
         case immediate(register: UInt32, data: [UInt8])
         case verdict(Verdict)
-        case dnatIPv4(addressRegister: UInt32, portRegister: UInt32)
+        case dnat(Family, addressRegister: UInt32, portRegister: UInt32)
         case rejectTCPReset
+        /// `reject with icmpx admin-prohibited`: ICMP or ICMPv6, as the packet's family.
+        case rejectAdminProhibited
     }
 
     struct Rule {
@@ -106,23 +139,42 @@ enum Ruleset {
 
         var rules: [Rule] = [
             Rule(chain: "prerouting", expressions: lan + authorizedLookup + [.verdict(.return)]),
-            Rule(chain: "prerouting", expressions: lan + [
-                .meta(.nfproto, into: Register.r1), .cmp(.eq, register: Register.r1, data: [2]),  // NFPROTO_IPV4
-            ] + destinationPort(tcp, 80) + [
+            Rule(chain: "prerouting", expressions: lan + authorizedLookup6 + [.verdict(.return)]),
+            Rule(chain: "prerouting", expressions: lan + family(.ipv4) + destinationPort(tcp, 80) + [
                 .immediate(register: Register.r1, data: portal),
                 .immediate(register: Register.r2, data: port),
-                .dnatIPv4(addressRegister: Register.r1, portRegister: Register.r2),
+                .dnat(.ipv4, addressRegister: Register.r1, portRegister: Register.r2),
             ]),
-            Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + ipv4Address(offset: 16) + [
+        ]
+        if let portal6 = settings.portalAddress6 {
+            rules.append(Rule(chain: "prerouting", expressions: lan + family(.ipv6) + destinationPort(tcp, 80) + [
+                .immediate(register: Register.r1, data: portal6.bytes),
+                .immediate(register: Register.r2, data: bigEndian(settings.portalPort6)),
+                .dnat(.ipv6, addressRegister: Register.r1, portRegister: Register.r2),
+            ]))
+        }
+        rules += [
+            Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + address(.ipv4, offset: 16) + [
                 .lookup(set: downloadSet, setID: 3, register: Register.r1),
+            ]),
+            Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + address(.ipv6, offset: 24) + [
+                .lookup(set: downloadSet6, setID: 6, register: Register.r1),
             ]),
             // Only an authorized device's packets count: a device that took over an address
             // (DHCP reuse) adds nothing to the previous owner's bytes before it logs in.
-            Rule(chain: "forward_guests", expressions: lan + authorizedLookup + ipv4Address(offset: 12) + [
+            Rule(chain: "forward_guests", expressions: lan + authorizedLookup + address(.ipv4, offset: 12) + [
                 .lookup(set: uploadSet, setID: 2, register: Register.r1),
             ]),
+            Rule(chain: "forward_guests", expressions: lan + authorizedLookup6 + address(.ipv6, offset: 8) + [
+                .lookup(set: uploadSet6, setID: 5, register: Register.r1),
+            ]),
             Rule(chain: "forward_guests", expressions: lan + authorizedLookup + [.verdict(.accept)]),
+            Rule(chain: "forward_guests", expressions: lan + authorizedLookup6 + [.verdict(.accept)]),
             Rule(chain: "forward_guests", expressions: lan + destinationPort(tcp, 443) + [.rejectTCPReset]),
+            // A device's new IPv6 address (a privacy address) is in no neighbour entry until the
+            // gateway sends it something: this answer makes the kernel resolve it, so portald
+            // sees the address and lets it through within seconds.
+            Rule(chain: "forward_guests", expressions: lan + family(.ipv6) + [.rejectAdminProhibited]),
             Rule(chain: "forward_guests", expressions: lan + [.verdict(.drop)]),
             Rule(chain: "input_guests", expressions: lan + [
                 .ctState(into: Register.r1),
@@ -131,7 +183,8 @@ enum Ruleset {
                 .verdict(.accept),
             ]),
         ]
-        let allowed: [(UInt8, UInt16)] = [(udp, 53), (udp, 67), (udp, 547), (tcp, 53), (tcp, settings.portalPort)]
+        var allowed: [(UInt8, UInt16)] = [(udp, 53), (udp, 67), (udp, 547), (tcp, 53), (tcp, settings.portalPort)]
+        if settings.portalAddress6 != nil, settings.portalPort6 != settings.portalPort { allowed.append((tcp, settings.portalPort6)) }
         for (proto, port) in allowed {
             rules.append(Rule(chain: "input_guests", expressions: lan + destinationPort(proto, port) + [.verdict(.accept)]))
         }
@@ -153,10 +206,15 @@ enum Ruleset {
         return [.meta(key, into: Register.r1), .cmp(.eq, register: Register.r1, data: data)]
     }
 
-    /// `ip saddr` (offset 12) or `ip daddr` (16) into register 1, IPv4 packets only.
-    private static func ipv4Address(offset: UInt32) -> [Expression] {
-        [.meta(.nfproto, into: Register.r1), .cmp(.eq, register: Register.r1, data: [2]),
-         .payload(.network, offset: offset, length: 4, into: Register.r1)]
+    /// `meta nfproto ipv4` or `ipv6`.
+    private static func family(_ family: Family) -> [Expression] {
+        [.meta(.nfproto, into: Register.r1), .cmp(.eq, register: Register.r1, data: [family == .ipv4 ? 2 : 10])]
+    }
+
+    /// `ip saddr` (offset 12), `ip daddr` (16), `ip6 saddr` (8) or `ip6 daddr` (24) into
+    /// register 1, packets of that family only.
+    private static func address(_ which: Family, offset: UInt32) -> [Expression] {
+        family(which) + [.payload(.network, offset: offset, length: which == .ipv4 ? 4 : 16, into: Register.r1)]
     }
 
     /// `ether saddr . ip saddr @authorized`, with the type checks nft adds for it.
@@ -166,6 +224,15 @@ enum Ruleset {
         .payload(.link, offset: 6, length: 6, into: Register.r1),
         .payload(.network, offset: 12, length: 4, into: Register.r32_2),
         .lookup(set: authorizedSet, setID: authorizedSetID, register: Register.r1),
+    ]
+
+    /// `ether saddr . ip6 saddr @authorized6`: the same for IPv6 (EtherType 0x86dd).
+    private static let authorizedLookup6: [Expression] = [
+        .meta(.iiftype, into: Register.r1), .cmp(.eq, register: Register.r1, data: [1, 0]),
+        .payload(.link, offset: 12, length: 2, into: Register.r1), .cmp(.eq, register: Register.r1, data: [0x86, 0xdd]),
+        .payload(.link, offset: 6, length: 6, into: Register.r1),
+        .payload(.network, offset: 8, length: 16, into: Register.r32_2),
+        .lookup(set: authorizedSet6, setID: authorizedSet6ID, register: Register.r1),
     ]
 
     private static func destinationPort(_ proto: UInt8, _ port: UInt16) -> [Expression] {
@@ -178,20 +245,18 @@ enum Ruleset {
 
     private static func bigEndian(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
 
-    /// The set's key: MAC padded to 8 bytes (concatenated fields are 4-byte aligned), then IPv4.
-    static func key(mac: MACAddress, ipv4: IPv4Address) -> [UInt8] {
-        mac.bytes + [0, 0] + ipv4.octets
+    /// An authorized set's key: MAC padded to 8 bytes (concatenated fields are 4-byte
+    /// aligned), then the address.
+    static func key(_ device: DeviceKey) -> [UInt8] {
+        device.mac.bytes + [0, 0] + device.address.bytes
     }
 
-    /// The device an element of the authorized set stands for.
+    static func key(mac: MACAddress, ipv4: IPv4Address) -> [UInt8] { key(DeviceKey(mac: mac, ipv4: ipv4)) }
+
+    /// The device an element of an authorized set stands for.
     static func device(key: [UInt8]) -> DeviceKey? {
-        guard key.count == keyLength, let mac = MACAddress(bytes: Array(key[0..<6])), let ipv4 = IPv4Address(octets: Array(key[8..<12])) else {
-            return nil
-        }
-        return DeviceKey(mac: mac, ipv4: ipv4)
+        guard key.count == 12 || key.count == 24, let mac = MACAddress(bytes: Array(key[0..<6])) else { return nil }
+        let address = key.count == 12 ? IPv4Address(octets: Array(key[8...])).map(IPAddress.v4) : IPv6Address(bytes: Array(key[8...])).map(IPAddress.v6)
+        return address.map { DeviceKey(mac: mac, address: $0) }
     }
-
-    /// nft's type id for `ether_addr . ipv4_addr` (ether_addr is 9, ipv4_addr 7; 6 bits a field).
-    static let keyType: UInt32 = (9 << 6) | 7
-    static let keyLength: UInt32 = 12
 }

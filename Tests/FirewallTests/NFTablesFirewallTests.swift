@@ -48,17 +48,26 @@ struct NFTablesFirewallTests {
                 #expect(counting.contains("type ipv4_addr") && counting.contains("counter"), "\(counting)")
                 #expect(counting.contains { $0.contains("192.0.2.3 counter packets 0 bytes 0 timeout 40m") }, "\(counting)")
             }
+            #expect(block(text, "set authorized6").contains("type ether_addr . ipv6_addr"))
+            for name in ["acct_up6", "acct_down6"] {
+                #expect(block(text, "set \(name)").contains("type ipv6_addr"))
+            }
             #expect(block(text, "chain prerouting") == [
                 "type nat hook prerouting priority dstnat; policy accept;",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized return",
+                "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 return",
                 "iifname \"lan0\" meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
             ])
             #expect(block(text, "chain forward_guests") == [
                 "type filter hook forward priority filter; policy accept;",
                 "oifname \"lan0\" ip daddr @acct_down",
+                "oifname \"lan0\" ip6 daddr @acct_down6",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized ip saddr @acct_up",
+                "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 ip6 saddr @acct_up6",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized accept",
+                "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 accept",
                 "iifname \"lan0\" tcp dport 443 reject with tcp reset",
+                "iifname \"lan0\" meta nfproto ipv6 reject with icmpx admin-prohibited",
                 "iifname \"lan0\" drop",
             ])
             #expect(block(text, "chain input_guests") == [
@@ -74,6 +83,34 @@ struct NFTablesFirewallTests {
                 "iifname \"lan0\" drop",
             ])
         }
+    }
+
+    @Test("IPv6: an IPv6 portal gets captured web traffic; devices' IPv6 addresses are authorized and counted")
+    func ipv6Capture() throws {
+        let namespace = try Namespace(Namespace.uniqueName("fw6"))
+        defer { namespace.destroy() }
+        var settings6 = settings
+        settings6.portalAddress6 = IPv6Address("2001:db8:1::1")
+        settings6.portalPort6 = 8081
+        let firewall = try namespace.enter { [settings6] in try NFTablesFirewall(settings: settings6) }
+        let phone = MACAddress("02:00:00:00:00:10")!
+        let v4 = AuthorizedDevice(mac: phone, ipv4: IPv4Address("192.0.2.10")!, timeout: .seconds(1800))
+        let v6 = AuthorizedDevice(mac: phone, address: IPAddress("2001:db8:1::10")!, timeout: .seconds(1800))
+        try firewall.install(devices: [v4, v6])
+        let text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "chain prerouting").last == "iifname \"lan0\" meta nfproto ipv6 tcp dport 80 dnat ip6 to [2001:db8:1::1]:8081")
+        #expect(block(text, "chain input_guests").contains("iifname \"lan0\" tcp dport 8081 accept"))
+        #expect(block(text, "set authorized6").contains { $0.contains("02:00:00:00:00:10 . 2001:db8:1::10 timeout 30m") })
+        #expect(block(text, "set acct_up6").contains { $0.contains("2001:db8:1::10 counter packets 0 bytes 0 timeout 40m") })
+        #expect(try firewall.state() == FirewallState(authorized: [v4.key, v6.key], counted: [v4.address, v6.address]))
+        #expect(try firewall.counters() == [v4.address: .zero, v6.address: .zero])
+        #expect(try firewall.counters(for: v6.address) == .zero)
+        // One transaction of both families: the IPv6 address leaves, the IPv4 one stays.
+        try firewall.update(removing: [v6.key], adding: [])
+        #expect(try firewall.state() == FirewallState(authorized: [v4.key], counted: [v4.address]))
+        #expect(try firewall.counters(for: v6.address) == nil)
+        let repair = try firewall.reconcile(desired: [v4, v6])
+        #expect(repair.added == [v6.key] && repair.removed.isEmpty)
     }
 
     @Test("install replaces a stale table in one transaction")
@@ -97,14 +134,14 @@ struct NFTablesFirewallTests {
             #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 5m"))
             try firewall.authorize(device(7, minutes: 90))
             #expect(try listTable(namespace).contains("02:00:00:00:00:07 . 192.0.2.9 timeout 1h30m"))
-            #expect(try firewall.counters() == [device(7).ipv4: .zero])
-            #expect(try firewall.counters(for: device(7).ipv4) == .zero)
+            #expect(try firewall.counters() == [device(7).address: .zero])
+            #expect(try firewall.counters(for: device(7).address) == .zero)
             #expect(try firewall.counters(for: IPv4Address("192.0.2.250")!) == nil)
-            try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
+            try firewall.update(removing: [device(7).key], adding: [])
             #expect(!(try listTable(namespace).contains("02:00:00:00:00:07")))
             #expect(!(try listTable(namespace).contains("192.0.2.9")))
             #expect(try firewall.counters().isEmpty)
-            try firewall.deauthorize(mac: device(7).mac, ipv4: device(7).ipv4)
+            try firewall.update(removing: [device(7).key], adding: [])
         }
     }
 
@@ -113,20 +150,20 @@ struct NFTablesFirewallTests {
         try withNamespace { namespace, firewall in
             #expect(try firewall.state() == nil)
             try firewall.install(devices: [device(1), device(2)])
-            #expect(try firewall.state() == FirewallState(authorized: [device(1).key, device(2).key], counted: [device(1).ipv4, device(2).ipv4]))
-            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_down", "{ \(device(2).ipv4) }"])
-            #expect(try firewall.state()?.counted == [device(1).ipv4], "counted means both directions")
+            #expect(try firewall.state() == FirewallState(authorized: [device(1).key, device(2).key], counted: [device(1).address, device(2).address]))
+            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_down", "{ \(device(2).address) }"])
+            #expect(try firewall.state()?.counted == [device(1).address], "counted means both directions")
             // Bytes already counted stay; the missing counting element comes back.
-            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_up", "{ \(device(1).ipv4) }"])
-            try namespace.exec(["nft", "add", "element", "inet", settings.table, "acct_up", "{ \(device(1).ipv4) counter packets 5 bytes 1500 }"])
+            try namespace.exec(["nft", "delete", "element", "inet", settings.table, "acct_up", "{ \(device(1).address) }"])
+            try namespace.exec(["nft", "add", "element", "inet", settings.table, "acct_up", "{ \(device(1).address) counter packets 5 bytes 1500 }"])
             try firewall.restore([device(1, minutes: 5), device(2, minutes: 5)])
-            #expect(try firewall.counters(for: device(1).ipv4) == TrafficCounters(bytesUp: 1500, bytesDown: 0))
-            #expect(try firewall.state()?.counted == [device(1).ipv4, device(2).ipv4])
+            #expect(try firewall.counters(for: device(1).address) == TrafficCounters(bytesUp: 1500, bytesDown: 0))
+            #expect(try firewall.state()?.counted == [device(1).address, device(2).address])
             // Removing two devices of one address in one transaction (its counting element once).
-            let twin = AuthorizedDevice(mac: MACAddress("02:00:00:00:99:99")!, ipv4: device(1).ipv4, timeout: nil)
+            let twin = AuthorizedDevice(mac: MACAddress("02:00:00:00:99:99")!, address: device(1).address, timeout: nil)
             try firewall.authorize(twin)
             try firewall.update(removing: [device(1).key, twin.key], adding: [])
-            #expect(try firewall.state() == FirewallState(authorized: [device(2).key], counted: [device(2).ipv4]))
+            #expect(try firewall.state() == FirewallState(authorized: [device(2).key], counted: [device(2).address]))
         }
     }
 
@@ -171,7 +208,7 @@ struct NFTablesFirewallTests {
         try withNamespace { namespace, firewall in
             #expect(throws: FirewallError.self) { try firewall.authorize(device(1)) }  // no table yet
             #expect(try firewall.counters().isEmpty)
-            #expect(try firewall.counters(for: device(1).ipv4) == nil)
+            #expect(try firewall.counters(for: device(1).address) == nil)
             do {
                 try firewall.authorize(device(1))
             } catch let error as FirewallError {
@@ -208,8 +245,33 @@ struct AddressTests {
         #expect(IPv4Address("1.2.3.٣") == nil)  // a non-ASCII digit
     }
 
+    @Test("IPv6 text in, RFC 5952 text out; what inet_pton refuses is refused")
+    func ipv6Parsing() {
+        let canonical = [
+            "2001:db8::1": "2001:db8::1", "2001:DB8:0:0:0:0:0:1": "2001:db8::1", "::": "::", "::1": "::1",
+            "2001:db8:0:0:1:0:0:1": "2001:db8::1:0:0:1",  // the first of two equal runs
+            "2001:0db8:0:1:0:0:0:1": "2001:db8:0:1::1", "fe80::1:2": "fe80::1:2", "2001:db8:1:2:3:4:5:6": "2001:db8:1:2:3:4:5:6",
+            "2001:db8::": "2001:db8::", "::ffff:192.0.2.1": "::ffff:192.0.2.1", "::192.0.2.1": "::c000:201",
+            "2001:db8:0:1:1:1:1:1": "2001:db8:0:1:1:1:1:1",  // one zero group is not compressed
+        ]
+        for (text, expected) in canonical {
+            #expect(IPv6Address(text)?.description == expected, "\(text)")
+        }
+        for bad in ["", ":", ":::", "1::2::3", "2001:db8::1::", "12345::1", "2001:db8:1:2:3:4:5:6:7", "2001:db8:1:2:3:4:5",
+                    "g::1", "2001:db8::1%eth0", "::ffff:192.0.2.256", "1:2:3:4:5:6:7::8", "::1.2.3.4:5", "+1::2", "2001:db8::-1"] {
+            #expect(IPv6Address(bad) == nil, "\(bad)")
+        }
+        #expect(IPv6Address("fe80::1")!.isLinkLocal && IPv6Address("febf::1")!.isLinkLocal && !IPv6Address("fec0::1")!.isLinkLocal)
+        #expect(IPAddress("::ffff:192.0.2.10")?.unmapped == .v4(IPv4Address("192.0.2.10")!))
+        #expect(IPAddress("2001:db8::10")?.unmapped == IPAddress("2001:db8::10"))
+        #expect(IPAddress("192.0.2.1")! < IPAddress("::1")!, "IPv4 sorts first")
+    }
+
     @Test func setKeyLayout() {
         let key = Ruleset.key(mac: MACAddress("02:00:00:00:00:01")!, ipv4: IPv4Address("192.0.2.3")!)
         #expect(key == [2, 0, 0, 0, 0, 1, 0, 0, 192, 0, 2, 3])
+        let key6 = Ruleset.key(DeviceKey(mac: MACAddress("02:00:00:00:00:01")!, address: IPAddress("2001:db8::3")!))
+        #expect(key6 == [2, 0, 0, 0, 0, 1, 0, 0, 0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [3])
+        #expect(Ruleset.device(key: key6)?.description == "02:00:00:00:00:01 . 2001:db8::3")
     }
 }

@@ -20,6 +20,9 @@ public final class NetworkLab: @unchecked Sendable {
     public static let gatewayLANIPv4 = "192.0.2.1"
     public static let gatewayWANIPv4 = "198.51.100.1"
     public static let upstreamIPv4 = "198.51.100.2"
+    public static let guestIPv6 = "2001:db8:1::10"
+    public static let gatewayLANIPv6 = "2001:db8:1::1"
+    public static let upstreamIPv6 = "2001:db8:2::2"
     public static let lanInterface = "lan0"
     public static let guestMAC = "02:00:00:00:00:10"
 
@@ -45,6 +48,7 @@ public final class NetworkLab: @unchecked Sendable {
         try guest.exec(["ip", "-6", "addr", "add", "2001:db8:1::10/64", "dev", "g0", "nodad"])
         try guest.exec(["ip", "link", "set", "g0", "up"])
         try guest.exec(["ip", "route", "add", "default", "via", Self.gatewayLANIPv4])
+        try guest.exec(["ip", "-6", "route", "add", "default", "via", Self.gatewayLANIPv6])
         try gateway.exec(["ip", "addr", "add", "192.0.2.1/24", "dev", Self.lanInterface])
         try gateway.exec(["ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", Self.lanInterface, "nodad"])
         try gateway.exec(["ip", "addr", "add", "198.51.100.1/24", "dev", "wan0"])
@@ -56,6 +60,7 @@ public final class NetworkLab: @unchecked Sendable {
         try upstream.exec(["ip", "-6", "addr", "add", "2001:db8:2::2/64", "dev", "up0", "nodad"])
         try upstream.exec(["ip", "link", "set", "up0", "up"])
         try upstream.exec(["ip", "route", "add", "192.0.2.0/24", "via", Self.gatewayWANIPv4])
+        try upstream.exec(["ip", "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:2::1"])
     }
 
     /// Starts a long-running program in `namespace`; it is killed by `destroy()`.
@@ -67,7 +72,8 @@ public final class NetworkLab: @unchecked Sendable {
     }
 
     /// Starts "the internet": a plain HTTP server that answers `upstream-ok` on
-    /// upstream:80 (captured) and upstream:8000 (neither captured nor rejected: dropped);
+    /// upstream:80 (captured) and upstream:8000 (neither captured nor reset: dropped), on
+    /// its IPv4 and its IPv6 address;
     /// `/megabyte.bin` is 1 000 000 bytes, for counting traffic.
     public func startUpstreamWebServer() throws {
         let root = Scratch.directory.appendingPathComponent("lab-www-\(upstream.name)")
@@ -75,9 +81,11 @@ public final class NetworkLab: @unchecked Sendable {
         try "upstream-ok\n".write(to: root.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
         try Data(count: 1_000_000).write(to: root.appendingPathComponent("megabyte.bin"))
         for port in ["80", "8000"] {
-            try spawn(in: upstream, ["python3", "-m", "http.server", port, "--bind", Self.upstreamIPv4, "--directory", root.path])
-            try waitUntil("upstream web server listens on \(port)") {
-                (try? self.upstream.exec(["curl", "-sf", "-o", "/dev/null", "http://\(Self.upstreamIPv4):\(port)/"], check: false).status) == 0
+            for (address, url) in [(Self.upstreamIPv4, Self.upstreamIPv4), (Self.upstreamIPv6, "[\(Self.upstreamIPv6)]")] {
+                try spawn(in: upstream, ["python3", "-m", "http.server", port, "--bind", address, "--directory", root.path])
+                try waitUntil("upstream web server listens on \(url):\(port)") {
+                    (try? self.upstream.exec(["curl", "-gsf", "-o", "/dev/null", "http://\(url):\(port)/"], check: false).status) == 0
+                }
             }
         }
     }

@@ -118,16 +118,19 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 }
 
-/// A JSON scalar in an event's data.
-public enum JSONScalar: Decodable, Sendable, Equatable {
+/// A JSON value in an event's data (scalars are what tests mostly compare).
+public indirect enum JSONScalar: Decodable, Sendable, Equatable {
     case string(String), number(Double), bool(Bool), null
+    case array([JSONScalar]), object([String: JSONScalar])
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else { self = .string(try container.decode(String.self)) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONScalar].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONScalar].self)) }
     }
 
     public var string: String? { if case .string(let value) = self { value } else { nil } }

@@ -44,7 +44,7 @@ struct ArrivalEntryTests {
         reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL, now: { clock.now })
         let sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"))
         let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone)
-        let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: "/nonexistent"),
+        let portal = Portal(config: config, sessions: sessions, neighbours: StaticNeighbours(),
                             formKey: Array(repeating: 1, count: 32), pages: pages, reservations: reservations, logger: Logger(label: "t"))
         handle = portal.answer
     }

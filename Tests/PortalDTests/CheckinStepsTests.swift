@@ -58,11 +58,8 @@ struct CheckinStepsTests {
             checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
                                 earlyArrivalDays: config.arrivals.earlyArrivalDays, now: { clock.now })
             sessions = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "t"), now: { clock.now })
-            let arp = Scratch.directory.appendingPathComponent("arp-\(UUID().uuidString)").path
-            try (["IP address       HW type     Flags       HW address            Mask     Device"]
-                 + neighbours.map { "\($0.0)  0x1  0x2  \($0.1)  *  lan0" }).joined(separator: "\n").write(toFile: arp, atomically: false, encoding: .utf8)
             let pages = try GuestPages(siteName: config.site.name, timeZone: config.site.timeZone)
-            let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
+            let portal = Portal(config: config, sessions: sessions, neighbours: StaticNeighbours(neighbours.map { Neighbour(address: IPAddress($0.0)!, mac: MACAddress($0.1)!) }),
                                 formKey: Array(repeating: 2, count: 32), pages: pages, reservations: reservations, checkins: checkins,
                                 logger: Logger(label: "t"))
             handle = portal.answer

@@ -114,6 +114,17 @@ struct ConfigTests {
         #expect(error(text).contains(expected), "\(error(text))")
     }
 
+    @Test("[portal] listen_ipv6: the gateway's own IPv6 address on the LAN, or nothing")
+    func listenIPv6() throws {
+        let with = { (value: String) in self.valid.replacingOccurrences(of: "lan_interface = \"br-lan\"\n", with: "lan_interface = \"br-lan\"\nlisten_ipv6 = \"\(value)\"\n") }
+        #expect(try Config.parse(valid, baseDirectory: "/etc/portald").portal.listenIPv6 == nil)
+        #expect(try Config.parse(with("[2001:db8:1::1]:8080"), baseDirectory: "/etc/portald").portal.listenIPv6 == ListenAddress(host: "2001:db8:1::1", port: 8080))
+        for bad in ["[::]:8080", "[fe80::1]:8080", "192.0.2.1:8080"] {
+            #expect(error(with(bad)).contains("[portal] listen_ipv6: \"\(bad)\" must be the gateway's IPv6 address on the LAN"), "\(bad)")
+        }
+        #expect(error(with("2001:db8:1::1")).contains("[portal] listen_ipv6: \"2001:db8:1::1\" is not host:port"))
+    }
+
     @Test func otherErrors() {
         #expect(error(valid.replacingOccurrences(of: "192.0.2.1:8080\"\npublic", with: "192.0.2.1\"\npublic")).contains("[portal] listen: \"192.0.2.1\" is not host:port"))
         #expect(error(valid.replacingOccurrences(of: "http://192.0.2.1:8080/", with: "ftp://x/")).contains("[portal] public_url"))

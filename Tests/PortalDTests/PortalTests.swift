@@ -55,11 +55,8 @@ struct PortalTests {
         let (store, _) = try temporaryStore()
         let firewall = MemoryFirewall()
         let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 60, logger: Logger(label: "t"))
-        let arp = Scratch.directory.appendingPathComponent("arp-\(UUID())").path
-        try "IP address HW type Flags HW address Mask Device\n192.0.2.10 0x1 0x2 02:00:00:00:00:10 * lan0\n"
-            .write(toFile: arp, atomically: false, encoding: .utf8)
         let pages = try GuestPages(siteName: config.site.name, timeZone: TimeZone(identifier: timeZone)!, branding: branding)
-        let portal = Portal(config: config, sessions: sessions, neighbours: NeighbourTable(interface: "lan0", path: arp),
+        let portal = Portal(config: config, sessions: sessions, neighbours: StaticNeighbours([Neighbour(address: IPAddress("192.0.2.10")!, mac: MACAddress("02:00:00:00:00:10")!)]),
                             formKey: Array(repeating: 1, count: 32), pages: pages, logger: Logger(label: "t"))
         return (portal, portal.answer, firewall)
     }

@@ -54,8 +54,8 @@ struct ReconcilerTests {
             func restore(_ devices: [AuthorizedDevice]) throws { try memory.restore(devices) }
             func state() throws -> FirewallState? { try memory.state() }
             func teardown() throws { try memory.teardown() }
-            func counters() throws -> [IPv4Address: TrafficCounters] { try memory.counters() }
-            func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { try memory.counters(for: ipv4) }
+            func counters() throws -> [IPAddress: TrafficCounters] { try memory.counters() }
+            func counters(for address: IPAddress) throws -> TrafficCounters? { try memory.counters(for: address) }
         }
         let firewall = FailsOnce()
         let (service, _) = try make(firewall)

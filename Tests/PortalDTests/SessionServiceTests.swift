@@ -41,13 +41,13 @@ final class FaultyFirewall: Firewall {
     func restore(_ devices: [AuthorizedDevice]) throws { try check(); try memory.restore(devices) }
     func state() throws -> FirewallState? { try check(); return try memory.state() }
     func teardown() throws { try memory.teardown() }
-    func counters() throws -> [IPv4Address: TrafficCounters] {
+    func counters() throws -> [IPAddress: TrafficCounters] {
         if failingCounters { throw FirewallError("counters unreadable") }
         return try memory.counters()
     }
-    func counters(for ipv4: IPv4Address) throws -> TrafficCounters? {
+    func counters(for address: IPAddress) throws -> TrafficCounters? {
         if failingCounters { throw FirewallError("counters unreadable") }
-        return try memory.counters(for: ipv4)
+        return try memory.counters(for: address)
     }
 }
 
@@ -311,7 +311,7 @@ struct SessionServiceTests {
         try service.login(mac: mac, ipv4: ipv4, method: .terms)
         firewall.addTraffic(ipv4, up: 1_000, down: 50_000)
         #expect(try service.restore() == 1)  // the table (and its counters) is replaced
-        #expect(try firewall.counters()[ipv4] == .zero)
+        #expect(try firewall.counters()[.v4(ipv4)] == .zero)
         #expect(try service.activeSession(mac: mac)?.bytesDown == 50_000)
         firewall.addTraffic(ipv4, up: 234, down: 6_789)
         let ended = try service.deauthorize(mac: mac)
@@ -337,54 +337,74 @@ struct SessionServiceTests {
     }
 }
 
-@Suite("neighbour table")
+@Suite("neighbour table over rtnetlink", .serialized)
 struct NeighbourTableTests {
-    @Test func parsesCompleteEntriesOnTheLAN() throws {
-        let text = """
-        IP address       HW type     Flags       HW address            Mask     Device
-        192.0.2.100      0x1         0x2         02:00:00:00:01:00     *        lan0
-        192.0.2.10       0x1         0x2         02:00:00:00:00:99     *        wan0
-        192.0.2.10       0x1         0x2         02:00:00:00:00:10     *        lan0
-        192.0.2.11       0x1         0x0         00:00:00:00:00:00     *        lan0
-        198.51.100.2     0x1         0x2         02:00:00:00:00:99     *        wan0
-        192.0.2.12       0x1         0x6         02:00:00:00:00:12     *        lan0
-        """
-        let path = Scratch.directory.appendingPathComponent("arp-\(UUID())").path
-        try text.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let table = NeighbourTable(interface: "lan0", path: path)
-        #expect(table.entries().map(\.ipv4.description) == ["192.0.2.100", "192.0.2.10", "192.0.2.12"])
-        // The address must match whole (not 192.0.2.100), on the LAN interface (not wan0's line first).
-        #expect(table.mac(for: IPv4Address("192.0.2.10")!) == MACAddress("02:00:00:00:00:10"))
-        #expect(table.mac(for: IPv4Address("198.51.100.2")!) == nil)
-        #expect(table.ipv4(for: MACAddress("02:00:00:00:00:12")!) == IPv4Address("192.0.2.12"))
-        #expect(NeighbourTable(interface: nil, path: path).mac(for: IPv4Address("198.51.100.2")!) != nil)
-        #expect(table.mac(for: IPv4Address("192.0.2.1")!) == nil)
-        #expect(table.mac(for: IPv4Address("192.0.2.11")!) == nil)  // incomplete
-        #expect(table.mac(for: IPv4Address("192.0.2.100")!) == MACAddress("02:00:00:00:01:00"))
-        #expect(NeighbourTable(interface: "lan0", path: "/nonexistent/arp").mac(for: IPv4Address("192.0.2.10")!) == nil)
+    /// A namespace with a LAN (lan0, IPv4 and IPv6) and another link (wan0), and the entries `neighbours` gives.
+    func withLAN(_ neighbours: [String], _ body: (Namespace) throws -> Void) throws {
+        let namespace = try Namespace(Namespace.uniqueName("neigh"))
+        defer { namespace.destroy() }
+        for (name, peer) in [("lan0", "lan1"), ("wan0", "wan1")] {
+            try namespace.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", peer])
+            try namespace.exec(["ip", "link", "set", peer, "up"])
+            try namespace.exec(["ip", "link", "set", name, "up"])
+        }
+        try namespace.exec(["ip", "addr", "add", "192.0.2.1/24", "dev", "lan0"])
+        try namespace.exec(["ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", "lan0", "nodad"])
+        try namespace.exec(["ip", "addr", "add", "198.51.100.1/24", "dev", "wan0"])
+        let file = Scratch.directory.appendingPathComponent("neigh-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try neighbours.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
+        try namespace.exec(["ip", "-batch", file])
+        try body(namespace)
     }
 
-    @Test("the kernel's whole table is read: 250 neighbours, each found (procfs hands out a page per read)")
-    func readsTheWholeKernelTable() throws {
-        let namespace = try Namespace(Namespace.uniqueName("arp"))
-        defer { namespace.destroy() }
-        try namespace.exec(["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan1"])
-        try namespace.exec(["ip", "link", "set", "lan1", "up"])
-        try namespace.exec(["ip", "addr", "add", "192.0.2.1/24", "dev", "lan0"])
-        try namespace.exec(["ip", "link", "set", "lan0", "up"])
-        let hosts = 2...251
-        let batch = hosts.map { "neigh add 192.0.2.\($0) lladdr 02:00:00:00:01:\(String(format: "%02x", $0)) dev lan0 nud permanent" }
-        let file = Scratch.directory.appendingPathComponent("neigh-\(UUID())").path
-        try batch.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
-        try namespace.exec(["ip", "-batch", file])
-        // /proc/thread-self: the table of the namespace this thread has entered.
-        let table = NeighbourTable(interface: "lan0", path: "/proc/thread-self/net/arp")
-        let (found, listed) = try namespace.enter {
-            (hosts.filter { table.mac(for: IPv4Address("192.0.2.\($0)")!) == MACAddress("02:00:00:00:01:\(String(format: "%02x", $0))") }.count,
-             table.entries().count)
+    @Test("usable entries on the LAN only, both families; an address must match whole")
+    func entriesOnTheLAN() throws {
+        try withLAN([
+            "neigh add 192.0.2.100 lladdr 02:00:00:00:01:00 dev lan0 nud reachable",
+            "neigh add 192.0.2.10 lladdr 02:00:00:00:00:10 dev lan0 nud stale",
+            "neigh add 192.0.2.11 dev lan0 nud incomplete",
+            "neigh add 192.0.2.13 lladdr 02:00:00:00:00:13 dev lan0 nud failed",
+            "neigh add 198.51.100.2 lladdr 02:00:00:00:00:99 dev wan0 nud permanent",
+            "neigh add 2001:db8:1::10 lladdr 02:00:00:00:00:10 dev lan0 nud reachable",
+            "neigh add fe80::10 lladdr 02:00:00:00:00:10 dev lan0 nud permanent",
+        ]) { namespace in
+            let (entries, lookups, everywhere) = try namespace.enter {
+                let table = KernelNeighbours(interface: "lan0")
+                let lookups = ["192.0.2.10", "192.0.2.1", "192.0.2.11", "192.0.2.13", "192.0.2.100", "198.51.100.2", "2001:db8:1::10", "2001:db8:1::11"]
+                    .map { table.mac(for: IPAddress($0)!)?.description ?? "-" }
+                return (Set(table.entries().map { "\($0.address) \($0.mac)" }), lookups,
+                        KernelNeighbours(interface: nil).mac(for: IPAddress("198.51.100.2")!))
+            }
+            #expect(entries == ["192.0.2.100 02:00:00:00:01:00", "192.0.2.10 02:00:00:00:00:10", "2001:db8:1::10 02:00:00:00:00:10",
+                                "fe80::10 02:00:00:00:00:10"])
+            #expect(lookups == ["02:00:00:00:00:10", "-", "-", "-", "02:00:00:00:01:00", "-", "02:00:00:00:00:10", "-"])
+            #expect(everywhere == MACAddress("02:00:00:00:00:99"), "without an interface, every link counts")
         }
-        #expect(found == hosts.count)
-        #expect(listed == hosts.count)
+    }
+
+    @Test("the kernel's whole table is read: 250 neighbours of each family, each found")
+    func readsTheWholeKernelTable() throws {
+        let hosts = 2...251
+        try withLAN(hosts.flatMap { host in
+            let mac = "02:00:00:00:01:\(String(format: "%02x", host))"
+            return ["neigh add 192.0.2.\(host) lladdr \(mac) dev lan0 nud permanent",
+                    "neigh add 2001:db8:1::\(String(host, radix: 16)) lladdr \(mac) dev lan0 nud permanent"]
+        }) { namespace in
+            let (found, listed) = try namespace.enter {
+                let table = KernelNeighbours(interface: "lan0")
+                return (hosts.filter { table.mac(for: IPv4Address("192.0.2.\($0)")!) == MACAddress("02:00:00:00:01:\(String(format: "%02x", $0))") }.count,
+                        table.entries().count)
+            }
+            #expect(found == hosts.count)
+            #expect(listed == 2 * hosts.count)
+        }
+    }
+
+    @Test("a missing interface is an error for the watcher and no entry for a login")
+    func missingInterface() throws {
+        let table = KernelNeighbours(interface: "nosuch0")
+        #expect(table.mac(for: IPAddress("192.0.2.10")!) == nil)
+        #expect(throws: FirewallError.self) { try table.readEntries() }
     }
 }

@@ -7,7 +7,10 @@ import Outbox
 public struct ClientView: Codable, Sendable, Equatable {
     public var sessionID: String
     public var mac: String
-    public var ipv4: String
+    /// Null for a device that has been seen only over IPv6.
+    public var ipv4: String?
+    /// Every IPv6 address the device's session covers (the address watcher adds new ones).
+    public var ipv6: [String]
     public var method: String
     public var subject: SessionSubject?
     public var startedAt: Date
@@ -15,13 +18,14 @@ public struct ClientView: Codable, Sendable, Equatable {
     public var secondsRemaining: Int
 
     enum CodingKeys: String, CodingKey {
-        case sessionID = "session_id", mac, ipv4, method, subject, startedAt = "started_at", expiresAt = "expires_at", secondsRemaining = "seconds_remaining"
+        case sessionID = "session_id", mac, ipv4, ipv6, method, subject, startedAt = "started_at", expiresAt = "expires_at", secondsRemaining = "seconds_remaining"
     }
 
     init(_ session: Session, now: Date) {
         sessionID = session.id
         mac = session.mac.description
-        ipv4 = session.ipv4?.description ?? ""
+        ipv4 = session.ipv4?.description
+        ipv6 = session.device.ipv6.map(\.description)
         method = session.method.rawValue
         subject = session.subject
         startedAt = session.startedAt
@@ -33,7 +37,8 @@ public struct ClientView: Codable, Sendable, Equatable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(sessionID, forKey: .sessionID)
         try container.encode(mac, forKey: .mac)
-        try container.encode(ipv4, forKey: .ipv4)
+        try container.encode(ipv4, forKey: .ipv4)  // null, not absent
+        try container.encode(ipv6, forKey: .ipv6)
         try container.encode(method, forKey: .method)
         try container.encode(subject, forKey: .subject)  // null, not absent: the field is always there
         try container.encode(startedAt, forKey: .startedAt)
@@ -146,7 +151,7 @@ struct ClientsController {
 /// Sessions as the clients resource sees them.
 struct SessionClientRepository: ClientRepository {
     let sessions: SessionService
-    let neighbours: NeighbourTable
+    let neighbours: any NeighbourTable
 
     func now() -> Date { sessions.now() }
     func activeSessions() throws -> [Session] { try sessions.activeSessions() }

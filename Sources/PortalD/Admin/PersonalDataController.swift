@@ -43,6 +43,7 @@ struct PersonalDataController {
         } ?? .null
         let sessions: [JSONValue] = wifi.map { session in
             ["session_id": .string(session.id), "mac": .string(session.mac.description), "ipv4": text(session.ipv4?.description),
+             "ipv6": .array(session.device.ipv6.map { .string($0.description) }),
              "started_at": time(session.startedAt), "expires_at": time(session.expiresAt), "ended_at": time(session.endedAt),
              "bytes_up": .number(Double(session.bytesUp)), "bytes_down": .number(Double(session.bytesDown))]
         }

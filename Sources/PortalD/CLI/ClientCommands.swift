@@ -76,7 +76,8 @@ private func printClient(_ data: Data, json: Bool, verb: String) throws {
         print(String(decoding: data, as: UTF8.self))
     } else {
         let client = try JSON.decoder().decode(ClientView.self, from: data)
-        print("\(verb) \(client.mac) (\(client.ipv4)), session \(client.sessionID)")
+        let addresses = ([client.ipv4].compactMap { $0 } + client.ipv6).joined(separator: ", ")
+        print("\(verb) \(client.mac) (\(addresses)), session \(client.sessionID)")
     }
 }
 
@@ -89,8 +90,9 @@ struct AnyEncodable: Encodable {
 enum ClientTable {
     static func render(_ clients: [ClientView]) -> String {
         guard !clients.isEmpty else { return "no devices online" }
-        return TextTable.render(["MAC", "IPV4", "METHOD", "STARTED (UTC)", "REMAINING"], clients.map { client in
-            [client.mac, client.ipv4, client.method, RFC3339.string(client.startedAt), duration(client.secondsRemaining)]
+        return TextTable.render(["MAC", "IPV4", "IPV6", "METHOD", "STARTED (UTC)", "REMAINING"], clients.map { client in
+            [client.mac, client.ipv4 ?? "-", client.ipv6.isEmpty ? "-" : client.ipv6.joined(separator: " "), client.method,
+             RFC3339.string(client.startedAt), duration(client.secondsRemaining)]
         })
     }
 

@@ -22,6 +22,9 @@ public struct Config: Sendable {
 
     public struct Portal: Sendable {
         public var listen: ListenAddress
+        /// The portal's IPv6 listener on the LAN, where captured IPv6 TCP/80 is sent; without
+        /// one, IPv6 web traffic is reset and phones find the portal over IPv4.
+        public var listenIPv6: ListenAddress?
         /// What guests' browsers are sent to; its host:port identifies requests for the portal itself.
         public var publicURL: URL
         public var lanInterface: String

@@ -80,6 +80,17 @@ extension Config {
             throw ConfigError("[portal] listen: bind the gateway's LAN IPv4 address (not \(listen.host)) or give public_url an IPv4 host, so captured traffic has somewhere to go")
         }
 
+        // The IPv6 listener: captured IPv6 web traffic is sent there. It must be an address
+        // the gateway holds on the LAN that guests route to (not ::, not link-local).
+        var listenIPv6: ListenAddress?
+        if portal.has("listen_ipv6") {
+            let address = try portal.listenAddress("listen_ipv6")
+            guard let ipv6 = IPv6Address(address.host), ipv6.bytes != [UInt8](repeating: 0, count: 16), !ipv6.isLinkLocal else {
+                throw ConfigError("[portal] listen_ipv6: \"\(address)\" must be the gateway's IPv6 address on the LAN in brackets, e.g. \"[2001:db8:1::1]:8080\" (not [::], not link-local)")
+            }
+            listenIPv6 = address
+        }
+
         let adminListen = try admin.listenAddress("listen", default: "127.0.0.1:8081")
         let storePath = resolve(try store.string("path"))
         let tokenFile = resolve(try admin.string("token_file", default: URL(fileURLWithPath: storePath).deletingLastPathComponent().appendingPathComponent("admin.token").path))
@@ -104,7 +115,7 @@ extension Config {
         let config = Config(
             site: .init(id: siteID, name: try site.string("name"), timeZone: timeZone),
             portal: .init(
-                listen: listen, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
+                listen: listen, listenIPv6: listenIPv6, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
                 captureAddress: captureAddress,
                 threads: try portal.int("threads", default: 2, range: 1...64),
                 connectionTimeoutSeconds: try portal.int("connection_timeout_seconds", default: 15, range: 1...600),

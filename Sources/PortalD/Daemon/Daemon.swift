@@ -40,7 +40,8 @@ public enum Daemon {
             }
             firewall = try NFTablesFirewall(settings: CaptureSettings(
                 table: config.firewall.table, lanInterface: config.portal.lanInterface,
-                portalAddress: portalAddress, portalPort: config.portal.listen.port))
+                portalAddress: portalAddress, portalPort: config.portal.listen.port,
+                portalAddress6: config.portal.listenIPv6.flatMap { IPv6Address($0.host) }, portalPort6: config.portal.listenIPv6?.port))
         case .none:
             logger.warning("firewall backend \"none\": guests are not captured; logins are recorded only")
             firewall = MemoryFirewall()
@@ -62,7 +63,7 @@ public enum Daemon {
         let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
         let healthStatus = HealthStatus()
 
-        let neighbours = NeighbourTable(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
+        let neighbours = KernelNeighbours(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
         let checkins = Checkins(store: store, outbox: outbox, profile: config.arrivals.registration, timeZone: config.site.timeZone,
                                 earlyArrivalDays: config.arrivals.earlyArrivalDays)
         let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
@@ -97,14 +98,25 @@ public enum Daemon {
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
                                  inbound: inbound, health: { healthStatus.latest },
                                  throttle: throttle, logger: logger)
-            let portalServer = try HTTPServer(options: HTTPServerOptions(
-                listen: config.portal.listen, threads: config.portal.threads,
-                connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
-                maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes, logger: logger),
-                responder: portal, workers: workers)
+            func portalListener(_ listen: ListenAddress) throws -> HTTPServer {
+                try HTTPServer(options: HTTPServerOptions(
+                    listen: listen, threads: config.portal.threads,
+                    connectionTimeoutSeconds: config.portal.connectionTimeoutSeconds, requestTimeoutSeconds: config.portal.requestTimeoutSeconds,
+                    maxConnectionsPerIP: config.portal.maxConnectionsPerIP, maxBodyBytes: config.portal.maxBodyBytes, logger: logger),
+                    responder: portal, workers: workers)
+            }
+            let portalServer = try portalListener(config.portal.listen)
             do {
                 var started = [portalServer, try HTTPServer(options: HTTPServerOptions(listen: config.admin.listen, threads: 2, maxConnections: 256, logger: logger),
                                                             responder: admin, workers: workers)]
+                if let listen = config.portal.listenIPv6 {
+                    do {
+                        started.append(try portalListener(listen))
+                    } catch {
+                        started.dropFirst().forEach { $0.stop() }
+                        throw error
+                    }
+                }
                 if let listen = config.inboundListen {
                     let inboundAPI = InboundAPI(controller: inbound, logger: logger)
                     do {
@@ -150,10 +162,12 @@ public enum Daemon {
         if let stays = ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger) {
             followStays = { try stays.followStays(reservations) }
         }
+        // Only a real LAN has neighbours to watch; `backend = "none"` binds what logged in.
+        let watchedNeighbours: (@Sendable () throws -> [Neighbour])? = config.firewall.backend == .nftables ? { @Sendable in try neighbours.readEntries() } : nil
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger,
                                         purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
-                                        followStays: followStays)
+                                        followStays: followStays, neighbours: watchedNeighbours)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

@@ -1,3 +1,4 @@
+import Firewall
 import Foundation
 import HTTPServer
 import Logging
@@ -5,7 +6,7 @@ import ServiceLifecycle
 import Store
 
 /// Periodic work (on the worker pool): purges stays long departed (hourly), moves the stays'
-/// WiFi with their reservations (every minute), ends expired sessions, reconciles the kernel
+/// WiFi with their reservations (every minute), binds devices' new addresses, ends expired sessions, reconciles the kernel
 /// with the sessions every `reconcileInterval` (sooner after a failure), checkpoints
 /// the WAL (so no login pays for it), runs the health checks, and pings systemd's
 /// watchdog only while they pass, so a daemon that hangs or cannot serve is restarted.
@@ -25,6 +26,9 @@ struct Housekeeping: Service {
     /// Moves the stays' WiFi sessions with their reservations (`ArrivalWiFi.followStays`); every minute.
     var followStays: (@Sendable () throws -> Int)?
     static let staysInterval: Duration = .seconds(60)
+    /// The LAN's neighbour entries, for the address watcher (`SessionService.bindAddresses`):
+    /// every tick, so a device's new address is online within seconds.
+    var neighbours: (@Sendable () throws -> [Neighbour])?
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -54,6 +58,13 @@ struct Housekeeping: Service {
                             _ = try await workers.run { try followStays() }
                         } catch {
                             logger.error("moving the stays' WiFi with their reservations failed; retrying in a minute", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    if let neighbours {
+                        do {
+                            _ = try await workers.run { try sessions.bindAddresses(from: neighbours()) }
+                        } catch {
+                            logger.error("binding devices' new addresses failed; retrying", metadata: ["error": "\(error)"])
                         }
                     }
                     do {

@@ -77,11 +77,11 @@ struct ArrivalWiFi: Sendable {
     /// Lets the device behind `request` on until the stay's WiFi ends. A session the
     /// device has that lasts as long already (staff's, a longer stay's) is kept.
     func connect(_ request: HTTPRequest, for reservation: Reservation) throws -> Connection {
-        guard let device = lan?.device(at: request.clientAddress), let ipv4 = device.ipv4, canConnect(reservation) else { return .notPossible }
+        guard let device = lan?.device(at: request.clientAddress), canConnect(reservation) else { return .notPossible }
         if let session = current(device), lastsTheStay(session, reservation) { return .online(until: session.expiresAt) }
         let session: Session
         do {
-            session = try sessions.login(mac: device.mac, ipv4: ipv4, method: .arrival, subject: .reservation(reservation.id),
+            session = try sessions.login(mac: device.mac, address: device.address, method: .arrival, subject: .reservation(reservation.id),
                                          until: ends(reservation), subjectLimit: deviceLimit(reservation))
         } catch let error as SessionError where error.kind == .limitReached {
             logger.notice("a stay's devices are all online; refused another", metadata: ["reservation": "\(reservation.id)", "mac": "\(device.mac)"])
@@ -97,8 +97,8 @@ struct ArrivalWiFi: Sendable {
     }
 
     /// The device's live session on this address, if any.
-    private func current(_ device: DeviceBinding) -> Session? {
-        guard let session = try? sessions.activeSession(mac: device.mac), session.ipv4 == device.ipv4,
+    private func current(_ device: DeviceKey) -> Session? {
+        guard let session = try? sessions.activeSession(mac: device.mac), session.device.addresses.contains(device.address),
               session.expiresAt > sessions.now() else { return nil }
         return session
     }
@@ -115,7 +115,7 @@ struct ArrivalWiFi: Sendable {
     func followStays(_ reservations: Reservations) throws -> Int {
         var changed = 0
         for session in try sessions.activeSessions() where session.method == .arrival {
-            guard case .reservation(let id)? = session.subject, let ipv4 = session.ipv4 else { continue }
+            guard case .reservation(let id)? = session.subject, let address = session.device.addresses.first else { continue }
             let stored = try reservations.get(id: id)
             let now = sessions.now()
             var until: Date?
@@ -128,7 +128,7 @@ struct ArrivalWiFi: Sendable {
             }
             if let until, abs(until.timeIntervalSince(session.expiresAt)) < 60 { continue }
             if let until, until > now.addingTimeInterval(60) {
-                try sessions.login(mac: session.mac, ipv4: ipv4, method: .arrival, subject: session.subject, until: until)
+                try sessions.login(mac: session.mac, address: address, method: .arrival, subject: session.subject, until: until)
             } else {
                 try sessions.deauthorize(mac: session.mac)
             }

@@ -1,3 +1,4 @@
+import Firewall
 import Foundation
 import HTTPServer
 import Synchronization
@@ -17,13 +18,17 @@ struct CaptiveRedirect: Sendable {
     private let locationPrefix: [UInt8]
     private let bareRedirect: HTTPResponse
 
-    init(publicURL: URL, captureAddress: String, listen: ListenAddress) {
+    /// `listenIPv6`: the IPv6 listener, whose `[address]:port` (as browsers write it) is the portal too.
+    init(publicURL: URL, captureAddress: String, listen: ListenAddress, listenIPv6: ListenAddress? = nil) {
         let scheme = publicURL.scheme?.lowercased() ?? "http"
         let port = publicURL.port ?? (scheme == "https" ? 443 : 80)
         let host = publicURL.host?.lowercased() ?? ""
         var authorities: [String] = ["\(host):\(port)", "\(captureAddress):\(listen.port)"]
         if listen.host != "0.0.0.0" && listen.host != "::" {
             authorities.append(listen.description.lowercased())
+        }
+        if let listenIPv6, let address = IPv6Address(listenIPv6.host) {
+            authorities.append("[\(address)]:\(listenIPv6.port)")
         }
         self.authorities = Array(Set(authorities)).map { Array($0.utf8) }
         var base = URLComponents(url: publicURL, resolvingAgainstBaseURL: false)!

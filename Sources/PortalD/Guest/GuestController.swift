@@ -58,16 +58,14 @@ struct GuestController: Sendable {
         guard form["accept"] == "yes" else {
             return splash(request, context, error: catalog.text("splash.error.not_accepted"), status: 400, url: destination)
         }
-        guard let ipv4 = IPv4Address(request.clientAddress) else {
-            throw HTTPError(400, code: "ipv6", message: "the device reached the portal over IPv6")
+        guard let device = lan.device(at: request.clientAddress) else {
+            logger.warning("login without a neighbour entry", metadata: ["address": "\(request.clientAddress)"])
+            throw HTTPError(400, code: "device", message: "no neighbour entry for \(request.clientAddress)")
         }
-        guard let mac = lan.mac(for: ipv4) else {
-            logger.warning("login without a neighbour entry", metadata: ["ipv4": "\(ipv4)"])
-            throw HTTPError(400, code: "device", message: "no neighbour entry for \(ipv4)")
-        }
+        let mac = device.mac
         let session: Session
         do {
-            session = try sessions.login(mac: mac, ipv4: ipv4, method: .terms)
+            session = try sessions.login(mac: mac, address: device.address, method: .terms)
         } catch {
             logger.error("login failed", metadata: ["mac": "\(mac)", "error": "\(error)"])
             throw HTTPError(503, code: "login_failed", message: "the login could not be completed")
@@ -119,7 +117,7 @@ struct GuestController: Sendable {
 
     func currentSession(_ request: HTTPRequest) -> Session? {
         guard let device = lan.device(at: request.clientAddress),
-              let session = try? sessions.activeSession(mac: device.mac), session.ipv4 == device.ipv4,
+              let session = try? sessions.activeSession(mac: device.mac), session.device.addresses.contains(device.address),
               session.expiresAt > sessions.now() else { return nil }
         return session
     }

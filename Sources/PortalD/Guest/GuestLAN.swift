@@ -1,21 +1,23 @@
 import Firewall
 
-/// The device behind a request on the portal listener: its IPv4 address and the MAC
-/// the kernel's neighbour table holds for it on the LAN interface. A request from
-/// anywhere else (upstream, a reverse proxy, IPv6) has none, and cannot log a device in.
+/// The device behind a request on the portal listener: its address (IPv4 or IPv6)
+/// and the MAC the kernel's neighbour table holds for it on the LAN interface. A
+/// request from anywhere else (upstream, a reverse proxy) has none, and cannot log a
+/// device in.
 struct GuestLAN: Sendable {
-    let neighbours: NeighbourTable
-    /// With `backend = "none"` there may be no ARP entry (a laptop, loopback): a
+    let neighbours: any NeighbourTable
+    /// With `backend = "none"` there may be no neighbour entry (a laptop, loopback): a
     /// stable locally administered MAC is derived from the address instead.
     let derivesMissingMAC: Bool
 
-    func mac(for ipv4: IPv4Address) -> MACAddress? {
-        if let mac = neighbours.mac(for: ipv4) { return mac }
-        return derivesMissingMAC ? MACAddress(bytes: [0x02, 0x00] + ipv4.octets) : nil
+    func mac(for address: IPAddress) -> MACAddress? {
+        if let mac = neighbours.mac(for: address) { return mac }
+        return derivesMissingMAC ? MACAddress(bytes: [0x02, 0x00] + address.bytes.suffix(4)) : nil
     }
 
-    func device(at clientAddress: String) -> DeviceBinding? {
-        guard let ipv4 = IPv4Address(clientAddress), let mac = mac(for: ipv4) else { return nil }
-        return DeviceBinding(mac: mac, ipv4: ipv4)
+    /// The request's device: its MAC and the address it came from.
+    func device(at clientAddress: String) -> DeviceKey? {
+        guard let address = IPAddress(clientAddress)?.unmapped, let mac = mac(for: address) else { return nil }
+        return DeviceKey(mac: mac, address: address)
     }
 }

@@ -17,10 +17,10 @@ public final class Portal: HTTPResponder {
     /// `reservations`: online check-in's way in (`/arrive`, `/arrive/{token}`) is served when
     /// given; `checkins`: and its steps. `lookups`: "find my booking"'s per-reservation
     /// throttle, shared with `[arrivals] listen`.
-    init(config: Config, sessions: SessionService, neighbours: NeighbourTable, formKey: [UInt8], pages: GuestPages,
+    init(config: Config, sessions: SessionService, neighbours: any NeighbourTable, formKey: [UInt8], pages: GuestPages,
          reservations: Reservations? = nil, checkins: Checkins? = nil, lookups: LookupThrottle = LookupThrottle(), logger: Logger) {
         capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
-                                  listen: config.portal.listen)
+                                  listen: config.portal.listen, listenIPv6: config.portal.listenIPv6)
         self.pages = pages
         let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
         self.locale = locale

@@ -47,8 +47,8 @@ public struct Session: Sendable, Equatable {
     public var isActive: Bool { endedAt == nil }
     public var mac: MACAddress { device.mac }
     public var ipv4: IPv4Address? { device.ipv4 }
-    /// The session's element of the authorized set.
-    var key: DeviceKey? { device.ipv4.map { DeviceKey(mac: device.mac, ipv4: $0) } }
+    /// The session's elements of the authorized sets: one per address.
+    var keys: [DeviceKey] { device.addresses.map { DeviceKey(mac: device.mac, address: $0) } }
 
     /// Adds bytes the kernel counted for this session's address.
     mutating func addTraffic(_ counted: TrafficCounters) {
@@ -66,16 +66,25 @@ public struct Session: Sendable, Equatable {
 }
 
 /// A device as a session binds it: its link-layer address and the IP addresses it
-/// uses on the LAN. Stored one row per address, so IPv6 (several per device) adds
-/// rows, not columns.
+/// uses on the LAN. Stored one row per address: the one it logged in from, then
+/// those the address watcher found for its MAC since (IPv6 privacy addresses come
+/// and go; a device that logged in over IPv6 gets its IPv4 address too).
 public struct DeviceBinding: Sendable, Hashable {
     public var mac: MACAddress
-    public var ipv4: IPv4Address?
+    /// In the order they were bound.
+    public var addresses: [IPAddress]
+
+    public init(mac: MACAddress, addresses: [IPAddress]) {
+        self.mac = mac
+        self.addresses = addresses
+    }
 
     public init(mac: MACAddress, ipv4: IPv4Address?) {
-        self.mac = mac
-        self.ipv4 = ipv4
+        self.init(mac: mac, addresses: ipv4.map { [.v4($0)] } ?? [])
     }
+
+    public var ipv4: IPv4Address? { addresses.lazy.compactMap(\.ipv4).first }
+    public var ipv6: [IPv6Address] { addresses.compactMap(\.ipv6) }
 }
 
 /// Whom a session's access belongs to: `{"type": "reservation" | "code", "id": …}`.

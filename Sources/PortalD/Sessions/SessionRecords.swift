@@ -13,10 +13,15 @@ enum SessionRecords {
             """).execute(arguments: [session.id, session.mac.description, session.method.rawValue, session.subject?.type, session.subject?.id,
                                      session.startedAt, session.expiresAt, session.endedAt, session.endReason?.rawValue,
                                      session.bytesUp, session.bytesDown])
-        if let ipv4 = session.ipv4 {
-            try db.cachedStatement(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', ?)")
-                .execute(arguments: [session.id, ipv4.description])
+        for address in session.device.addresses {
+            try insert(address, of: session.id, in: db)
         }
+    }
+
+    /// Binds one more address to a session.
+    static func insert(_ address: IPAddress, of sessionID: String, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, ?, ?)")
+            .execute(arguments: [sessionID, address.family, address.description])
     }
 
     /// Writes what changes after login: the end and the byte counts.
@@ -46,7 +51,7 @@ enum SessionRecords {
         let ids = rows.map { $0["id"] as String }
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
             let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM session_address WHERE session_id IN (\(placeholders))",
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM session_address WHERE session_id IN (\(placeholders)) ORDER BY rowid",
                                         arguments: StatementArguments(chunk)) {
                 addresses[row["session_id"], default: []].append((row["family"], row["address"]))
             }
@@ -56,8 +61,13 @@ enum SessionRecords {
             guard let mac = MACAddress(row["mac"] as String), let method = Session.Method(rawValue: row["method"]) else {
                 throw StoreCorruption("session \(id) has an unreadable mac or method")
             }
-            let ipv4 = addresses[id]?.first { $0.family == "ipv4" }.flatMap { IPv4Address($0.address) }
-            return Session(id: id, device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
+            let bound = try (addresses[id] ?? []).map { row in
+                guard let address = IPAddress(row.address), address.family == row.family else {
+                    throw StoreCorruption("session \(id) has an unreadable address \(row.address)")
+                }
+                return address
+            }
+            return Session(id: id, device: DeviceBinding(mac: mac, addresses: bound), method: method,
                            subject: SessionSubject(type: row["subject_type"], id: row["subject_id"]),
                            startedAt: row["started_at"], expiresAt: row["expires_at"], endedAt: row["ended_at"],
                            endReason: (row["end_reason"] as String?).flatMap(Session.EndReason.init(rawValue:)),

@@ -39,7 +39,7 @@ public final class SessionService: Sendable {
     /// Held from a change's commit to its apply, and by the reconciler: applies reach
     /// the kernel in commit order, and a reconciliation never sees a commit whose
     /// apply is still on its way. SQLite's own write lock is not held across netlink.
-    private let changes = Mutex(ChangeState())
+    let changes = Mutex(ChangeState())
 
     struct ChangeState {
         /// An apply or a reconciliation failed: reconcile at the next chance.
@@ -71,19 +71,27 @@ public final class SessionService: Sendable {
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
+        try login(mac: mac, address: .v4(ipv4), method: method, subject: subject, minutes: minutes, until: until, subjectLimit: subjectLimit)
+    }
+
+    /// `login` from either family: the device is bound to `address`, and the address
+    /// watcher (`bindAddresses`) adds the MAC's other addresses within seconds.
+    @discardableResult
+    public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
+                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
         try changes.withLock { state in
             let started = now()
             let longest = TimeInterval(Session.minutesRange.upperBound * 60)
             let length = minutes.map { Duration.seconds($0 * 60) }
                 ?? until.map { Duration.seconds(Int(min(longest, max(1, $0.timeIntervalSince(started))).rounded(.up))) }
                 ?? sessionLength
-            let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, ipv4: ipv4), method: method,
+            let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, addresses: [address]), method: method,
                                   subject: subject, startedAt: started,
                                   expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
-            enum Outcome { case kept(Session), needsTraffic(Set<IPv4Address>), started(ended: [Session]), full }
+            enum Outcome { case kept(Session), needsTraffic(Set<IPAddress>), started(ended: [Session]), full }
             // Usually nothing is ended and one write does it all; when something is, its
             // counters are read outside the write transaction and the write is run again.
-            var traffic: [IPv4Address: TrafficReading]?
+            var traffic: [IPAddress: TrafficReading]?
             while true {
                 // Set when the write adds the session: the kernel's change, already on its way.
                 var kernel: KernelChange?
@@ -100,7 +108,7 @@ public final class SessionService: Sendable {
                                 // them leaves an element without a session, which restore() drops; a commit
                                 // that fails has it taken back (below). Replacing a session waits for the
                                 // commit, so the counters of an address never move to its new owner early.
-                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)])
+                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length)])
                             }
                             return .commit
                         }
@@ -116,9 +124,9 @@ public final class SessionService: Sendable {
                 }
                 func decide(_ db: Database) throws -> Outcome {
                     let ending = try SessionRecords.active(
-                        "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = 'ipv4' AND address = ?)",
-                        [mac.description, ipv4.description], in: db)
-                    if let current = ending.first, ending.count == 1, current.mac == mac, current.ipv4 == ipv4,
+                        "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = ? AND address = ?)",
+                        [mac.description, address.family, address.description], in: db)
+                    if let current = ending.first, ending.count == 1, current.mac == mac, current.device.addresses.contains(address),
                        current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
                        until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
                         return .kept(current)
@@ -129,11 +137,12 @@ public final class SessionService: Sendable {
                         if others.count >= subjectLimit { return .full }
                     }
                     guard var unread = traffic ?? (ending.isEmpty ? [:] : nil) else {
-                        return .needsTraffic(Set(ending.compactMap(\.ipv4)))
+                        return .needsTraffic(Set(ending.flatMap(\.device.addresses)))
                     }
                     let ended = try ending.map { old in
                         let reason: Session.EndReason = old.mac != mac ? .addressReused : old.expiresAt <= started ? .expired : .replaced
-                        return try end(old, reason: reason, at: started, traffic: old.ipv4.flatMap { unread.removeValue(forKey: $0) } ?? .none, in: db)
+                        let reading = TrafficReading.combined(old.device.addresses.map { unread.removeValue(forKey: $0) ?? .none })
+                        return try end(old, reason: reason, at: started, traffic: reading, in: db)
                     }
                     try SessionRecords.insert(session, in: db)
                     try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
@@ -157,10 +166,10 @@ public final class SessionService: Sendable {
                     if let kernel {
                         if case .failure(let error) = kernel.wait() { try recover(&state, from: error, "authorize \(mac)") }
                     } else {
-                        try apply(&state, removing: ended.compactMap(\.key), adding: [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: length)],
+                        try apply(&state, removing: ended.flatMap(\.keys), adding: [AuthorizedDevice(mac: mac, address: address, timeout: length)],
                                   "authorize \(mac)")
                     }
-                    logger.info("session started", metadata: ["mac": "\(mac)", "ipv4": "\(ipv4)", "method": "\(method.rawValue)", "session": "\(session.id)"])
+                    logger.info("session started", metadata: ["mac": "\(mac)", "address": "\(address)", "method": "\(method.rawValue)", "session": "\(session.id)"])
                     return session
                 }
             }
@@ -175,9 +184,9 @@ public final class SessionService: Sendable {
             guard let session = try store.pool.read({ db in try SessionRecords.active("mac = ?", [mac.description], in: db).first }) else {
                 throw SessionError(kind: .notFound, description: "no active session for \(mac)")
             }
-            let traffic = session.ipv4.map { counters(of: $0) } ?? .none
+            let traffic = TrafficReading.combined(session.device.addresses.map { counters(of: $0) })
             let ended = try store.pool.write { db in try end(session, reason: reason, at: at, traffic: traffic, in: db) }
-            try apply(&state, removing: ended.key.map { [$0] } ?? [], adding: [], "deauthorize \(mac)")
+            try apply(&state, removing: ended.keys, adding: [], "deauthorize \(mac)")
             return ended
         }
     }
@@ -194,11 +203,11 @@ public final class SessionService: Sendable {
             let ended = try store.pool.write { db in
                 try due.map { session in
                     // A failed dump leaves every session's last bytes unknown, not zero.
-                    let reading = traffic.map { all in session.ipv4.flatMap { all[$0] }.map(TrafficReading.counted) ?? .none } ?? .failed
+                    let reading = traffic.map { all in TrafficReading.combined(session.device.addresses.map { all[$0].map(TrafficReading.counted) ?? .none }) } ?? .failed
                     return try end(session, reason: .expired, at: at, traffic: reading, in: db)
                 }
             }
-            try apply(&state, removing: ended.compactMap(\.key), adding: [], "expire \(ended.count) session(s)")
+            try apply(&state, removing: ended.flatMap(\.keys), adding: [], "expire \(ended.count) session(s)")
             return ended
         }
     }
@@ -213,13 +222,13 @@ public final class SessionService: Sendable {
             if let previous = try? firewall.state() {
                 let wanted = Set(desired.map(\.key))
                 logger.info("firewall table from a previous run", metadata: [
-                    "elements": "\(previous.authorized.count)", "sessions": "\(desired.count)",
+                    "elements": "\(previous.authorized.count)", "sessions": "\(Set(desired.map(\.mac)).count)",
                     "missing": "\(wanted.subtracting(previous.authorized).count)", "without_session": "\(previous.authorized.subtracting(wanted).count)"])
             }
             try preservingTrafficLocked { try firewall.install(devices: desired) }
             state.needsReconcile = false
             state.lastReconcile = .now
-            return desired.count
+            return Set(desired.map(\.mac)).count  // sessions, not addresses
         }
     }
 
@@ -262,7 +271,7 @@ public final class SessionService: Sendable {
     /// Applies a committed change. When the kernel refuses, the reconciler runs at
     /// once; the caller fails only if that cannot repair it either (and it is tried
     /// again on the next tick, so the committed state still reaches the kernel).
-    private func apply(_ state: inout ChangeState, removing: [DeviceKey], adding: [AuthorizedDevice], _ what: String) throws {
+    func apply(_ state: inout ChangeState, removing: [DeviceKey], adding: [AuthorizedDevice], _ what: String) throws {
         do {
             try firewall.update(removing: removing, adding: adding)
         } catch {
@@ -289,7 +298,7 @@ public final class SessionService: Sendable {
         state.lastReconcile = .now
         if repair.reinstalled {
             logger.warning("firewall table was missing; installed again with every live session (their counters since the last read are lost)",
-                           metadata: ["sessions": "\(desired.count)", "cause": "\(cause)"])
+                           metadata: ["sessions": "\(Set(desired.map(\.mac)).count)", "cause": "\(cause)"])
         } else if !repair.isEmpty {
             logger.warning("firewall repaired to match the sessions", metadata: [
                 "added": "\(repair.added.map(\.description))", "removed": "\(repair.removed.map(\.description))", "cause": "\(cause)"])
@@ -300,8 +309,8 @@ public final class SessionService: Sendable {
     /// The live sessions as the kernel should hold them, each with the time it has left.
     private func desiredDevices() throws -> [AuthorizedDevice] {
         let at = now()
-        return try store.pool.read { db in try SessionRecords.active("expires_at > ?", [at], in: db) }.compactMap { session in
-            session.ipv4.map { AuthorizedDevice(mac: session.mac, ipv4: $0, timeout: .seconds(max(1, session.secondsRemaining(at: at)))) }
+        return try store.pool.read { db in try SessionRecords.active("expires_at > ?", [at], in: db) }.flatMap { session in
+            session.device.addresses.map { AuthorizedDevice(mac: session.mac, address: $0, timeout: .seconds(max(1, session.secondsRemaining(at: at)))) }
         }
     }
 
@@ -311,8 +320,9 @@ public final class SessionService: Sendable {
         guard !traffic.isEmpty else { return }
         try store.pool.write { db in
             for var session in try SessionRecords.active(in: db) {
-                guard let ipv4 = session.ipv4, let counted = traffic[ipv4] else { continue }
-                session.addTraffic(counted)
+                let counted = session.device.addresses.compactMap { traffic[$0] }
+                guard !counted.isEmpty else { continue }
+                counted.forEach { session.addTraffic($0) }
                 try SessionRecords.update(session, in: db)
             }
         }
@@ -325,20 +335,34 @@ public final class SessionService: Sendable {
         case none
         /// The read failed: the session's last bytes are unknown.
         case failed
+
+        /// A session's reading from its addresses': their sum, unknown if any is.
+        static func combined(_ readings: [TrafficReading]) -> TrafficReading {
+            var sum: TrafficCounters?
+            for reading in readings {
+                switch reading {
+                case .failed: return .failed
+                case .none: continue
+                case .counted(let counted):
+                    sum = TrafficCounters(bytesUp: (sum?.bytesUp ?? 0) &+ counted.bytesUp, bytesDown: (sum?.bytesDown ?? 0) &+ counted.bytesDown)
+                }
+            }
+            return sum.map(TrafficReading.counted) ?? .none
+        }
     }
 
     /// One address's live counters: a lookup, not a dump of every guest's. A failed
     /// read is logged, and the ended session reports its bytes as unknown.
-    private func counters(of ipv4: IPv4Address) -> TrafficReading {
+    private func counters(of address: IPAddress) -> TrafficReading {
         do {
-            return try firewall.counters(for: ipv4).map(TrafficReading.counted) ?? .none
+            return try firewall.counters(for: address).map(TrafficReading.counted) ?? .none
         } catch {
-            logger.error("reading the counters of \(ipv4) failed; its session's bytes will be reported as unknown", metadata: ["error": "\(error)"])
+            logger.error("reading the counters of \(address) failed; its session's bytes will be reported as unknown", metadata: ["error": "\(error)"])
             return .failed
         }
     }
 
-    private func counters() -> [IPv4Address: TrafficCounters]? {
+    private func counters() -> [IPAddress: TrafficCounters]? {
         do {
             return try firewall.counters()
         } catch {
