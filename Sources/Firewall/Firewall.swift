@@ -99,11 +99,28 @@ public struct FirewallState: Sendable, Equatable {
     public var authorized: Set<DeviceKey>
     /// Addresses with a counting element in both directions.
     public var counted: Set<IPAddress>
+    /// The trusted and blocked sets.
+    public var rules: DeviceRules
 
-    public init(authorized: Set<DeviceKey>, counted: Set<IPAddress>) {
+    public init(authorized: Set<DeviceKey>, counted: Set<IPAddress>, rules: DeviceRules = .none) {
         self.authorized = authorized
         self.counted = counted
+        self.rules = rules
     }
+}
+
+/// MACs the capture treats apart from sessions: `trusted` ones are never captured
+/// (staff devices, printers, smart TVs), `blocked` ones are never let through.
+public struct DeviceRules: Sendable, Equatable {
+    public var trusted: Set<MACAddress>
+    public var blocked: Set<MACAddress>
+
+    public init(trusted: Set<MACAddress> = [], blocked: Set<MACAddress> = []) {
+        self.trusted = trusted
+        self.blocked = blocked
+    }
+
+    public static let none = DeviceRules()
 }
 
 /// The capture: a table that holds guests back and a set that lets them through.
@@ -127,6 +144,12 @@ public protocol Firewall: Sendable {
     func counters() throws -> [IPAddress: TrafficCounters]
     /// One address's counters (one netlink lookup, not a dump); nil when not counted.
     func counters(for address: IPAddress) throws -> TrafficCounters?
+    /// Keeps `rules` for every table this firewall installs from now on, and puts them
+    /// in the kernel's trusted and blocked sets (replacing what they held) in one
+    /// transaction; without a table they are only kept.
+    func setDeviceRules(_ rules: DeviceRules) throws
+    /// The rules last given (what the kernel should hold).
+    var deviceRules: DeviceRules { get }
 }
 
 extension Firewall {

@@ -7,6 +7,8 @@ public final class MemoryFirewall: Firewall {
         var installed = false
         var devices: [DeviceKey: AuthorizedDevice] = [:]
         var traffic: [IPAddress: TrafficCounters] = [:]
+        var rules = DeviceRules.none
+        var kernelRules = DeviceRules.none
     }
     private let memory = Mutex(State())
 
@@ -19,6 +21,7 @@ public final class MemoryFirewall: Firewall {
     public func install(devices: [AuthorizedDevice]) throws {
         memory.withLock { state in
             state.installed = true
+            state.kernelRules = state.rules
             state.devices = Dictionary(devices.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
             state.traffic = Dictionary(devices.map { ($0.address, .zero) }, uniquingKeysWith: { $1 })
         }
@@ -49,13 +52,25 @@ public final class MemoryFirewall: Firewall {
     public func state() throws -> FirewallState? {
         memory.withLock { state in
             guard state.installed else { return nil }
-            return FirewallState(authorized: Set(state.devices.keys), counted: Set(state.traffic.keys))
+            return FirewallState(authorized: Set(state.devices.keys), counted: Set(state.traffic.keys), rules: state.kernelRules)
         }
     }
 
     public func teardown() throws {
-        memory.withLock { $0 = State() }
+        memory.withLock { $0 = State(rules: $0.rules) }
     }
+
+    public func setDeviceRules(_ rules: DeviceRules) throws {
+        memory.withLock { state in
+            state.rules = rules
+            if state.installed { state.kernelRules = rules }
+        }
+    }
+
+    public var deviceRules: DeviceRules { memory.withLock { $0.rules } }
+
+    /// What the trusted and blocked sets hold.
+    public var installedRules: DeviceRules { memory.withLock { $0.kernelRules } }
 
     public func counters() throws -> [IPAddress: TrafficCounters] {
         memory.withLock { $0.traffic }
@@ -66,8 +81,9 @@ public final class MemoryFirewall: Firewall {
     }
 
     /// Lets tests stand in for someone editing the kernel behind portald's back.
-    public func tamper(remove: [MACAddress] = [], add: [AuthorizedDevice] = []) {
+    public func tamper(remove: [MACAddress] = [], add: [AuthorizedDevice] = [], rules: DeviceRules? = nil) {
         memory.withLock { state in
+            if let rules { state.kernelRules = rules }
             for key in state.devices.keys where remove.contains(key.mac) { state.devices[key] = nil }
             for device in add { state.devices[device.key] = device }
         }

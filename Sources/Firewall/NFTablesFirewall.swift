@@ -1,11 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The real capture: portald's own `inet` table, edited over netlink.
 public final class NFTablesFirewall: Firewall {
     public let settings: CaptureSettings
     private let socket: NetfilterSocket
+    private let rules = Mutex(DeviceRules.none)
 
     /// The kernel limits one message's element list to 64 KiB.
     static let elementsPerMessage = 1000
@@ -27,7 +29,28 @@ public final class NFTablesFirewall: Firewall {
         messages += Ruleset.chains.map { .newChain(table: table, $0) }
         messages += Ruleset.rules(for: settings).map { .newRule(table: table, $0) }
         messages += addMessages(devices)
+        messages += ruleMessages(deviceRules, flushing: false)
         try socket.commit(messages)
+    }
+
+    public func setDeviceRules(_ rules: DeviceRules) throws {
+        self.rules.withLock { $0 = rules }
+        do {
+            try socket.commit(ruleMessages(rules, flushing: true))
+        } catch let error as FirewallError where error.errno == ENOENT {
+            return  // no table yet: the next install puts them in
+        }
+    }
+
+    public var deviceRules: DeviceRules { rules.withLock { $0 } }
+
+    /// Fills the trusted and blocked sets; `flushing` empties them first (in the same transaction).
+    private func ruleMessages(_ rules: DeviceRules, flushing: Bool) -> [NetfilterMessage] {
+        [(Ruleset.trustedSet, rules.trusted), (Ruleset.blockedSet, rules.blocked)].flatMap { set, macs -> [NetfilterMessage] in
+            let flush: [NetfilterMessage] = flushing ? [.deleteElements(table: settings.table, set: set, [])] : []
+            return flush + chunks(macs.sorted().map { (key: $0.bytes, timeoutMilliseconds: UInt64?.none) })
+                .map { .newElements(table: settings.table, set: set, $0) }
+        }
     }
 
     public func update(removing: [DeviceKey], adding: [AuthorizedDevice]) throws {
@@ -56,7 +79,9 @@ public final class NFTablesFirewall: Firewall {
                 let down = try socket.counters(table: settings.table, set: sets.down).compactMap { Self.address($0.key) }
                 counted.formUnion(Set(up).intersection(down))
             }
-            return FirewallState(authorized: authorized, counted: counted)
+            let trusted = try socket.counters(table: settings.table, set: Ruleset.trustedSet).compactMap { MACAddress(bytes: $0.key) }
+            let blocked = try socket.counters(table: settings.table, set: Ruleset.blockedSet).compactMap { MACAddress(bytes: $0.key) }
+            return FirewallState(authorized: authorized, counted: counted, rules: DeviceRules(trusted: Set(trusted), blocked: Set(blocked)))
         } catch let error as FirewallError where error.errno == ENOENT {
             return nil  // the table or a set is gone (`nft flush ruleset`, or a table from before IPv6)
         }

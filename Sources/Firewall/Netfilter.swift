@@ -243,7 +243,7 @@ final class NetfilterSocket: Sendable {
         case .newSet(let tableName, let spec):
             let set = setObject(table: tableName, name: spec.name)
             defer { nftnl_set_free(set) }
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(NFT_SET_TIMEOUT.rawValue))
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), spec.timeout ? UInt32(NFT_SET_TIMEOUT.rawValue) : 0)
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), spec.keyType)
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), spec.keyLength)
             if spec.counter {

@@ -6,6 +6,7 @@ enum NetfilterMessage {
     case newSet(table: String, Ruleset.SetSpec)
     case newRule(table: String, Ruleset.Rule)
     case newElements(table: String, set: String, [(key: [UInt8], timeoutMilliseconds: UInt64?)])
+    /// No keys: every element (a flush).
     case deleteElements(table: String, set: String, [[UInt8]])
 
     var summary: String {
@@ -16,7 +17,8 @@ enum NetfilterMessage {
         case .newSet(let table, let spec): "add set inet \(table) \(spec.name)"
         case .newRule(let table, let rule): "add rule inet \(table) \(rule.chain)"
         case .newElements(let table, let set, let elements): "add \(elements.count) element(s) to inet \(table) \(set)"
-        case .deleteElements(let table, let set, let keys): "delete \(keys.count) element(s) from inet \(table) \(set)"
+        case .deleteElements(let table, let set, let keys):
+            keys.isEmpty ? "flush set inet \(table) \(set)" : "delete \(keys.count) element(s) from inet \(table) \(set)"
         }
     }
 }

@@ -6,20 +6,24 @@ public struct Repair: Sendable, Equatable {
     public var added: [DeviceKey] = []
     /// Elements of the authorized set that no live session stands for, removed.
     public var removed: [DeviceKey] = []
+    /// The trusted or blocked set differed from the rules and was put back.
+    public var rulesRestored = false
 
-    public init(reinstalled: Bool = false, added: [DeviceKey] = [], removed: [DeviceKey] = []) {
+    public init(reinstalled: Bool = false, added: [DeviceKey] = [], removed: [DeviceKey] = [], rulesRestored: Bool = false) {
         self.reinstalled = reinstalled
         self.added = added
         self.removed = removed
+        self.rulesRestored = rulesRestored
     }
 
-    public var isEmpty: Bool { !reinstalled && added.isEmpty && removed.isEmpty }
+    public var isEmpty: Bool { !reinstalled && added.isEmpty && removed.isEmpty && !rulesRestored }
 }
 
 extension Firewall {
     /// Makes the kernel hold exactly `desired`, the live sessions' devices: a missing
     /// table is installed again with all of them; missing elements are added (present
-    /// ones keep their counters); elements no session stands for are removed.
+    /// ones keep their counters); elements no session stands for are removed; the
+    /// trusted and blocked sets are put back to the rules.
     public func reconcile(desired: [AuthorizedDevice]) throws -> Repair {
         guard let state = try state() else {
             try install(devices: desired)
@@ -35,6 +39,8 @@ extension Firewall {
         }
         try update(removing: removed, adding: [])
         try restore(missing)
-        return Repair(added: missing.map(\.key), removed: removed)
+        let rulesDiffer = state.rules != deviceRules
+        if rulesDiffer { try setDeviceRules(deviceRules) }
+        return Repair(added: missing.map(\.key), removed: removed, rulesRestored: rulesDiffer)
     }
 }

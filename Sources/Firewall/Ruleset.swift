@@ -9,13 +9,18 @@
 ///   set acct_down { type ipv4_addr; flags timeout; counter; }
 ///   set acct_up6 { type ipv6_addr; flags timeout; counter; }
 ///   set acct_down6 { type ipv6_addr; flags timeout; counter; }
+///   set trusted { type ether_addr; }   # never captured (printers, staff devices)
+///   set blocked { type ether_addr; }   # never let through
 ///   chain prerouting {    # nat, dstnat: send unauthorized guests' web traffic to the portal
+///     iifname LAN ether saddr @trusted return
 ///     iifname LAN ether saddr . ip saddr @authorized return
 ///     iifname LAN ether saddr . ip6 saddr @authorized6 return
 ///     iifname LAN meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT
 ///     iifname LAN meta nfproto ipv6 tcp dport 80 dnat ip6 to [PORTAL6]:PORT6   # with an IPv6 portal listener
 ///   }
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
+///     iifname LAN ether saddr @blocked drop
+///     iifname LAN ether saddr @trusted accept
 ///     oifname LAN ip daddr @acct_down
 ///     oifname LAN ip6 daddr @acct_down6
 ///     iifname LAN ether saddr . ip saddr @authorized ip saddr @acct_up
@@ -54,6 +59,8 @@ enum Ruleset {
         var keyType: UInt32
         var keyLength: UInt32
         var counter: Bool
+        /// Elements may carry a timeout (sessions' sets); the rule sets' do not.
+        var timeout = true
     }
 
     /// nft's type ids: ipv4_addr 7, ipv6_addr 8, ether_addr 9; a concatenation packs 6 bits a field.
@@ -64,7 +71,11 @@ enum Ruleset {
         SetSpec(name: authorizedSet6, id: authorizedSet6ID, keyType: (9 << 6) | 8, keyLength: 24, counter: false),
         SetSpec(name: uploadSet6, id: 5, keyType: 8, keyLength: 16, counter: true),
         SetSpec(name: downloadSet6, id: 6, keyType: 8, keyLength: 16, counter: true),
+        SetSpec(name: trustedSet, id: 7, keyType: 9, keyLength: 6, counter: false, timeout: false),
+        SetSpec(name: blockedSet, id: 8, keyType: 9, keyLength: 6, counter: false, timeout: false),
     ]
+    static let trustedSet = "trusted"
+    static let blockedSet = "blocked"
 
     /// The sets an address of `address`'s family lives in: (access, upload, download).
     static func sets(for address: IPAddress) -> (access: String, up: String, down: String) {
@@ -138,6 +149,7 @@ enum Ruleset {
         let tcp: UInt8 = 6, udp: UInt8 = 17, icmp: UInt8 = 1, icmpv6: UInt8 = 58
 
         var rules: [Rule] = [
+            Rule(chain: "prerouting", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + authorizedLookup + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + authorizedLookup6 + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + family(.ipv4) + destinationPort(tcp, 80) + [
@@ -154,6 +166,9 @@ enum Ruleset {
             ]))
         }
         rules += [
+            // A blocked device gets nothing through, whatever else it holds; a trusted one everything, uncounted.
+            Rule(chain: "forward_guests", expressions: lan + macLookup(blockedSet, id: 8) + [.verdict(.drop)]),
+            Rule(chain: "forward_guests", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.accept)]),
             Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + address(.ipv4, offset: 16) + [
                 .lookup(set: downloadSet, setID: 3, register: Register.r1),
             ]),
@@ -215,6 +230,13 @@ enum Ruleset {
     /// register 1, packets of that family only.
     private static func address(_ which: Family, offset: UInt32) -> [Expression] {
         family(which) + [.payload(.network, offset: offset, length: which == .ipv4 ? 4 : 16, into: Register.r1)]
+    }
+
+    /// `ether saddr @set`, with the check nft adds for it (an Ethernet interface).
+    private static func macLookup(_ set: String, id: UInt32) -> [Expression] {
+        [.meta(.iiftype, into: Register.r1), .cmp(.eq, register: Register.r1, data: [1, 0]),
+         .payload(.link, offset: 6, length: 6, into: Register.r1),
+         .lookup(set: set, setID: id, register: Register.r1)]
     }
 
     /// `ether saddr . ip saddr @authorized`, with the type checks nft adds for it.

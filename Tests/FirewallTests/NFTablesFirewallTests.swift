@@ -54,12 +54,15 @@ struct NFTablesFirewallTests {
             }
             #expect(block(text, "chain prerouting") == [
                 "type nat hook prerouting priority dstnat; policy accept;",
+                "iifname \"lan0\" ether saddr @trusted return",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized return",
                 "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 return",
                 "iifname \"lan0\" meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
             ])
             #expect(block(text, "chain forward_guests") == [
                 "type filter hook forward priority filter; policy accept;",
+                "iifname \"lan0\" ether saddr @blocked drop",
+                "iifname \"lan0\" ether saddr @trusted accept",
                 "oifname \"lan0\" ip daddr @acct_down",
                 "oifname \"lan0\" ip6 daddr @acct_down6",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized ip saddr @acct_up",
@@ -111,6 +114,33 @@ struct NFTablesFirewallTests {
         #expect(try firewall.counters(for: v6.address) == nil)
         let repair = try firewall.reconcile(desired: [v4, v6])
         #expect(repair.added == [v6.key] && repair.removed.isEmpty)
+    }
+
+    @Test("trusted and blocked devices: kept for every install, replaced in one transaction, read back and repaired")
+    func deviceRules() throws {
+        try withNamespace { namespace, firewall in
+            let printer = MACAddress("02:00:00:00:00:50")!, tv = MACAddress("02:00:00:00:00:51")!, rogue = MACAddress("02:00:00:00:00:66")!
+            try firewall.setDeviceRules(DeviceRules(trusted: [printer], blocked: [rogue]))  // no table yet: kept
+            try firewall.install(devices: [device(1)])
+            var text = try listTable(namespace)
+            #expect(block(text, "set trusted").contains("type ether_addr") && block(text, "set trusted").contains { $0.contains("02:00:00:00:00:50") })
+            #expect(block(text, "set blocked").contains { $0.contains("02:00:00:00:00:66") })
+            #expect(block(text, "chain prerouting").dropFirst().first == "iifname \"lan0\" ether saddr @trusted return")
+            #expect(Array(block(text, "chain forward_guests").dropFirst().prefix(2))
+                    == ["iifname \"lan0\" ether saddr @blocked drop", "iifname \"lan0\" ether saddr @trusted accept"])
+            #expect(try firewall.state()?.rules == DeviceRules(trusted: [printer], blocked: [rogue]))
+            // Replaced whole: the printer leaves, the TV comes, the rogue stays.
+            try firewall.setDeviceRules(DeviceRules(trusted: [tv], blocked: [rogue]))
+            text = try listTable(namespace)
+            #expect(!block(text, "set trusted").contains { $0.contains("02:00:00:00:00:50") })
+            #expect(try firewall.state()?.rules == DeviceRules(trusted: [tv], blocked: [rogue]))
+            // Someone empties the blocked set behind portald's back: the reconciler puts it back.
+            try namespace.exec(["nft", "flush", "set", "inet", settings.table, "blocked"])
+            let repair = try firewall.reconcile(desired: [device(1)])
+            #expect(repair.rulesRestored && !repair.isEmpty)
+            #expect(try firewall.state()?.rules.blocked == [rogue])
+            #expect(try firewall.reconcile(desired: [device(1)]).isEmpty)
+        }
     }
 
     @Test("install replaces a stale table in one transaction")

@@ -56,6 +56,8 @@ struct ReconcilerTests {
             func teardown() throws { try memory.teardown() }
             func counters() throws -> [IPAddress: TrafficCounters] { try memory.counters() }
             func counters(for address: IPAddress) throws -> TrafficCounters? { try memory.counters(for: address) }
+            func setDeviceRules(_ rules: DeviceRules) throws { try memory.setDeviceRules(rules) }
+            var deviceRules: DeviceRules { memory.deviceRules }
         }
         let firewall = FailsOnce()
         let (service, _) = try make(firewall)

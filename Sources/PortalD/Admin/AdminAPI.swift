@@ -44,6 +44,9 @@ final class AdminAPI: HTTPResponder {
         let authenticated = DocumentedRoutes(group: api.group(middleware: [authentication, RateLimiting(limiter: limiter)]),
                                              document: document, prefix: Self.prefix, scope: nil, logger: logger)
         ClientsController(repository: clients).addRoutes(to: authenticated)
+        if let rules = clients as? any DeviceRuleRepository {  // the sessions' repository keeps them
+            DeviceRulesController(repository: rules).addRoutes(to: authenticated)
+        }
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations, checkins: checkins, keys: idempotencyKeys).addRoutes(to: authenticated)

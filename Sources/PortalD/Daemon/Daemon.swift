@@ -17,7 +17,7 @@ public enum Daemon {
     public static let version = "0.1.0"
 
     /// The modules' tables, in the store.
-    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, OutboxSchema.self, ArrivalsSchema.self, TokensSchema.self] }
+    static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, DeviceRulesSchema.self, OutboxSchema.self, ArrivalsSchema.self, TokensSchema.self] }
 
     public static func run(config: Config, logger: Logger) async throws {
         // The database holds the form-token key: nothing portald writes is for other users,
@@ -52,7 +52,7 @@ public enum Daemon {
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         try await workers.run { try ManagedEndpoints(store: store, outbox: outbox).load() }
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
-        let restored = try await workers.run { try sessions.restore() }
+        let restored = try await workers.run { try sessions.loadDeviceRules(); return try sessions.restore() }
         switch config.firewall.backend {
         case .nftables: logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "restored_sessions": "\(restored)"])
         case .none: logger.info("sessions restored; nothing is captured (backend \"none\")", metadata: ["restored_sessions": "\(restored)"])

@@ -83,6 +83,9 @@ struct ArrivalWiFi: Sendable {
         do {
             session = try sessions.login(mac: device.mac, address: device.address, method: .arrival, subject: .reservation(reservation.id),
                                          until: ends(reservation), subjectLimit: deviceLimit(reservation))
+        } catch let error as SessionError where error.kind == .blocked {
+            logger.notice("a blocked device was not let on for its stay", metadata: ["reservation": "\(reservation.id)", "mac": "\(device.mac)"])
+            return .notPossible
         } catch let error as SessionError where error.kind == .limitReached {
             logger.notice("a stay's devices are all online; refused another", metadata: ["reservation": "\(reservation.id)", "mac": "\(device.mac)"])
             return .full(limit: deviceLimit(reservation))

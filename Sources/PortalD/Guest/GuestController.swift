@@ -35,6 +35,10 @@ struct GuestController: Sendable {
     }
 
     func splash(_ request: HTTPRequest, _ context: GuestContext, error: String? = nil, status: Int = 200, url: String? = nil) -> HTTPResponse {
+        // Asked only while some device is blocked: the splash is served on the listener's thread.
+        if sessions.anyBlocked, let device = lan.device(at: request.clientAddress), sessions.isBlocked(device.mac) {
+            return blocked(context)
+        }
         var page = SplashPage(csrf: formToken.issue(purpose: "login", client: request.clientAddress, at: sessions.now()),
                               url: url ?? Self.safeDestination(request.query["url"]) ?? "", error: error)
         if let checkinOffer, checkinOffer.isOpen {
@@ -66,11 +70,21 @@ struct GuestController: Sendable {
         let session: Session
         do {
             session = try sessions.login(mac: mac, address: device.address, method: .terms)
+        } catch let error as SessionError where error.kind == .blocked {
+            logger.notice("a blocked device tried to log in", metadata: ["mac": "\(mac)"])
+            return blocked(context)
         } catch {
             logger.error("login failed", metadata: ["mac": "\(mac)", "error": "\(error)"])
             throw HTTPError(503, code: "login_failed", message: "the login could not be completed")
         }
         return .html(pages.render(online(session, url: destination, language: context.language), language: context.language))
+    }
+
+    /// What a blocked device sees instead of the splash page: no form, no way on.
+    func blocked(_ context: GuestContext) -> HTTPResponse {
+        let catalog = pages.catalog(context.language)
+        return .html(pages.render(MessagePage(heading: catalog.text("blocked.heading"), message: catalog.text("blocked.message"),
+                                              link: nil, linkText: nil), language: context.language), status: 403)
     }
 
     func status(_ request: HTTPRequest, _ context: GuestContext) -> HTTPResponse {

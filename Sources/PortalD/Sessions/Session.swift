@@ -24,6 +24,8 @@ public struct Session: Sendable, Equatable {
         case replaced
         /// Another device logged in from this session's address: DHCP gave it away.
         case addressReused = "address_reused"
+        /// IT blocked the device (`portald block`).
+        case blocked
     }
 
     public var id: String

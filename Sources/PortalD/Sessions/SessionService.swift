@@ -8,7 +8,7 @@ import Store
 import Synchronization
 
 public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorConvertible {
-    public enum Kind: Sendable { case notFound, firewall, store, limitReached }
+    public enum Kind: Sendable { case notFound, firewall, store, limitReached, blocked, invalid }
     public let kind: Kind
     public let description: String
 
@@ -18,6 +18,8 @@ public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorC
         case .firewall: .serviceUnavailable("firewall_error", description)
         case .store: HTTPError(500, code: "store_error", message: description)
         case .limitReached: HTTPError(409, code: "device_limit", message: description)
+        case .blocked: HTTPError(409, code: "device_blocked", message: description)
+        case .invalid: .badRequest("invalid_request", description)
         }
     }
 }
@@ -79,7 +81,8 @@ public final class SessionService: Sendable {
     @discardableResult
     public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        try changes.withLock { state in
+        guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
+        return try changes.withLock { state in
             let started = now()
             let longest = TimeInterval(Session.minutesRange.upperBound * 60)
             let length = minutes.map { Duration.seconds($0 * 60) }

@@ -42,13 +42,13 @@ struct OnlinePage: PageModel {
     }
 }
 
-/// A heading, a sentence and one link: errors and notices.
+/// A heading, a sentence and one link (none when there is nowhere to go): errors and notices.
 struct MessagePage: PageModel {
     static let template = "message"
     let heading: String
     let message: String
-    let link: String
-    let linkText: String
+    let link: String?
+    let linkText: String?
 
     func child(named name: String) -> Any? {
         switch name {
