@@ -26,8 +26,8 @@ public struct CaptureSettings: Hashable, Sendable {
     /// Where captured TCP/80 is sent: the portal listener.
     public var portalAddress: IPv4Address
     public var portalPort: UInt16
-    /// Where captured IPv6 TCP/80 is sent; without one, it is reset, and the phone's
-    /// own probe (over IPv4) finds the portal.
+    /// Where captured IPv6 TCP/80 is sent; without one, guests' IPv6 is refused
+    /// (ICMPv6 admin-prohibited) and phones find the portal over IPv4.
     public var portalAddress6: IPv6Address?
     public var portalPort6: UInt16
 
@@ -150,6 +150,8 @@ public protocol Firewall: Sendable {
     func setDeviceRules(_ rules: DeviceRules) throws
     /// The rules last given (what the kernel should hold).
     var deviceRules: DeviceRules { get }
+    /// Each of the table's sets with how many elements it holds; nil when there is no table.
+    func inventory() throws -> [(set: String, elements: Int)]?
 }
 
 extension Firewall {

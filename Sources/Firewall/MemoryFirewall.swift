@@ -69,6 +69,16 @@ public final class MemoryFirewall: Firewall {
 
     public var deviceRules: DeviceRules { memory.withLock { $0.rules } }
 
+    public func inventory() throws -> [(set: String, elements: Int)]? {
+        memory.withLock { state in
+            guard state.installed else { return nil }
+            let ipv4 = state.devices.keys.filter { $0.ipv4 != nil }.count, counted4 = state.traffic.keys.filter { $0.ipv4 != nil }.count
+            return [("authorized", ipv4), ("acct_up", counted4), ("acct_down", counted4),
+                    ("authorized6", state.devices.count - ipv4), ("acct_up6", state.traffic.count - counted4), ("acct_down6", state.traffic.count - counted4),
+                    ("trusted", state.kernelRules.trusted.count), ("blocked", state.kernelRules.blocked.count)]
+        }
+    }
+
     /// What the trusted and blocked sets hold.
     public var installedRules: DeviceRules { memory.withLock { $0.kernelRules } }
 

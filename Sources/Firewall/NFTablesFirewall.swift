@@ -44,6 +44,14 @@ public final class NFTablesFirewall: Firewall {
 
     public var deviceRules: DeviceRules { rules.withLock { $0 } }
 
+    public func inventory() throws -> [(set: String, elements: Int)]? {
+        do {
+            return try Ruleset.sets.map { ($0.name, try socket.counters(table: settings.table, set: $0.name).count) }
+        } catch let error as FirewallError where error.errno == ENOENT {
+            return nil
+        }
+    }
+
     /// Fills the trusted and blocked sets; `flushing` empties them first (in the same transaction).
     private func ruleMessages(_ rules: DeviceRules, flushing: Bool) -> [NetfilterMessage] {
         [(Ruleset.trustedSet, rules.trusted), (Ruleset.blockedSet, rules.blocked)].flatMap { set, macs -> [NetfilterMessage] in
@@ -91,21 +99,22 @@ public final class NFTablesFirewall: Firewall {
         try socket.commit([.newTable(settings.table), .deleteTable(settings.table)])
     }
 
+    /// Each counting set on its own: a set that is missing counts nothing (no table yet, or
+    /// a table of an earlier version without the IPv6 sets, whose IPv4 bytes must still
+    /// be read before it is replaced).
     public func counters() throws -> [IPAddress: TrafficCounters] {
         var result: [IPAddress: TrafficCounters] = [:]
-        do {
-            for set in [Ruleset.uploadSet, Ruleset.uploadSet6] {
-                for (key, bytes) in try socket.counters(table: settings.table, set: set) {
-                    if let address = Self.address(key) { result[address, default: .zero].bytesUp = bytes }
-                }
+        for (set, upload) in [(Ruleset.uploadSet, true), (Ruleset.uploadSet6, true), (Ruleset.downloadSet, false), (Ruleset.downloadSet6, false)] {
+            let elements: [(key: [UInt8], bytes: UInt64)]
+            do {
+                elements = try socket.counters(table: settings.table, set: set)
+            } catch let error as FirewallError where error.errno == ENOENT {
+                continue
             }
-            for set in [Ruleset.downloadSet, Ruleset.downloadSet6] {
-                for (key, bytes) in try socket.counters(table: settings.table, set: set) {
-                    if let address = Self.address(key) { result[address, default: .zero].bytesDown = bytes }
-                }
+            for (key, bytes) in elements {
+                guard let address = Self.address(key) else { continue }
+                if upload { result[address, default: .zero].bytesUp = bytes } else { result[address, default: .zero].bytesDown = bytes }
             }
-        } catch let error as FirewallError where error.errno == ENOENT {
-            return [:]  // no table (yet): nothing counted
         }
         return result
     }

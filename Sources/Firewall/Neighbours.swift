@@ -6,10 +6,14 @@ import Synchronization
 public struct Neighbour: Hashable, Sendable {
     public var address: IPAddress
     public var mac: MACAddress
+    /// The kernel heard from the MAC at this address lately (reachable) or was told so
+    /// (permanent); not a stale entry, which anyone's ARP or NDP packet can leave behind.
+    public var confirmed: Bool
 
-    public init(address: IPAddress, mac: MACAddress) {
+    public init(address: IPAddress, mac: MACAddress, confirmed: Bool = true) {
         self.address = address
         self.mac = mac
+        self.confirmed = confirmed
     }
 }
 
@@ -23,8 +27,11 @@ public protocol NeighbourTable: Sendable {
 
 extension NeighbourTable {
     public func mac(for ipv4: IPv4Address) -> MACAddress? { mac(for: .v4(ipv4)) }
-    /// The IPv4 address a MAC uses on the LAN (the newest entry the kernel lists first).
-    public func ipv4(for mac: MACAddress) -> IPv4Address? { entries().first { $0.mac == mac && $0.address.ipv4 != nil }?.address.ipv4 }
+    /// The IPv4 address a MAC uses on the LAN: a confirmed entry before a stale one.
+    public func ipv4(for mac: MACAddress) -> IPv4Address? {
+        let candidates = entries().filter { $0.mac == mac && $0.address.ipv4 != nil }
+        return (candidates.first(where: \.confirmed) ?? candidates.first)?.address.ipv4
+    }
 }
 
 /// A fixed table: `backend = "none"` on a laptop has no LAN to ask, and tests give
@@ -45,50 +52,64 @@ public struct StaticNeighbours: NeighbourTable {
 /// cannot log in a MAC: only the LAN interface is asked.
 public final class KernelNeighbours: NeighbourTable {
     public let interface: String?
-    private let socket: Mutex<RouteSocket?>
+    /// Two sockets: a login's lookup never waits behind the watcher's dump of the whole table.
+    private let lookups = Mutex<RouteSocket?>(nil)
+    private let dumps = Mutex<RouteSocket?>(nil)
+    /// Set when the kernel cannot look one entry up (before Linux 4.20): logins dump instead.
+    private let lookupUnsupported = Atomic<Bool>(false)
 
     public init(interface: String?) {
         self.interface = interface
-        socket = Mutex(nil)
     }
 
     public func mac(for address: IPAddress) -> MACAddress? {
-        (try? withSocket { socket, index in
-            if let index { return try socket.lookup(address, interface: index)?.neighbour.mac }
-            return try socket.dump().first { $0.neighbour.address == address }?.neighbour.mac
-        }) ?? nil
+        do {
+            let index = try interfaceIndex()
+            if let index, !lookupUnsupported.load(ordering: .relaxed) {
+                do {
+                    return try Self.with(lookups) { try $0.lookup(address, interface: index)?.neighbour.mac }
+                } catch let error as FirewallError where error.errno == EOPNOTSUPP || error.errno == EINVAL {
+                    lookupUnsupported.store(true, ordering: .relaxed)
+                }
+            }
+            return try readEntries().first { $0.address == address }?.mac
+        } catch {
+            return nil  // no interface, no socket: no entry, and the login says so
+        }
     }
 
     public func entries() -> [Neighbour] {
-        (try? withSocket { socket, index in
-            try socket.dump().filter { index == nil || $0.interface == index }.map(\.neighbour)
-        }) ?? []
+        (try? readEntries()) ?? []
     }
 
-    /// All entries, or the error that kept them from being read.
+    /// All entries on the interface, or the error that kept them from being read.
     public func readEntries() throws -> [Neighbour] {
-        try withSocket { socket, index in try socket.dump().filter { index == nil || $0.interface == index }.map(\.neighbour) }
+        let index = try interfaceIndex()
+        return try Self.with(dumps) { try $0.dump() }.filter { index == nil || $0.interface == index }.map(\.neighbour)
     }
 
-    /// The socket is opened on first use and kept; the interface's index is looked up
-    /// each time (cheap), so a bridge created after portald started is found.
-    private func withSocket<T>(_ body: (RouteSocket, Int32?) throws -> T) throws -> T {
-        var index: Int32?
-        if let interface {
-            let found = if_nametoindex(interface)
-            guard found != 0 else { throw FirewallError("no interface \(interface)") }
-            index = Int32(found)
-        }
-        return try socket.withLock { socket in
+    /// The interface's index, looked up each time (cheap), so a bridge created after
+    /// portald started is found.
+    private func interfaceIndex() throws -> Int32? {
+        guard let interface else { return nil }
+        let found = if_nametoindex(interface)
+        guard found != 0 else { throw FirewallError("no interface \(interface)") }
+        return Int32(found)
+    }
+
+    /// The socket is opened on first use and kept.
+    private static func with<T>(_ socket: borrowing Mutex<RouteSocket?>, _ body: (RouteSocket) throws -> T) throws -> T {
+        try socket.withLock { socket in
             let open = try socket ?? RouteSocket()
             socket = open
-            return try body(open, index)
+            return try body(open)
         }
     }
 }
 
-/// A NETLINK_ROUTE socket speaking RTM_GETNEIGH. Messages are built and read as
-/// bytes (netlink is in the host's byte order), so no raw memory is handled here.
+/// A NETLINK_ROUTE socket speaking RTM_GETNEIGH: the one Swift file that faces the
+/// kernel's rtnetlink (through libc's socket calls; messages are built and read as
+/// byte arrays, in the host's byte order as netlink is).
 final class RouteSocket: @unchecked Sendable {  // used only under KernelNeighbours's lock
     private let descriptor: Int32
     private var sequence: UInt32 = 0
@@ -137,7 +158,7 @@ final class RouteSocket: @unchecked Sendable {  // used only under KernelNeighbo
                 case 2:
                     let error = Self.kernelError(message.payload)
                     if error == ENOENT { return nil }
-                    throw FirewallError("looking up \(address) in the neighbour table: \(String(cString: strerror(error)))")
+                    throw FirewallError("looking up \(address) in the neighbour table: \(String(cString: strerror(error)))", errno: error)
                 case Self.newNeighbour:
                     return Self.entry(message.payload).flatMap { $0.neighbour.address == address ? $0 : nil }
                 default: continue
@@ -213,7 +234,7 @@ final class RouteSocket: @unchecked Sendable {  // used only under KernelNeighbo
             offset += (length + 3) & ~3
         }
         guard let address, let mac, mac.bytes != [0, 0, 0, 0, 0, 0] else { return nil }
-        return (Neighbour(address: address, mac: mac), interface)
+        return (Neighbour(address: address, mac: mac, confirmed: state & (0x02 | 0x80) != 0), interface)
     }
 
     /// The (negative) errno of an NLMSG_ERROR payload, made positive.

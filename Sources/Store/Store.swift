@@ -74,25 +74,28 @@ public final class Store: Sendable {
     ///
     /// Once everything is copied, the next commit starts the WAL over: it rewrites the
     /// WAL's header and, under FULL, fsyncs it before its own frames, two fsyncs instead
-    /// of one. That commit is made here, so that a guest's login never pays for it.
-    /// With nothing committed since the last call there is nothing to do, and nothing is
-    /// written: an idle gateway does not write every two seconds.
+    /// of one. That commit is made here (a one-row table, on the pool's writer, so a login
+    /// queues behind it rather than sleeping in SQLite's busy handler), so that a guest's
+    /// login never pays for it. With nothing committed since the last call there is
+    /// nothing to do, and nothing is written.
     public func checkpoint() throws {
-        try checkpointer.writeWithoutTransaction { db in
+        let startOver = try checkpointer.writeWithoutTransaction { db -> Bool in
             // Changes when another connection commits; this connection's own writes leave it.
             let version = try Int.fetchOne(db, sql: "PRAGMA data_version")
-            guard version != lastSeenVersion.withLock({ $0 }) else { return }
+            guard version != lastSeenVersion.withLock({ $0 }) else { return false }
             let (frames, copied) = try db.checkpoint(.passive)
-            guard copied == frames else { return }  // a reader holds some back: again next time
-            if frames > 0 {
-                try db.inTransaction(.immediate) {
-                    try db.execute(sql: "INSERT INTO store_wal_restart(id, restarted_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET restarted_at = excluded.restarted_at",
-                                   arguments: [Date().timeIntervalSince1970])
-                    return .commit
-                }
-            }
-            lastSeenVersion.withLock { $0 = version }
+            guard copied == frames else { return false }  // a reader holds some back: again next time
+            if frames == 0 { lastSeenVersion.withLock { $0 = version } }
+            return frames > 0
         }
+        guard startOver else { return }
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO store_wal_restart(id, restarted_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET restarted_at = excluded.restarted_at",
+                           arguments: [Date().timeIntervalSince1970])
+        }
+        // That commit is another connection's to the checkpointer: seen, or the next call would copy it and write again.
+        let after = try checkpointer.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") }
+        lastSeenVersion.withLock { $0 = after }
     }
 
     /// `PRAGMA data_version` as the checkpointer last saw it.

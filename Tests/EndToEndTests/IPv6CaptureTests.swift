@@ -19,6 +19,12 @@ struct IPv6CaptureTests {
         try curl6(lab, "\(upstream6):8000/", from: source, timeout: "1").stdout.contains("upstream-ok")
     }
 
+    /// Sends one UDP datagram from the guest to the upstream's port 9999 (QUIC, DNS and the like take this path).
+    func sendUDP(_ lab: NetworkLab, to address: String, _ text: String) throws {
+        let family = address.contains(":") ? "AF_INET6" : "AF_INET"
+        try lab.guest.exec(["python3", "-c", "import socket; socket.socket(socket.\(family), socket.SOCK_DGRAM).sendto(b'\(text)', ('\(address)', 9999))"])
+    }
+
     @Test("captured over IPv6, no way past the portal, logs in over IPv6; a new address is online within seconds")
     func ipv6() throws {
         let lab = try NetworkLab()
@@ -28,6 +34,24 @@ struct IPv6CaptureTests {
         try portald.start()
         defer { try? portald.stop() }
         let guest = Guest(lab: lab)
+        // What reaches the upstream over UDP, on both families: a line per datagram.
+        let received = FileManager.default.temporaryDirectory.appendingPathComponent("udp-\(UUID()).txt").path
+        defer { try? FileManager.default.removeItem(atPath: received) }
+        _ = FileManager.default.createFile(atPath: received, contents: nil)
+        try lab.spawn(in: lab.upstream, ["python3", "-c", """
+            import socket, selectors
+            sel = selectors.DefaultSelector()
+            for family, address in ((socket.AF_INET6, "\(NetworkLab.upstreamIPv6)"), (socket.AF_INET, "\(NetworkLab.upstreamIPv4)")):
+                s = socket.socket(family, socket.SOCK_DGRAM); s.bind((address, 9999)); sel.register(s, selectors.EVENT_READ)
+            while True:
+                for key, _ in sel.select():
+                    data, peer = key.fileobj.recvfrom(100)
+                    with open("\(received)", "a") as f: f.write(data.decode() + "\\n")
+            """])
+        try waitUntil("the UDP listener is up") {
+            (try? lab.upstream.exec(["ss", "-uln"]).stdout.contains(":9999")) == true
+        }
+        func upstreamHeard() throws -> String { try String(contentsOfFile: received, encoding: .utf8) }
 
         // Captured over IPv6: web traffic is sent to the portal's IPv6 listener, which redirects it.
         let captured = try curl6(lab, "\(upstream6)/page", ["-i"])
@@ -39,6 +63,8 @@ struct IPv6CaptureTests {
         let https = try curl6(lab, "https://[\(NetworkLab.upstreamIPv6)]/")
         #expect(https.status == 7, "HTTPS over IPv6: curl exit \(https.status)")
         #expect(try lab.guest.exec(["ping", "-6", "-c", "1", "-W", "1", NetworkLab.upstreamIPv6], check: false).status != 0)
+        try sendUDP(lab, to: NetworkLab.upstreamIPv6, "before-v6")
+        try sendUDP(lab, to: NetworkLab.upstreamIPv4, "before-v4")
         // RFC 8908 over IPv6.
         let captive = try curl6(lab, "\(portal6)/api/captive")
         #expect(captive.stdout.contains(#""captive":true"#), "\(captive.stdout) \(captive.stderr)")
@@ -52,6 +78,9 @@ struct IPv6CaptureTests {
         let login = try curl6(lab, "\(portal6)/login/terms", ["--data-urlencode", "csrf=\(token)", "--data-urlencode", "accept=yes"])
         #expect(login.stdout.contains("You are online"), "\(login.stdout)")
         #expect(try reachesUpstream(lab))
+        #expect(try upstreamHeard() == "", "nothing got through before the login, UDP included")
+        try sendUDP(lab, to: NetworkLab.upstreamIPv6, "after-v6")
+        try waitUntil("UDP over IPv6 arrives once online") { try upstreamHeard().contains("after-v6") }
         #expect(try curl6(lab, "\(portal6)/api/captive").stdout.contains(#""captive":false"#))
         let set6 = try lab.gateway.exec(["nft", "list", "set", "inet", "portald", "authorized6"]).stdout
         #expect(set6.contains("02:00:00:00:00:10 . 2001:db8:1::10 timeout 1d"), "\(set6)")
@@ -70,6 +99,11 @@ struct IPv6CaptureTests {
         #expect(took < .seconds(6), "took \(took)")
         let clients = try portald.cli(["clients", "--json"]).stdout
         #expect(clients.contains(privacy), "\(clients)")
+
+        // Another MAC sending from the authorized address gets nothing through: MAC and address go together.
+        try lab.guest.exec(["ip", "link", "set", "g0", "address", "02:00:00:00:00:99"])
+        #expect(try !reachesUpstream(lab), "a borrowed IPv6 address under another MAC got through")
+        try lab.guest.exec(["ip", "link", "set", "g0", "address", NetworkLab.guestMAC])
 
         // Deauthorized: every address is held back again.
         try portald.cli(["deauth", NetworkLab.guestMAC])

@@ -25,6 +25,11 @@ struct ReconcilerLabTests {
         _ = try portald.cli(["auth", NetworkLab.guestMAC])
         _ = try portald.cli(["auth", ghost, "--ip", "192.0.2.77"])
         #expect(try lab.guestCurl([upstream]).stdout.contains("upstream-ok"))
+        // `portald firewall show`: the table, its sets' sizes, and the install at start as the last repair.
+        let shown = try portald.cli(["firewall", "show"]).stdout
+        #expect(shown.hasPrefix("table inet portald: installed\n"), "\(shown)")
+        #expect(shown.contains("authorized   2") && shown.contains("acct_up6     0") && shown.contains("blocked: none"), "\(shown)")
+        #expect(shown.contains("last repair: ") && shown.contains("(start): table installed"), "\(shown)")
 
         try portald.run(["nft", "flush", "ruleset"])
         let flushed = ContinuousClock.now
@@ -48,6 +53,11 @@ struct ReconcilerLabTests {
         }
         #expect(portald.log.contains("firewall repaired to match the sessions"))
         #expect(portald.log.contains("02:00:00:00:00:66 . 192.0.2.66"))
+        let status = try JSONSerialization.jsonObject(with: Data(try portald.cli(["firewall", "show", "--json"]).stdout.utf8)) as? [String: Any]
+        let repair = status?["last_repair"] as? [String: Any]
+        #expect(status?["installed"] as? Bool == true)
+        #expect(repair?["cause"] as? String == "the timer" && (repair?["removed"] as? [String])?.contains("02:00:00:00:00:66 . 192.0.2.66") == true,
+                "\(String(describing: status))")
     }
 
     @Test("two devices on one address one after the other (DHCP reuse): each session reports its own bytes")

@@ -72,6 +72,53 @@ struct AddressWatcherTests {
         #expect(try service.session(id: first.id)?.endReason == .addressReused)
     }
 
+    @Test("only confirmed entries are bound; 169.254/16 never; at most 16 IPv6 addresses a session")
+    func whatIsBound() throws {
+        let (service, _, _) = try make()
+        try service.login(mac: laptop, address: IPAddress("2001:db8:1::20")!, method: .terms)
+        let stale = Neighbour(address: IPAddress("192.0.2.50")!, mac: laptop, confirmed: false)
+        #expect(try service.bindAddresses(from: [stale, neighbour("169.254.7.7", laptop)]).isEmpty)
+        let many = (1...20).map { neighbour("2001:db8:1::20:\(String($0, radix: 16))", laptop) }
+        #expect(try service.bindAddresses(from: many).count == SessionService.ipv6PerSession - 1)
+        #expect(try service.activeSession(mac: laptop)?.device.ipv6.count == SessionService.ipv6PerSession)
+    }
+
+    @Test("an address of a session that has expired but not yet ended is not given to another device")
+    func expiredSessionKeepsItsAddresses() throws {
+        let (service, _, clock) = try make()
+        try service.login(mac: phone, address: IPAddress("2001:db8:1::10")!, method: .terms, minutes: 1)
+        try service.login(mac: laptop, ipv4: IPv4Address("192.0.2.20")!, method: .terms)
+        clock.advance(120)
+        #expect(try service.bindAddresses(from: [neighbour("2001:db8:1::10", laptop)]).isEmpty)
+    }
+
+    @Test("the same device from a new address keeps its session; a new kind of login keeps its addresses")
+    func sameDevice() throws {
+        let (service, firewall, _) = try make()
+        let first = try service.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
+        let again = try service.login(mac: phone, address: IPAddress("2001:db8:1::10")!, method: .terms)
+        #expect(again.id == first.id && again.device.addresses.map(\.description) == ["192.0.2.10", "2001:db8:1::10"])
+        #expect(firewall.devices.map(\.address.description) == ["192.0.2.10", "2001:db8:1::10"])
+        // Finishing check-in replaces the terms session; the device keeps every address.
+        let arrival = try service.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .arrival, subject: .reservation("R-1"))
+        #expect(arrival.id != first.id && arrival.device.addresses.map(\.description) == ["192.0.2.10", "2001:db8:1::10"])
+        #expect(Set(firewall.devices.map(\.address.description)) == ["192.0.2.10", "2001:db8:1::10"])
+    }
+
+    @Test("another device logging in from an address one only had bound takes that address, not the session")
+    func boundAddressMoves() throws {
+        let (service, firewall, _) = try make()
+        let phoneSession = try service.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
+        try service.bindAddresses(from: [neighbour("2001:db8:1::99", phone)])
+        firewall.addTraffic(IPAddress("2001:db8:1::99")!, up: 7, down: 70)
+        let laptopSession = try service.login(mac: laptop, address: IPAddress("2001:db8:1::99")!, method: .terms)
+        let kept = try #require(try service.session(id: phoneSession.id))
+        #expect(kept.isActive && kept.device.addresses.map(\.description) == ["192.0.2.10"])
+        #expect(kept.bytesUp == 7 && kept.bytesDown == 70, "what the address counted while it was the phone's stays the phone's")
+        #expect(laptopSession.device.addresses.map(\.description) == ["2001:db8:1::99"])
+        #expect(firewall.devices.map(\.key.description) == ["02:00:00:00:00:10 . 192.0.2.10", "02:00:00:00:00:20 . 2001:db8:1::99"])
+    }
+
     @Test("restarts restore every bound address")
     func restoreKeepsAddresses() throws {
         let (service, firewall, _) = try make()

@@ -26,7 +26,8 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                     checkins: checkins ?? Checkins(store: store, outbox: outbox, profile: RegistrationProfile.named("basic")!,
                                                    timeZone: TimeZone(identifier: "Europe/Madrid")!),
                     idempotencyKeys: IdempotencyKeys(store: store),
-                    inbound: inbound, health: health, throttle: throttle, limiter: limiter, logger: logger)
+                    inbound: inbound, firewall: FirewallStatus(sessions: sessions, backend: "none", table: "portald"),
+                    health: health, throttle: throttle, limiter: limiter, logger: logger)
 }
 
 extension HTTPResponder {

@@ -119,7 +119,7 @@ struct ConfigTests {
         let with = { (value: String) in self.valid.replacingOccurrences(of: "lan_interface = \"br-lan\"\n", with: "lan_interface = \"br-lan\"\nlisten_ipv6 = \"\(value)\"\n") }
         #expect(try Config.parse(valid, baseDirectory: "/etc/portald").portal.listenIPv6 == nil)
         #expect(try Config.parse(with("[2001:db8:1::1]:8080"), baseDirectory: "/etc/portald").portal.listenIPv6 == ListenAddress(host: "2001:db8:1::1", port: 8080))
-        for bad in ["[::]:8080", "[fe80::1]:8080", "192.0.2.1:8080"] {
+        for bad in ["[::]:8080", "[::1]:8080", "[fe80::1]:8080", "[ff02::1]:8080", "[::ffff:192.0.2.1]:8080", "192.0.2.1:8080"] {
             #expect(error(with(bad)).contains("[portal] listen_ipv6: \"\(bad)\" must be the gateway's IPv6 address on the LAN"), "\(bad)")
         }
         #expect(error(with("2001:db8:1::1")).contains("[portal] listen_ipv6: \"2001:db8:1::1\" is not host:port"))

@@ -88,6 +88,30 @@ struct DeviceRulesTests {
         #expect(auth.status == 409 && (auth.json["error"] as? [String: Any])?["code"] as? String == "device_blocked")
     }
 
+    @Test("firewall show: sets and sizes, rules, the last reconciliation and the last repair; a missing table says so")
+    func firewallStatus() throws {
+        let (sessions, firewall, _) = try make()
+        #expect(try sessions.restore() == 0)
+        try sessions.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
+        try sessions.setRule(.trusted, for: printer, note: nil)
+        let status = FirewallStatus(sessions: sessions, backend: "nftables", table: "portald")
+        var view = try status.view()
+        #expect(view.installed && view.trusted == ["02:00:00:00:00:50"] && view.blocked.isEmpty)
+        #expect(view.sets.first { $0.name == "authorized" }?.elements == 1 && view.sets.first { $0.name == "trusted" }?.elements == 1)
+        #expect(view.lastRepair?.cause == "start" && view.lastRepair?.reinstalled == true)
+        firewall.tamper(add: [AuthorizedDevice(mac: MACAddress("02:00:00:00:00:66")!, ipv4: IPv4Address("192.0.2.66")!, timeout: nil)])
+        try sessions.reconcile()
+        view = try status.view()
+        #expect(view.lastRepair?.removed == ["02:00:00:00:00:66 . 192.0.2.66"] && view.lastReconcile?.cause == "the timer")
+        try sessions.reconcile()
+        #expect(try status.view().lastReconcile?.removed == [] && (try status.view().lastRepair?.removed.count) == 1, "the repair stays the last one")
+        try firewall.teardown()
+        view = try status.view()
+        #expect(!view.installed && view.sets.isEmpty)
+        let text = FirewallCommand.Show.render(view)
+        #expect(text.hasPrefix("table inet portald: MISSING") && text.contains("trusted: 02:00:00:00:00:50"), "\(text)")
+    }
+
     @Test("a blocked device meets the blocked page, on the splash and at login, in its language")
     func blockedPage() throws {
         let config = try Config.parse("""

@@ -58,6 +58,7 @@ struct ReconcilerTests {
             func counters(for address: IPAddress) throws -> TrafficCounters? { try memory.counters(for: address) }
             func setDeviceRules(_ rules: DeviceRules) throws { try memory.setDeviceRules(rules) }
             var deviceRules: DeviceRules { memory.deviceRules }
+            func inventory() throws -> [(set: String, elements: Int)]? { try memory.inventory() }
         }
         let firewall = FailsOnce()
         let (service, _) = try make(firewall)

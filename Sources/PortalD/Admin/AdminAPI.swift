@@ -19,7 +19,7 @@ final class AdminAPI: HTTPResponder {
     /// `credentials`: the local CLI's and the config's tokens; `tokens`: those made through the API.
     init(credentials: [AdminCredential], tokens: APITokens, rateLimitPerMinute: Int = 60,
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
-         checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil,
+         checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil, firewall: FirewallStatus? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
          limiter: RequestRateLimiter = RequestRateLimiter(), logger: Logger) {
         let throttle = throttle ?? AuthFailureThrottle(logger: logger)
@@ -47,6 +47,7 @@ final class AdminAPI: HTTPResponder {
         if let rules = clients as? any DeviceRuleRepository {  // the sessions' repository keeps them
             DeviceRulesController(repository: rules).addRoutes(to: authenticated)
         }
+        if let firewall { FirewallController(status: firewall).addRoutes(to: authenticated) }
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations, checkins: checkins, keys: idempotencyKeys).addRoutes(to: authenticated)

@@ -1,3 +1,4 @@
+import Firewall
 import Foundation
 import HTTPServer
 import Logging
@@ -24,9 +25,14 @@ final class AuthFailureThrottle: Sendable {
 
     /// What its log lines name ("admin API", "inbound").
     let label: String
+    /// Count an IPv6 address by itself, not its /64: on the guest LAN every guest's
+    /// addresses share one /64, and each device's own neighbour entry stands behind it.
+    let ipv6ByAddress: Bool
 
-    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, label: String = "admin API", logger: Logger) {
+    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, label: String = "admin API", ipv6ByAddress: Bool = false,
+         logger: Logger) {
         self.label = label
+        self.ipv6ByAddress = ipv6ByAddress
         self.limit = limit
         self.window = window
         self.capacity = capacity
@@ -46,6 +52,11 @@ final class AuthFailureThrottle: Sendable {
         let groups = head + Array(repeating: "0", count: halves.count == 2 ? max(0, 8 - head.count - tail.count) : 0) + tail
         guard groups.count >= 4 else { return text }
         return groups.prefix(4).map { UInt16($0, radix: 16).map { String($0, radix: 16) } ?? $0 }.joined(separator: ":") + "::/64"
+    }
+
+    private func countingKey(_ address: String) -> String {
+        if ipv6ByAddress, let parsed = IPAddress(address) { return parsed.unmapped.description }
+        return Self.key(for: address)
     }
 
     /// When expired records were last dropped to make room (at most once a second: it walks them all).
@@ -77,7 +88,7 @@ final class AuthFailureThrottle: Sendable {
     /// How long `address` must wait, or nil when it may try.
     func retryAfter(_ address: String, now: ContinuousClock.Instant = .now) -> Duration? {
         var refusedInEndedWindow = 0
-        var address = Self.key(for: address)
+        var address = countingKey(address)
         let wait: Duration? = records.withLock { records in
             address = slot(address, in: &records, now: now)
             guard var record = records[address] else { return nil }
@@ -102,7 +113,7 @@ final class AuthFailureThrottle: Sendable {
 
     /// Counts a failed authentication from `address` and logs it.
     func failed(_ address: String, reason: String, now: ContinuousClock.Instant = .now) {
-        var key = Self.key(for: address)
+        var key = countingKey(address)
         let failures = records.withLock { records in
             key = slot(key, in: &records, now: now)
             var record = records[key].flatMap { now < $0.started + window ? $0 : nil } ?? Record(started: now, failures: 0, refused: 0)

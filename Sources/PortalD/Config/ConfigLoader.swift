@@ -85,8 +85,10 @@ extension Config {
         var listenIPv6: ListenAddress?
         if portal.has("listen_ipv6") {
             let address = try portal.listenAddress("listen_ipv6")
-            guard let ipv6 = IPv6Address(address.host), ipv6.bytes != [UInt8](repeating: 0, count: 16), !ipv6.isLinkLocal else {
-                throw ConfigError("[portal] listen_ipv6: \"\(address)\" must be the gateway's IPv6 address on the LAN in brackets, e.g. \"[2001:db8:1::1]:8080\" (not [::], not link-local)")
+            // Not unspecified, loopback, link-local, multicast or IPv4-mapped: none can be a DNAT target on the LAN.
+            guard let ipv6 = IPv6Address(address.host), !ipv6.bytes[0..<15].allSatisfy({ $0 == 0 }), !ipv6.isLinkLocal, ipv6.bytes[0] != 0xff,
+                  IPAddress.v6(ipv6).unmapped.ipv4 == nil else {
+                throw ConfigError("[portal] listen_ipv6: \"\(address)\" must be the gateway's IPv6 address on the LAN in brackets, e.g. \"[2001:db8:1::1]:8080\" (not [::], loopback, link-local, multicast or IPv4-mapped)")
             }
             listenIPv6 = address
         }
@@ -168,13 +170,14 @@ public enum AdminScope {
     public static let webhooksRead = "webhooks:read"
     public static let webhooksWrite = "webhooks:write"
     public static let tokensWrite = "tokens:write"
+    public static let firewallRead = "firewall:read"
     /// A guest's registration data (document numbers, dates of birth): its own scopes, so a
     /// dashboard's or the PMS's reservation token neither reads nor erases it.
     public static let personalDataRead = "personal-data:read"
     public static let personalDataWrite = "personal-data:write"
     public static let all = "*"
     static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
-                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, all]
+                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, firewallRead, all]
 }
 
 extension TableReader {

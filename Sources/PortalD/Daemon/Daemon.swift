@@ -96,7 +96,9 @@ public enum Daemon {
             let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
-                                 inbound: inbound, health: { healthStatus.latest },
+                                 inbound: inbound,
+                                 firewall: FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table),
+                                 health: { healthStatus.latest },
                                  throttle: throttle, logger: logger)
             func portalListener(_ listen: ListenAddress) throws -> HTTPServer {
                 try HTTPServer(options: HTTPServerOptions(

@@ -17,9 +17,11 @@ struct CheckinRoutes: Sendable {
 
     /// `wifi`: set on the portal listener only, where guests are on the LAN.
     /// `throttleLabel`: how the listener's wrong-link throttle names itself in logs.
-    func add(to group: RouterGroup<GuestContext>, wifi: ArrivalWiFi?, throttleLabel: String) {
+    /// `onLAN`: the portal listener, whose IPv6 guests share the LAN's /64 and are counted each by its address.
+    func add(to group: RouterGroup<GuestContext>, wifi: ArrivalWiFi?, throttleLabel: String, onLAN: Bool) {
         let access = CheckinAccess(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
-                                   throttle: AuthFailureThrottle(limit: Portal.guessesPerMinute, label: throttleLabel, logger: logger), pages: pages)
+                                   throttle: AuthFailureThrottle(limit: Portal.guessesPerMinute, label: throttleLabel, ipv6ByAddress: onLAN, logger: logger),
+                                   pages: pages)
         ArrivalsController(access: access, formToken: FormToken(key: formKey), lookups: lookups, siteName: config.site.name, logger: logger)
             .addRoutes(to: group)
         guard let checkins else { return }

@@ -47,6 +47,21 @@ public final class SessionService: Sendable {
         /// An apply or a reconciliation failed: reconcile at the next chance.
         var needsReconcile = false
         var lastReconcile: ContinuousClock.Instant?
+        /// For `portald firewall show`: the last reconciliation, and the last one that changed something.
+        var lastReport: ReconcileRecord?
+        var lastRepair: ReconcileRecord?
+    }
+
+    /// A reconciliation (or the install at start) as `portald firewall show` tells it.
+    public struct ReconcileRecord: Sendable, Equatable {
+        public var at: Date
+        public var cause: String
+        public var repair: Repair
+    }
+
+    /// The last reconciliation, and the last one that changed the kernel.
+    public func reconcileRecords() -> (last: ReconcileRecord?, lastRepair: ReconcileRecord?) {
+        changes.withLock { ($0.lastReport, $0.lastRepair) }
     }
 
     public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
@@ -57,126 +72,6 @@ public final class SessionService: Sendable {
         self.sessionLength = .seconds(sessionMinutes * 60)
         self.logger = logger
         self.now = now
-    }
-
-    /// Starts (or keeps) the device's session, and returns once its packets can flow.
-    ///
-    /// Logging in again the same way (same address, method and subject) keeps the
-    /// running session; anything else replaces it, so a guest who finishes check-in
-    /// after accepting the terms is bound to the reservation. An address has one
-    /// owner: another device's live session on it ended (DHCP gave the address away),
-    /// with its bytes, so two guests' traffic is never mixed.
-    ///
-    /// The session lasts `minutes`, or until `until` (a stay's end, at most a year away),
-    /// or `[portal] session_minutes`. `subjectLimit`: how many devices the subject may have
-    /// online; one more is refused (`limitReached`), checked in the write that would add it.
-    @discardableResult
-    public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        try login(mac: mac, address: .v4(ipv4), method: method, subject: subject, minutes: minutes, until: until, subjectLimit: subjectLimit)
-    }
-
-    /// `login` from either family: the device is bound to `address`, and the address
-    /// watcher (`bindAddresses`) adds the MAC's other addresses within seconds.
-    @discardableResult
-    public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
-        return try changes.withLock { state in
-            let started = now()
-            let longest = TimeInterval(Session.minutesRange.upperBound * 60)
-            let length = minutes.map { Duration.seconds($0 * 60) }
-                ?? until.map { Duration.seconds(Int(min(longest, max(1, $0.timeIntervalSince(started))).rounded(.up))) }
-                ?? sessionLength
-            let session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, addresses: [address]), method: method,
-                                  subject: subject, startedAt: started,
-                                  expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
-            enum Outcome { case kept(Session), needsTraffic(Set<IPAddress>), started(ended: [Session]), full }
-            // Usually nothing is ended and one write does it all; when something is, its
-            // counters are read outside the write transaction and the write is run again.
-            var traffic: [IPAddress: TrafficReading]?
-            while true {
-                // Set when the write adds the session: the kernel's change, already on its way.
-                var kernel: KernelChange?
-                let outcome: Outcome
-                do {
-                    var decided: Outcome?
-                    try store.pool.writeWithoutTransaction { db in
-                        try db.inTransaction(.immediate) {
-                            let outcome = try decide(db)
-                            decided = outcome
-                            if case .started(let ended) = outcome, ended.isEmpty {
-                                // A new device only (the usual login): its element goes to the kernel while
-                                // the commit waits for its fsync, the login's two slow steps. A crash between
-                                // them leaves an element without a session, which restore() drops; a commit
-                                // that fails has it taken back (below). Replacing a session waits for the
-                                // commit, so the counters of an address never move to its new owner early.
-                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length)])
-                            }
-                            return .commit
-                        }
-                    }
-                    outcome = decided!
-                } catch {
-                    if let kernel {
-                        _ = kernel.wait()
-                        state.needsReconcile = true
-                        _ = try? reconcile(&state, because: "a login whose commit failed")
-                    }
-                    throw error
-                }
-                func decide(_ db: Database) throws -> Outcome {
-                    let ending = try SessionRecords.active(
-                        "mac = ? OR id IN (SELECT session_id FROM session_address WHERE family = ? AND address = ?)",
-                        [mac.description, address.family, address.description], in: db)
-                    if let current = ending.first, ending.count == 1, current.mac == mac, current.device.addresses.contains(address),
-                       current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
-                       until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
-                        return .kept(current)
-                    }
-                    if let subjectLimit, let subject {
-                        let others = try SessionRecords.active("subject_type = ? AND subject_id = ?", [subject.type, subject.id], in: db)
-                            .filter { other in !ending.contains { $0.id == other.id } }
-                        if others.count >= subjectLimit { return .full }
-                    }
-                    guard var unread = traffic ?? (ending.isEmpty ? [:] : nil) else {
-                        return .needsTraffic(Set(ending.flatMap(\.device.addresses)))
-                    }
-                    let ended = try ending.map { old in
-                        let reason: Session.EndReason = old.mac != mac ? .addressReused : old.expiresAt <= started ? .expired : .replaced
-                        let reading = TrafficReading.combined(old.device.addresses.map { unread.removeValue(forKey: $0) ?? .none })
-                        return try end(old, reason: reason, at: started, traffic: reading, in: db)
-                    }
-                    try SessionRecords.insert(session, in: db)
-                    try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)
-                    return .started(ended: ended)
-                }
-                switch outcome {
-                case .kept(let current):
-                    if state.needsReconcile {  // the kernel may not hold it yet: "online" only once it does
-                        do {
-                            try reconcile(&state, because: "login of \(mac)")
-                        } catch {
-                            throw SessionError(kind: .firewall, description: "could not authorize \(mac): \(error)")
-                        }
-                    }
-                    return current
-                case .full:
-                    throw SessionError(kind: .limitReached, description: "\(subject.map { "\($0.type) \($0.id)" } ?? "the subject") has its \(subjectLimit ?? 0) device(s) online")
-                case .needsTraffic(let addresses):
-                    traffic = Dictionary(uniqueKeysWithValues: addresses.map { ($0, counters(of: $0)) })
-                case .started(let ended):
-                    if let kernel {
-                        if case .failure(let error) = kernel.wait() { try recover(&state, from: error, "authorize \(mac)") }
-                    } else {
-                        try apply(&state, removing: ended.flatMap(\.keys), adding: [AuthorizedDevice(mac: mac, address: address, timeout: length)],
-                                  "authorize \(mac)")
-                    }
-                    logger.info("session started", metadata: ["mac": "\(mac)", "address": "\(address)", "method": "\(method.rawValue)", "session": "\(session.id)"])
-                    return session
-                }
-            }
-        }
     }
 
     /// Ends the device's active session and removes it from the set.
@@ -231,6 +126,9 @@ public final class SessionService: Sendable {
             try preservingTrafficLocked { try firewall.install(devices: desired) }
             state.needsReconcile = false
             state.lastReconcile = .now
+            let record = ReconcileRecord(at: now(), cause: "start", repair: Repair(reinstalled: true, added: desired.map(\.key)))
+            state.lastReport = record
+            state.lastRepair = record
             return Set(desired.map(\.mac)).count  // sessions, not addresses
         }
     }
@@ -283,7 +181,7 @@ public final class SessionService: Sendable {
     }
 
     /// After the kernel refused a committed change: the reconciler puts it in line now.
-    private func recover(_ state: inout ChangeState, from error: any Error, _ what: String) throws {
+    func recover(_ state: inout ChangeState, from error: any Error, _ what: String) throws {
         logger.error("firewall apply failed; reconciling", metadata: ["change": "\(what)", "error": "\(error)"])
         do {
             try reconcile(&state, because: "a failed apply")
@@ -293,12 +191,15 @@ public final class SessionService: Sendable {
     }
 
     @discardableResult
-    private func reconcile(_ state: inout ChangeState, because cause: String) throws -> Repair {
+    func reconcile(_ state: inout ChangeState, because cause: String) throws -> Repair {
         state.needsReconcile = true
         let desired = try desiredDevices()
         let repair = try firewall.reconcile(desired: desired)
         state.needsReconcile = false
         state.lastReconcile = .now
+        let record = ReconcileRecord(at: now(), cause: cause, repair: repair)
+        state.lastReport = record
+        if !repair.isEmpty { state.lastRepair = record }
         if repair.reinstalled {
             logger.warning("firewall table was missing; installed again with every live session (their counters since the last read are lost)",
                            metadata: ["sessions": "\(Set(desired.map(\.mac)).count)", "cause": "\(cause)"])
@@ -356,7 +257,7 @@ public final class SessionService: Sendable {
 
     /// One address's live counters: a lookup, not a dump of every guest's. A failed
     /// read is logged, and the ended session reports its bytes as unknown.
-    private func counters(of address: IPAddress) -> TrafficReading {
+    func counters(of address: IPAddress) -> TrafficReading {
         do {
             return try firewall.counters(for: address).map(TrafficReading.counted) ?? .none
         } catch {
@@ -376,7 +277,7 @@ public final class SessionService: Sendable {
 
     /// Ends a session in `db`; `traffic` (its live counters) adds the last bytes.
     @discardableResult
-    private func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: TrafficReading, in db: Database) throws -> Session {
+    func end(_ session: Session, reason: Session.EndReason, at: Date, traffic: TrafficReading, in db: Database) throws -> Session {
         var ended = session
         ended.endedAt = at
         ended.endReason = reason

@@ -1,0 +1,96 @@
+import Firewall
+import Foundation
+import HTTPServer
+
+/// `portald firewall show`: the capture as the kernel holds it.
+public struct FirewallStatusView: Codable, Sendable {
+    public struct SetCount: Codable, Sendable {
+        public var name: String
+        public var elements: Int
+    }
+
+    /// A reconciliation, or the install at start (`cause` "start").
+    public struct ReconcileView: Codable, Sendable {
+        public var at: Date
+        public var cause: String
+        public var reinstalled: Bool
+        /// Elements put back (`MAC . address`).
+        public var added: [String]
+        /// Elements no session stood for, taken out.
+        public var removed: [String]
+        public var rulesRestored: Bool
+
+        enum CodingKeys: String, CodingKey { case at, cause, reinstalled, added, removed, rulesRestored = "rules_restored" }
+
+        init(_ record: SessionService.ReconcileRecord) {
+            at = record.at
+            cause = record.cause
+            reinstalled = record.repair.reinstalled
+            added = record.repair.added.map(\.description)
+            removed = record.repair.removed.map(\.description)
+            rulesRestored = record.repair.rulesRestored
+        }
+    }
+
+    public var backend: String
+    public var table: String
+    /// Whether the table is there (always false with `backend = "none"`, which has none).
+    public var installed: Bool
+    public var sets: [SetCount]
+    public var trusted: [String]
+    public var blocked: [String]
+    public var lastReconcile: ReconcileView?
+    /// The last reconciliation that changed something.
+    public var lastRepair: ReconcileView?
+
+    enum CodingKeys: String, CodingKey {
+        case backend, table, installed, sets, trusted, blocked, lastReconcile = "last_reconcile", lastRepair = "last_repair"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(backend, forKey: .backend)
+        try container.encode(table, forKey: .table)
+        try container.encode(installed, forKey: .installed)
+        try container.encode(sets, forKey: .sets)
+        try container.encode(trusted, forKey: .trusted)
+        try container.encode(blocked, forKey: .blocked)
+        try container.encode(lastReconcile, forKey: .lastReconcile)  // null, not absent
+        try container.encode(lastRepair, forKey: .lastRepair)
+    }
+}
+
+/// Where the status comes from: the session service's firewall and its reconciler.
+struct FirewallStatus: Sendable {
+    let sessions: SessionService
+    let backend: String
+    let table: String
+
+    func view() throws -> FirewallStatusView {
+        let inventory = try sessions.firewall.inventory()
+        let rules = sessions.firewall.deviceRules
+        let records = sessions.reconcileRecords()
+        return FirewallStatusView(
+            backend: backend, table: table, installed: backend != "none" && inventory != nil,
+            sets: (inventory ?? []).map { FirewallStatusView.SetCount(name: $0.set, elements: $0.elements) },
+            trusted: rules.trusted.sorted().map(\.description), blocked: rules.blocked.sorted().map(\.description),
+            lastReconcile: records.last.map(FirewallStatusView.ReconcileView.init), lastRepair: records.lastRepair.map(FirewallStatusView.ReconcileView.init))
+    }
+}
+
+/// `GET /api/v1/firewall`.
+struct FirewallController {
+    let status: FirewallStatus
+
+    func addRoutes(to api: DocumentedRoutes) {
+        api.scoped(AdminScope.firewallRead).get("/firewall", APIOperation(summary: "The capture: its table, sets and their sizes, trusted and blocked devices, what the reconciler last changed", responses: [
+            200: ("the firewall's state", "Firewall"), 503: ("the kernel could not be read", "Error"),
+        ])) { _, _ in
+            do {
+                return .json(try status.view())
+            } catch let error as FirewallError {
+                throw HTTPError.serviceUnavailable("firewall_error", "reading the firewall failed: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Outbox
+
+/// `portald firewall show [--json]`: what IT looks at when a guest cannot get online.
+struct FirewallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "firewall", abstract: "Look at the capture.", subcommands: [Show.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The table, its sets with their element counts, trusted and blocked devices, and what the reconciler last changed.")
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "Print typed JSON.") var json = false
+
+        func run() async throws {
+            try await reporting {
+                let data = try await options.adminClient().send("GET", "/api/v1/firewall")
+                if json { return print(String(decoding: data, as: UTF8.self)) }
+                print(Self.render(try JSON.decoder().decode(FirewallStatusView.self, from: data)))
+            }
+        }
+
+        static func render(_ status: FirewallStatusView) -> String {
+            var lines = ["table inet \(status.table): " + (status.backend == "none" ? "none (backend \"none\": nothing is captured)"
+                                                            : status.installed ? "installed" : "MISSING (the reconciler installs it again)")]
+            if !status.sets.isEmpty {
+                lines += ["", TextTable.render(["SET", "ELEMENTS"], status.sets.map { [$0.name, String($0.elements)] })]
+            }
+            lines += ["", "trusted: " + (status.trusted.isEmpty ? "none" : status.trusted.joined(separator: ", ")),
+                      "blocked: " + (status.blocked.isEmpty ? "none" : status.blocked.joined(separator: ", ")), ""]
+            lines.append("last reconcile: " + (status.lastReconcile.map(describe) ?? "not yet"))
+            lines.append("last repair: " + (status.lastRepair.map(describe) ?? "none"))
+            return lines.joined(separator: "\n")
+        }
+
+        static func describe(_ record: FirewallStatusView.ReconcileView) -> String {
+            var changes: [String] = []
+            if record.reinstalled { changes.append("table installed" + (record.added.isEmpty ? "" : " with \(record.added.count) element(s)")) }
+            if !record.reinstalled && !record.added.isEmpty { changes.append("added " + record.added.joined(separator: ", ")) }
+            if !record.removed.isEmpty { changes.append("removed " + record.removed.joined(separator: ", ")) }
+            if record.rulesRestored { changes.append("trusted/blocked sets put back") }
+            return "\(RFC3339.string(record.at)) (\(record.cause)): " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
+        }
+    }
+}
