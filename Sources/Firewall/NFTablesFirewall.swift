@@ -56,7 +56,7 @@ public final class NFTablesFirewall: Firewall {
     private func ruleMessages(_ rules: DeviceRules, flushing: Bool) -> [NetfilterMessage] {
         [(Ruleset.trustedSet, rules.trusted), (Ruleset.blockedSet, rules.blocked)].flatMap { set, macs -> [NetfilterMessage] in
             let flush: [NetfilterMessage] = flushing ? [.deleteElements(table: settings.table, set: set, [])] : []
-            return flush + chunks(macs.sorted().map { (key: $0.bytes, timeoutMilliseconds: UInt64?.none) })
+            return flush + chunks(macs.sorted().map { SetElement(key: $0.bytes) })
                 .map { .newElements(table: settings.table, set: set, $0) }
         }
     }
@@ -141,10 +141,11 @@ public final class NFTablesFirewall: Firewall {
     /// still read them after the kernel has let the access element expire.
     static let accountingGrace: Duration = .seconds(600)
 
+    static func milliseconds(_ timeout: Duration?) -> UInt64? {
+        timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
+    }
+
     private func addMessages(_ devices: [AuthorizedDevice]) -> [NetfilterMessage] {
-        func milliseconds(_ timeout: Duration?) -> UInt64? {
-            timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
-        }
         // One counting element per address (an address has one owner at a time; the last one given wins).
         var seen = Set<IPAddress>()
         let counting = devices.reversed().filter { seen.insert($0.address).inserted }.reversed()
@@ -153,10 +154,10 @@ public final class NFTablesFirewall: Firewall {
             let access = devices.filter { Self.family(of: $0.address) == family }
             guard !access.isEmpty else { continue }
             let sets = Ruleset.sets(for: family)
-            messages += chunks(access.map { (key: Ruleset.key($0.key), timeoutMilliseconds: milliseconds($0.timeout)) })
+            messages += chunks(access.map { SetElement(key: Ruleset.key($0.key), timeoutMilliseconds: Self.milliseconds($0.timeout)) })
                 .map { .newElements(table: settings.table, set: sets.access, $0) }
             let counted = counting.filter { Self.family(of: $0.address) == family }
-                .map { (key: $0.address.bytes, timeoutMilliseconds: milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
+                .map { SetElement(key: $0.address.bytes, timeoutMilliseconds: Self.milliseconds($0.timeout.map { $0 + Self.accountingGrace })) }
             messages += [sets.up, sets.down].flatMap { set in
                 chunks(counted).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
             }

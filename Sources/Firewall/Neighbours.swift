@@ -27,9 +27,12 @@ public protocol NeighbourTable: Sendable {
 
 extension NeighbourTable {
     public func mac(for ipv4: IPv4Address) -> MACAddress? { mac(for: .v4(ipv4)) }
-    /// The IPv4 address a MAC uses on the LAN: a confirmed entry before a stale one.
+    /// The IPv4 address a MAC uses on the LAN: a confirmed entry before a stale one, never 169.254/16.
     public func ipv4(for mac: MACAddress) -> IPv4Address? {
-        let candidates = entries().filter { $0.mac == mac && $0.address.ipv4 != nil }
+        let candidates = entries().filter { entry in
+            guard entry.mac == mac, let ipv4 = entry.address.ipv4 else { return false }
+            return !(ipv4.octets[0] == 169 && ipv4.octets[1] == 254)
+        }
         return (candidates.first(where: \.confirmed) ?? candidates.first)?.address.ipv4
     }
 }

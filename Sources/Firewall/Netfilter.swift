@@ -243,7 +243,11 @@ final class NetfilterSocket: Sendable {
         case .newSet(let tableName, let spec):
             let set = setObject(table: tableName, name: spec.name)
             defer { nftnl_set_free(set) }
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), spec.timeout ? UInt32(NFT_SET_TIMEOUT.rawValue) : 0)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue),
+                              (spec.timeout ? UInt32(NFT_SET_TIMEOUT.rawValue) : 0) | (spec.interval ? UInt32(NFT_SET_INTERVAL.rawValue) : 0))
+            if let timeout = spec.defaultTimeoutMilliseconds {
+                nftnl_set_set_u64(set, UInt16(NFTNL_SET_TIMEOUT.rawValue), timeout)
+            }
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), spec.keyType)
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), spec.keyLength)
             if spec.counter {
@@ -270,11 +274,11 @@ final class NetfilterSocket: Sendable {
             return encodeElements(elements, table: tableName, set: setName, type: NFT_MSG_NEWSETELEM, flags: NLM_F_CREATE, into: buffer, sequence: sequence)
 
         case .deleteElements(let tableName, let setName, let keys):
-            return encodeElements(keys.map { ($0, nil) }, table: tableName, set: setName, type: NFT_MSG_DELSETELEM, flags: 0, into: buffer, sequence: sequence)
+            return encodeElements(keys.map { SetElement(key: $0) }, table: tableName, set: setName, type: NFT_MSG_DELSETELEM, flags: 0, into: buffer, sequence: sequence)
         }
     }
 
-    private static func encodeElements(_ elements: [(key: [UInt8], timeoutMilliseconds: UInt64?)], table: String, set setName: String,
+    private static func encodeElements(_ elements: [SetElement], table: String, set setName: String,
                                        type: nf_tables_msg_types, flags: Int32,
                                        into buffer: UnsafeMutablePointer<CChar>, sequence: UInt32) -> UnsafeMutablePointer<nlmsghdr> {
         let set = setObject(table: table, name: setName)
@@ -284,6 +288,9 @@ final class NetfilterSocket: Sendable {
             element.key.withUnsafeBytes { _ = nftnl_set_elem_set(item, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
             if let timeout = element.timeoutMilliseconds {
                 nftnl_set_elem_set_u64(item, UInt16(NFTNL_SET_ELEM_TIMEOUT), timeout)
+            }
+            if element.intervalEnd {
+                nftnl_set_elem_set_u32(item, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue))
             }
             nftnl_set_elem_add(set, item)  // the set owns it now
         }

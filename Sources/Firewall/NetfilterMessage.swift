@@ -5,7 +5,7 @@ enum NetfilterMessage {
     case newChain(table: String, Ruleset.Chain)
     case newSet(table: String, Ruleset.SetSpec)
     case newRule(table: String, Ruleset.Rule)
-    case newElements(table: String, set: String, [(key: [UInt8], timeoutMilliseconds: UInt64?)])
+    case newElements(table: String, set: String, [SetElement])
     /// No keys: every element (a flush).
     case deleteElements(table: String, set: String, [[UInt8]])
 
@@ -21,4 +21,12 @@ enum NetfilterMessage {
             keys.isEmpty ? "flush set inet \(table) \(set)" : "delete \(keys.count) element(s) from inet \(table) \(set)"
         }
     }
+}
+
+/// One element as a message carries it.
+struct SetElement {
+    var key: [UInt8]
+    var timeoutMilliseconds: UInt64?
+    /// In an interval set: the first key after a range (not in it).
+    var intervalEnd = false
 }

@@ -12,6 +12,7 @@
 ///   set trusted { type ether_addr; }   # never captured (printers, staff devices)
 ///   set blocked { type ether_addr; }   # never let through
 ///   chain prerouting {    # nat, dstnat: send unauthorized guests' web traffic to the portal
+///     iifname LAN ether saddr @blocked meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT   # (and ip6)
 ///     iifname LAN ether saddr @trusted return
 ///     iifname LAN ether saddr . ip saddr @authorized return
 ///     iifname LAN ether saddr . ip6 saddr @authorized6 return
@@ -19,7 +20,7 @@
 ///     iifname LAN meta nfproto ipv6 tcp dport 80 dnat ip6 to [PORTAL6]:PORT6   # with an IPv6 portal listener
 ///   }
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
-///     iifname LAN ether saddr @blocked drop
+///     iifname LAN ether saddr @blocked reject with icmpx admin-prohibited
 ///     iifname LAN ether saddr @trusted accept
 ///     oifname LAN ip daddr @acct_down
 ///     oifname LAN ip6 daddr @acct_down6
@@ -61,6 +62,10 @@ enum Ruleset {
         var counter: Bool
         /// Elements may carry a timeout (sessions' sets); the rule sets' do not.
         var timeout = true
+        /// Elements are ranges (start, then the first key after it, marked as an end).
+        var interval = false
+        /// The timeout of an element added without one (by dnsmasq).
+        var defaultTimeoutMilliseconds: UInt64?
     }
 
     /// nft's type ids: ipv4_addr 7, ipv6_addr 8, ether_addr 9; a concatenation packs 6 bits a field.
@@ -148,7 +153,23 @@ enum Ruleset {
         let port = bigEndian(settings.portalPort)
         let tcp: UInt8 = 6, udp: UInt8 = 17, icmp: UInt8 = 1, icmpv6: UInt8 = 58
 
+        // A blocked device's web traffic goes to the portal (its blocked page) before anything
+        // else is asked, so no element it may still hold can send it past the page.
         var rules: [Rule] = [
+            Rule(chain: "prerouting", expressions: lan + macLookup(blockedSet, id: 8) + family(.ipv4) + destinationPort(tcp, 80) + [
+                .immediate(register: Register.r1, data: portal),
+                .immediate(register: Register.r2, data: port),
+                .dnat(.ipv4, addressRegister: Register.r1, portRegister: Register.r2),
+            ]),
+        ]
+        if let portal6 = settings.portalAddress6 {
+            rules.append(Rule(chain: "prerouting", expressions: lan + macLookup(blockedSet, id: 8) + family(.ipv6) + destinationPort(tcp, 80) + [
+                .immediate(register: Register.r1, data: portal6.bytes),
+                .immediate(register: Register.r2, data: bigEndian(settings.portalPort6)),
+                .dnat(.ipv6, addressRegister: Register.r1, portRegister: Register.r2),
+            ]))
+        }
+        rules += [
             Rule(chain: "prerouting", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + authorizedLookup + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + authorizedLookup6 + [.verdict(.return)]),
@@ -166,8 +187,9 @@ enum Ruleset {
             ]))
         }
         rules += [
-            // A blocked device gets nothing through, whatever else it holds; a trusted one everything, uncounted.
-            Rule(chain: "forward_guests", expressions: lan + macLookup(blockedSet, id: 8) + [.verdict(.drop)]),
+            // A blocked device gets nothing through, whatever else it holds (refused, so it gives up at
+            // once); a trusted one everything, its uploads uncounted.
+            Rule(chain: "forward_guests", expressions: lan + macLookup(blockedSet, id: 8) + [.rejectAdminProhibited]),
             Rule(chain: "forward_guests", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.accept)]),
             Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + address(.ipv4, offset: 16) + [
                 .lookup(set: downloadSet, setID: 3, register: Register.r1),

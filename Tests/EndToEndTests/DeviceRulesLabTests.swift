@@ -30,7 +30,7 @@ struct DeviceRulesLabTests {
         let devices = try portald.cli(["devices"]).stdout
         #expect(devices.contains(mac) && devices.contains("trusted") && devices.contains("lobby printer"), "\(devices)")
         let notBlocked = try portald.cli(["unblock", mac], check: false)
-        #expect(notBlocked.status == 1 && notBlocked.stderr.contains("\(mac) is not blocked"), "\(notBlocked.stderr)")
+        #expect(notBlocked.status == 1 && notBlocked.stderr.contains("\(mac) is trusted, not blocked; nothing changed"), "\(notBlocked.stderr)")
         #expect(try portald.cli(["untrust", mac]).stdout == "\(mac) is no longer trusted\n")
         #expect(try guest.get("\(upstream)/").status == 302)
         #expect(try !reachesUpstream(lab))
@@ -53,6 +53,8 @@ struct DeviceRulesLabTests {
         #expect(try lab.gateway.exec(["nft", "list", "set", "inet", "portald", "blocked"]).stdout.contains(mac))
         #expect(try guest.get("http://\(NetworkLab.gatewayLANIPv4):8080/").status == 403)
         #expect(try portald.cli(["unblock", mac]).stdout == "\(mac) is no longer blocked\n")
+        let gone = try portald.cli(["unblock", mac], check: false)
+        #expect(gone.status == 1 && gone.stderr.contains("\(mac) is not blocked"), "\(gone.stderr)")
         #expect(try guest.get("http://\(NetworkLab.gatewayLANIPv4):8080/").status == 200)
         let bad = try portald.cli(["block", "02:00:00:00:00"], check: false)
         #expect(bad.status == 1 && bad.stderr.contains("\"02:00:00:00:00\" is not a MAC address"), "\(bad.stderr)")

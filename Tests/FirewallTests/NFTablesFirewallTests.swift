@@ -54,6 +54,7 @@ struct NFTablesFirewallTests {
             }
             #expect(block(text, "chain prerouting") == [
                 "type nat hook prerouting priority dstnat; policy accept;",
+                "iifname \"lan0\" ether saddr @blocked meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
                 "iifname \"lan0\" ether saddr @trusted return",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized return",
                 "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 return",
@@ -61,7 +62,7 @@ struct NFTablesFirewallTests {
             ])
             #expect(block(text, "chain forward_guests") == [
                 "type filter hook forward priority filter; policy accept;",
-                "iifname \"lan0\" ether saddr @blocked drop",
+                "iifname \"lan0\" ether saddr @blocked reject with icmpx admin-prohibited",
                 "iifname \"lan0\" ether saddr @trusted accept",
                 "oifname \"lan0\" ip daddr @acct_down",
                 "oifname \"lan0\" ip6 daddr @acct_down6",
@@ -102,6 +103,7 @@ struct NFTablesFirewallTests {
         try firewall.install(devices: [v4, v6])
         let text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
         #expect(block(text, "chain prerouting").last == "iifname \"lan0\" meta nfproto ipv6 tcp dport 80 dnat ip6 to [2001:db8:1::1]:8081")
+        #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ether saddr @blocked meta nfproto ipv6 tcp dport 80 dnat ip6 to [2001:db8:1::1]:8081"))
         #expect(block(text, "chain input_guests").contains("iifname \"lan0\" tcp dport 8081 accept"))
         #expect(block(text, "set authorized6").contains { $0.contains("02:00:00:00:00:10 . 2001:db8:1::10 timeout 30m") })
         #expect(block(text, "set acct_up6").contains { $0.contains("2001:db8:1::10 counter packets 0 bytes 0 timeout 40m") })
@@ -125,9 +127,9 @@ struct NFTablesFirewallTests {
             var text = try listTable(namespace)
             #expect(block(text, "set trusted").contains("type ether_addr") && block(text, "set trusted").contains { $0.contains("02:00:00:00:00:50") })
             #expect(block(text, "set blocked").contains { $0.contains("02:00:00:00:00:66") })
-            #expect(block(text, "chain prerouting").dropFirst().first == "iifname \"lan0\" ether saddr @trusted return")
+            #expect(block(text, "chain prerouting").dropFirst(2).first == "iifname \"lan0\" ether saddr @trusted return")
             #expect(Array(block(text, "chain forward_guests").dropFirst().prefix(2))
-                    == ["iifname \"lan0\" ether saddr @blocked drop", "iifname \"lan0\" ether saddr @trusted accept"])
+                    == ["iifname \"lan0\" ether saddr @blocked reject with icmpx admin-prohibited", "iifname \"lan0\" ether saddr @trusted accept"])
             #expect(try firewall.state()?.rules == DeviceRules(trusted: [printer], blocked: [rogue]))
             // Replaced whole: the printer leaves, the TV comes, the rogue stays.
             try firewall.setDeviceRules(DeviceRules(trusted: [tv], blocked: [rogue]))

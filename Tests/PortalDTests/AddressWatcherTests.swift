@@ -83,6 +83,20 @@ struct AddressWatcherTests {
         #expect(try service.activeSession(mac: laptop)?.device.ipv6.count == SessionService.ipv6PerSession)
     }
 
+    @Test("logins from ever new IPv6 addresses keep the session within the cap: the oldest bound one makes room")
+    func loginCap() throws {
+        let (service, firewall, _) = try make()
+        let first = try service.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
+        for n in 1...(SessionService.ipv6PerSession + 3) {
+            let again = try service.login(mac: phone, address: IPAddress("2001:db8:1::\(String(n, radix: 16))")!, method: .terms)
+            #expect(again.id == first.id)
+        }
+        let session = try #require(try service.activeSession(mac: phone))
+        #expect(session.device.ipv6.count == SessionService.ipv6PerSession && session.ipv4 == IPv4Address("192.0.2.10"))
+        #expect(session.device.ipv6.first == IPv6Address("2001:db8:1::4") && session.device.ipv6.last == IPv6Address("2001:db8:1::13"))
+        #expect(firewall.devices.count == SessionService.ipv6PerSession + 1)
+    }
+
     @Test("an address of a session that has expired but not yet ended is not given to another device")
     func expiredSessionKeepsItsAddresses() throws {
         let (service, _, clock) = try make()

@@ -24,11 +24,13 @@ struct DeviceRulesTests {
     func blockAndTrust() throws {
         let (sessions, firewall, path) = try make()
         let session = try sessions.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
-        let (rule, ended) = try sessions.setRule(.blocked, for: phone, note: "abuse report 12")
-        #expect(rule.kind == .blocked && rule.note == "abuse report 12")
+        let (rule, ended, previous) = try sessions.setRule(.blocked, for: phone, note: "abuse report 12")
+        #expect(rule.kind == .blocked && rule.note == "abuse report 12" && previous == nil)
         #expect(ended?.id == session.id && ended?.endReason == .blocked)
         #expect(firewall.devices.isEmpty)
-        #expect(throws: SessionError.self) { try sessions.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms) }
+        #expect { try sessions.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms) } throws: { ($0 as? SessionError)?.kind == .blocked }
+        // A new note keeps when the block began.
+        #expect(try sessions.setRule(.blocked, for: phone, note: "abuse report 13").rule.createdAt == rule.createdAt)
         try sessions.setRule(.trusted, for: printer, note: "front desk printer")
         #expect(firewall.installedRules == DeviceRules(trusted: [printer], blocked: [phone]))
         // A new process on the same database: the rules come back before the table is installed.
@@ -37,20 +39,23 @@ struct DeviceRulesTests {
         try restarted.loadDeviceRules()
         #expect(restarted.isBlocked(phone) && !restarted.isBlocked(printer))
         #expect(try restarted.deviceRules().map { "\($0.mac) \($0.kind.rawValue) \($0.note ?? "")" }
-                == ["02:00:00:00:00:10 blocked abuse report 12", "02:00:00:00:00:50 trusted front desk printer"])
+                == ["02:00:00:00:00:10 blocked abuse report 13", "02:00:00:00:00:50 trusted front desk printer"])
         // Trusting a blocked device replaces its rule; removing it makes it a guest like any other.
-        try sessions.setRule(.trusted, for: phone, note: nil)
+        #expect(try sessions.setRule(.trusted, for: phone, note: nil).previous == .blocked)
         #expect(!sessions.isBlocked(phone) && firewall.installedRules.trusted == [phone, printer])
-        #expect(try sessions.removeRule(for: phone).kind == .trusted)
-        #expect(throws: SessionError.self) { try sessions.removeRule(for: phone) }
+        #expect { try sessions.removeRule(for: phone, only: .blocked) } throws: { ($0 as? SessionError)?.kind == .mismatch }
+        #expect(try sessions.removeRule(for: phone, only: .trusted).kind == .trusted)
+        #expect { try sessions.removeRule(for: phone) } throws: { ($0 as? SessionError)?.kind == .notFound }
         #expect(try sessions.login(mac: phone, ipv4: IPv4Address("192.0.2.10")!, method: .terms).isActive)
+        // Trusting a device ends the session it no longer needs.
+        #expect(try sessions.setRule(.trusted, for: phone, note: nil).ended?.endReason == .deauthorized)
     }
 
     @Test("a note is one line of at most 200 characters")
     func notes() throws {
         let (sessions, _, _) = try make()
-        for bad in ["two\nlines", String(repeating: "x", count: 201), "tab\there", "bell\u{7}"] {
-            #expect(throws: SessionError.self) { try sessions.setRule(.trusted, for: printer, note: bad) }
+        for bad in ["two\nlines", String(repeating: "x", count: 201), "tab\there", "bell\u{7}", "para\u{2029}graph"] {
+            #expect { try sessions.setRule(.trusted, for: printer, note: bad) } throws: { ($0 as? SessionError)?.kind == .invalid }
         }
         #expect(try sessions.setRule(.trusted, for: printer, note: String(repeating: "é", count: 200)).rule.note?.count == 200)
         #expect(try sessions.setRule(.trusted, for: printer, note: "").rule.note == nil)
@@ -81,7 +86,11 @@ struct DeviceRulesTests {
             #expect(answer.status == 400 && (answer.json["error"] as? [String: Any])?["code"] as? String == code, "\(body)")
         }
         #expect(call(.put, "/api/v1/device-rules/not-a-mac", #"{"rule": "trusted"}"#).status == 400)
-        #expect(call(.delete, "/api/v1/device-rules/02:00:00:00:00:50").json["rule"] as? String == "trusted")
+        #expect(call(.put, "/api/v1/device-rules/02:00:00:00:00:10", #"{"rule": "trusted"}"#).json["previous_rule"] as? String == "blocked")
+        #expect(call(.put, "/api/v1/device-rules/02:00:00:00:00:10", #"{"rule": "blocked"}"#).json["previous_rule"] as? String == "trusted")
+        #expect(call(.delete, "/api/v1/device-rules/02:00:00:00:00:50?rule=blocked").status == 409)
+        #expect(call(.delete, "/api/v1/device-rules/02:00:00:00:00:50?rule=neither").status == 400)
+        #expect(call(.delete, "/api/v1/device-rules/02:00:00:00:00:50?rule=trusted").json["rule"] as? String == "trusted")
         #expect(call(.delete, "/api/v1/device-rules/02:00:00:00:00:50").status == 404)
         // A blocked device cannot be let on by staff either.
         let auth = call(.post, "/api/v1/clients/02:00:00:00:00:10/auth", #"{"ipv4": "192.0.2.10"}"#)

@@ -77,7 +77,7 @@ enum AdminSchemas {
             "ClientList": object(["clients": ["type": "array", "items": ref("Client")]], required: ["clients"]),
             "DeviceRule": object([
                 "mac": string, "rule": ["type": "string", "enum": ["trusted", "blocked"]], "note": nullable(string), "created_at": time,
-                "ended_session": string,
+                "ended_session": string, "previous_rule": ["type": "string", "enum": ["trusted", "blocked"]],
             ], required: ["mac", "rule", "note", "created_at"]),
             "Firewall": object([
                 "backend": ["type": "string", "enum": ["nftables", "none"]], "table": string, "installed": ["type": "boolean"],

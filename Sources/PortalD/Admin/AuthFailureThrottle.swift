@@ -25,14 +25,16 @@ final class AuthFailureThrottle: Sendable {
 
     /// What its log lines name ("admin API", "inbound").
     let label: String
-    /// Count an IPv6 address by itself, not its /64: on the guest LAN every guest's
-    /// addresses share one /64, and each device's own neighbour entry stands behind it.
-    let ipv6ByAddress: Bool
+    /// On the guest LAN: the device behind an address (its MAC), which failures count
+    /// under instead of the address. Every guest's IPv6 addresses share the LAN's /64,
+    /// and one device may use any number of them; its MAC is one. Nil (no neighbour
+    /// entry) falls back to the address.
+    let device: (@Sendable (String) -> String?)?
 
-    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, label: String = "admin API", ipv6ByAddress: Bool = false,
-         logger: Logger) {
+    init(limit: Int = 10, window: Duration = .seconds(60), capacity: Int = 10_000, label: String = "admin API",
+         device: (@Sendable (String) -> String?)? = nil, logger: Logger) {
         self.label = label
-        self.ipv6ByAddress = ipv6ByAddress
+        self.device = device
         self.limit = limit
         self.window = window
         self.capacity = capacity
@@ -55,7 +57,7 @@ final class AuthFailureThrottle: Sendable {
     }
 
     private func countingKey(_ address: String) -> String {
-        if ipv6ByAddress, let parsed = IPAddress(address) { return parsed.unmapped.description }
+        if let device, let mac = device(address) { return "device " + mac }
         return Self.key(for: address)
     }
 
@@ -81,7 +83,7 @@ final class AuthFailureThrottle: Sendable {
         guard let wait = retryAfter(address) else { return nil }
         let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
         return HTTPError(429, code: "too_many_failures",
-                         message: "too many failed authentications from this address (for IPv6, its /64 network); try again in \(seconds) s",
+                         message: "too many failed authentications from this \(device == nil ? "address (for IPv6, its /64 network)" : "device"); try again in \(seconds) s",
                          headers: ["Retry-After": "\(seconds)"])
     }
 

@@ -83,7 +83,7 @@ struct ClientsController {
         let write = api.scoped(AdminScope.clientsWrite)
         write.post("/clients/{mac}/auth", APIOperation(summary: "Authorize a device", body: AdminSchemas.ref("AuthorizeRequest"), responses: [
             201: ("session", "Client"), 400: ("bad request", "Error"), 404: ("device not in the neighbour table", "Error"),
-            503: ("the firewall refused", "Error"),
+            409: ("the device is blocked", "Error"), 503: ("the firewall refused", "Error"),
         ])) { request, context in try authorize(request, context) }
         write.post("/clients/{mac}/deauth", APIOperation(summary: "End a device's session", responses: [
             200: ("ended session", "Client"), 400: ("not a MAC address", "Error"), 404: ("no active session", "Error"),

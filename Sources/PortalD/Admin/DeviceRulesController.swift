@@ -9,19 +9,22 @@ public struct DeviceRuleView: Codable, Sendable, Equatable {
     public var rule: String
     public var note: String?
     public var createdAt: Date
-    /// `PUT` of a block that ended the device's session: that session's id.
+    /// `PUT` that ended the device's session: that session's id.
     public var endedSession: String?
+    /// `PUT` over another rule: the rule the device had.
+    public var previousRule: String?
 
     enum CodingKeys: String, CodingKey {
-        case mac, rule, note, createdAt = "created_at", endedSession = "ended_session"
+        case mac, rule, note, createdAt = "created_at", endedSession = "ended_session", previousRule = "previous_rule"
     }
 
-    init(_ rule: DeviceRule, endedSession: String? = nil) {
+    init(_ rule: DeviceRule, endedSession: String? = nil, previousRule: DeviceRule.Kind? = nil) {
         mac = rule.mac.description
         self.rule = rule.kind.rawValue
         note = rule.note
         createdAt = rule.createdAt
         self.endedSession = endedSession
+        self.previousRule = previousRule?.rawValue
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -31,6 +34,7 @@ public struct DeviceRuleView: Codable, Sendable, Equatable {
         try container.encode(note, forKey: .note)  // null, not absent
         try container.encode(createdAt, forKey: .createdAt)
         if let endedSession { try container.encode(endedSession, forKey: .endedSession) }
+        if let previousRule { try container.encode(previousRule, forKey: .previousRule) }
     }
 }
 
@@ -42,16 +46,16 @@ public struct DeviceRuleList: Codable, Sendable {
 /// What the device-rules resource needs.
 protocol DeviceRuleRepository: Sendable {
     func deviceRules() throws -> [DeviceRule]
-    func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?)
-    func removeRule(for mac: MACAddress) throws -> DeviceRule
+    func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?, previous: DeviceRule.Kind?)
+    func removeRule(for mac: MACAddress, only kind: DeviceRule.Kind?) throws -> DeviceRule
 }
 
 extension SessionClientRepository: DeviceRuleRepository {
     func deviceRules() throws -> [DeviceRule] { try sessions.deviceRules() }
-    func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?) {
+    func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?, previous: DeviceRule.Kind?) {
         try sessions.setRule(kind, for: mac, note: note)
     }
-    func removeRule(for mac: MACAddress) throws -> DeviceRule { try sessions.removeRule(for: mac) }
+    func removeRule(for mac: MACAddress, only kind: DeviceRule.Kind?) throws -> DeviceRule { try sessions.removeRule(for: mac, only: kind) }
 }
 
 /// `/api/v1/device-rules…`: trusted devices (never captured) and blocked ones (never
@@ -72,13 +76,24 @@ struct DeviceRulesController {
         ])) { request, context in
             let mac = try ClientsController.mac(context)
             let (kind, note) = try Self.body(request)
-            let (rule, ended) = try repository.setRule(kind, for: mac, note: note)
-            return .json(DeviceRuleView(rule, endedSession: ended?.id))
+            let (rule, ended, previous) = try repository.setRule(kind, for: mac, note: note)
+            return .json(DeviceRuleView(rule, endedSession: ended?.id, previousRule: previous))
         }
-        write.delete("/device-rules/{mac}", APIOperation(summary: "Make a trusted or blocked device an ordinary guest again", responses: [
-            200: ("the rule removed", "DeviceRule"), 400: ("not a MAC address", "Error"), 404: ("no rule for this MAC", "Error"),
-        ])) { _, context in
-            .json(DeviceRuleView(try repository.removeRule(for: try ClientsController.mac(context))))
+        write.delete("/device-rules/{mac}", APIOperation(
+            summary: "Make a trusted or blocked device an ordinary guest again",
+            query: [("rule", ["type": "string", "enum": ["trusted", "blocked"]], "remove it only if it is this rule (409 otherwise)")],
+            responses: [200: ("the rule removed", "DeviceRule"), 400: ("not a MAC address, or an unknown rule", "Error"),
+                        404: ("no rule for this MAC", "Error"), 409: ("the device has the other rule", "Error")]
+        )) { request, context in
+            let mac = try ClientsController.mac(context)
+            var only: DeviceRule.Kind?
+            if let text = request.query["rule"] {
+                guard let kind = DeviceRule.Kind(rawValue: text) else {
+                    throw HTTPError.badRequest("invalid_rule", "rule must be \"trusted\" or \"blocked\", not \"\(text)\"")
+                }
+                only = kind
+            }
+            return .json(DeviceRuleView(try repository.removeRule(for: mac, only: only)))
         }
     }
 

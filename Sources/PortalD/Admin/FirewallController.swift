@@ -67,11 +67,13 @@ struct FirewallStatus: Sendable {
     let table: String
 
     func view() throws -> FirewallStatusView {
-        let inventory = try sessions.firewall.inventory()
-        let rules = sessions.firewall.deviceRules
+        let captures = backend != "none"
+        let inventory = captures ? try sessions.firewall.inventory() : nil
+        // What the kernel's sets hold, so an edit behind portald's back shows; the rules without a table.
+        let rules = (captures ? try sessions.firewall.state()?.rules : nil) ?? sessions.firewall.deviceRules
         let records = sessions.reconcileRecords()
         return FirewallStatusView(
-            backend: backend, table: table, installed: backend != "none" && inventory != nil,
+            backend: backend, table: table, installed: inventory != nil,
             sets: (inventory ?? []).map { FirewallStatusView.SetCount(name: $0.set, elements: $0.elements) },
             trusted: rules.trusted.sorted().map(\.description), blocked: rules.blocked.sorted().map(\.description),
             lastReconcile: records.last.map(FirewallStatusView.ReconcileView.init), lastRepair: records.lastRepair.map(FirewallStatusView.ReconcileView.init))

@@ -72,20 +72,22 @@ extension AsyncParsableCommand {
             let data = try await options.adminClient().send("PUT", "/api/v1/device-rules/\(FormData.encode(mac))", body: JSON.encode(body))
             if json { return print(String(decoding: data, as: UTF8.self)) }
             let rule = try JSON.decoder().decode(DeviceRuleView.self, from: data)
-            print("\(rule.mac) is \(rule.rule)" + (rule.endedSession.map { "; its session \($0) ended" } ?? ""))
+            print("\(rule.mac) is \(rule.rule)" + (rule.previousRule.map { " (was \($0))" } ?? "")
+                  + (rule.endedSession.map { "; its session \($0) ended" } ?? ""))
         }
     }
 
     fileprivate func removeRule(_ kind: DeviceRule.Kind, mac: String, options: ConfigOptions) async throws {
         try await reporting {
             guard let parsed = MACAddress(mac) else { throw CLIError("\"\(mac)\" is not a MAC address (aa:bb:cc:dd:ee:ff)") }
-            let client = try options.adminClient()
-            // Only the rule asked about: `untrust` of a blocked device must not unblock it.
-            let list = try JSON.decoder().decode(DeviceRuleList.self, from: try await client.send("GET", "/api/v1/device-rules"))
-            guard let rule = list.deviceRules.first(where: { MACAddress($0.mac) == parsed }), rule.rule == kind.rawValue else {
+            // Only the rule asked about (checked in the same write): `untrust` must not unblock.
+            do {
+                _ = try await options.adminClient().send("DELETE", "/api/v1/device-rules/\(FormData.encode(parsed.description))?rule=\(kind.rawValue)")
+            } catch let error as CLIError where error.code == "not_found" {
                 throw CLIError("\(parsed) is not \(kind.rawValue)")
+            } catch let error as CLIError where error.code == "rule_mismatch" {
+                throw CLIError("\(error.description); nothing changed")
             }
-            _ = try await client.send("DELETE", "/api/v1/device-rules/\(FormData.encode(parsed.description))")
             print("\(parsed) is no longer \(kind.rawValue)")
         }
     }

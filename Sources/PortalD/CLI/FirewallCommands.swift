@@ -4,7 +4,8 @@ import Outbox
 
 /// `portald firewall show [--json]`: what IT looks at when a guest cannot get online.
 struct FirewallCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "firewall", abstract: "Look at the capture.", subcommands: [Show.self])
+    static let configuration = CommandConfiguration(commandName: "firewall", abstract: "Look at the capture.", subcommands: [Show.self],
+                                                    defaultSubcommand: Show.self)
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -45,6 +45,8 @@ struct ArrivalWiFi: Sendable {
         case away
         /// On the LAN, but the stay's WiFi is over, or the reservation is no longer in house.
         case over
+        /// On the LAN, and IT blocked the device (`portald block`).
+        case blocked
     }
 
     enum Connection: Equatable {
@@ -65,6 +67,7 @@ struct ArrivalWiFi: Sendable {
 
     func state(of request: HTTPRequest, for reservation: Reservation) -> State {
         guard let device = lan?.device(at: request.clientAddress) else { return .away }
+        if sessions.isBlocked(device.mac) { return .blocked }
         if let session = current(device), lastsTheStay(session, reservation) { return .online(until: session.expiresAt) }
         return canConnect(reservation) ? .offered : .over
     }
@@ -130,7 +133,7 @@ struct ArrivalWiFi: Sendable {
             default: until = nil
             }
             if let until, abs(until.timeIntervalSince(session.expiresAt)) < 60 { continue }
-            if let until, until > now.addingTimeInterval(60) {
+            if let until, until > now.addingTimeInterval(60), !sessions.isBlocked(session.mac) {
                 try sessions.login(mac: session.mac, address: address, method: .arrival, subject: session.subject, until: until)
             } else {
                 try sessions.deauthorize(mac: session.mac)

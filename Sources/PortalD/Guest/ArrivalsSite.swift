@@ -28,7 +28,7 @@ public final class ArrivalsSite: HTTPResponder {
         CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
             // No LAN: the done page says where the stay's WiFi is, and connects nothing.
             .add(to: group, wifi: ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger),
-                 throttleLabel: "check-in links (arrivals listener)", onLAN: false)
+                 throttleLabel: "check-in links (arrivals listener)", lan: nil)
         self.router = router.responder()
     }
 

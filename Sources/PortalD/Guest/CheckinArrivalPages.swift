@@ -113,6 +113,8 @@ extension CheckinController {
             page.csrf = csrf(visit)
         case .away:
             if visit.reservation.status == .inHouse { page.wifi = catalog.text("arrive.done.wifi.away") }
+        case .blocked:
+            page.wifi = catalog.text("blocked.heading") + ". " + catalog.text("blocked.message")
         case .over, nil:
             break
         }

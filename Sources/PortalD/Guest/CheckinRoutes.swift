@@ -17,10 +17,12 @@ struct CheckinRoutes: Sendable {
 
     /// `wifi`: set on the portal listener only, where guests are on the LAN.
     /// `throttleLabel`: how the listener's wrong-link throttle names itself in logs.
-    /// `onLAN`: the portal listener, whose IPv6 guests share the LAN's /64 and are counted each by its address.
-    func add(to group: RouterGroup<GuestContext>, wifi: ArrivalWiFi?, throttleLabel: String, onLAN: Bool) {
+    /// `lan`: on the portal listener, the guests' devices, which wrong links count against (by MAC).
+    func add(to group: RouterGroup<GuestContext>, wifi: ArrivalWiFi?, throttleLabel: String, lan: GuestLAN?) {
+        var device: (@Sendable (String) -> String?)?
+        if let lan { device = { address in lan.device(at: address)?.mac.description } }
         let access = CheckinAccess(reservations: reservations, pass: CheckinPass(key: Crypto.hmacSHA256(key: formKey, message: Array("checkin-pass".utf8))),
-                                   throttle: AuthFailureThrottle(limit: Portal.guessesPerMinute, label: throttleLabel, ipv6ByAddress: onLAN, logger: logger),
+                                   throttle: AuthFailureThrottle(limit: Portal.guessesPerMinute, label: throttleLabel, device: device, logger: logger),
                                    pages: pages)
         ArrivalsController(access: access, formToken: FormToken(key: formKey), lookups: lookups, siteName: config.site.name, logger: logger)
             .addRoutes(to: group)

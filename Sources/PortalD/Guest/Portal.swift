@@ -36,7 +36,7 @@ public final class Portal: HTTPResponder {
         if let reservations {
             let wifi = ArrivalWiFi.forSite(config, sessions: sessions, lan: lan, logger: logger)
             CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
-                .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links", onLAN: true)
+                .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links", lan: lan)
         }
         self.router = router.responder()
     }

@@ -53,7 +53,12 @@ extension SessionService {
     /// so the first table already holds them.
     public func loadDeviceRules() throws {
         let rules = try deviceRules()
-        try firewall.setDeviceRules(Self.firewallRules(rules))
+        do {
+            try firewall.setDeviceRules(Self.firewallRules(rules))
+        } catch {
+            // A table left by an earlier run refused them; the install that follows puts them in.
+            logger.warning("the previous table refused the device rules; the new table will hold them", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Whether `mac` may not go online (the firewall's copy: no database read).
@@ -66,30 +71,46 @@ extension SessionService {
 
     /// Trusts or blocks `mac` (replacing a rule it had). Blocking ends the device's
     /// session (reason `blocked`), which is returned.
+    /// `previous`: the rule the device had, if another.
     @discardableResult
-    public func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?) {
+    public func setRule(_ kind: DeviceRule.Kind, for mac: MACAddress, note: String?) throws -> (rule: DeviceRule, ended: Session?, previous: DeviceRule.Kind?) {
         if let note, !DeviceRule.isValidNote(note) {
             throw SessionError(kind: .invalid, description: "the note must be one line of at most \(DeviceRule.noteLimit) characters, without control characters")
         }
-        let rule = DeviceRule(mac: mac, kind: kind, note: note?.isEmpty == true ? nil : note, createdAt: now())
+        var rule = DeviceRule(mac: mac, kind: kind, note: note?.isEmpty == true ? nil : note, createdAt: now())
+        var previous: DeviceRule.Kind?
         try changeRules { db in
+            previous = try Self.rules(in: db).first { $0.mac == mac }.map(\.kind).flatMap { $0 == kind ? nil : $0 }
+            // The same rule again (a new note) keeps when it began.
             try db.execute(sql: """
                 INSERT INTO device_rule(mac, kind, note, created_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(mac) DO UPDATE SET kind = excluded.kind, note = excluded.note, created_at = excluded.created_at
+                ON CONFLICT(mac) DO UPDATE SET note = excluded.note,
+                    created_at = CASE WHEN device_rule.kind = excluded.kind THEN device_rule.created_at ELSE excluded.created_at END,
+                    kind = excluded.kind
                 """, arguments: [mac.description, kind.rawValue, rule.note, rule.createdAt])
+            rule = try Self.rules(in: db).first { $0.mac == mac } ?? rule
         }
         logger.notice("device rule set", metadata: ["mac": "\(mac)", "rule": "\(kind.rawValue)"])
-        guard kind == .blocked, try activeSession(mac: mac) != nil else { return (rule, nil) }
-        return (rule, try? deauthorize(mac: mac, reason: .blocked))
+        // A blocked device's session ends; so does a trusted one's, which it no longer needs
+        // (and whose address counters would otherwise count it uncaptured).
+        do {
+            return (rule, try deauthorize(mac: mac, reason: kind == .blocked ? .blocked : .deauthorized), previous)
+        } catch let error as SessionError where error.kind == .notFound {
+            return (rule, nil, previous)
+        }
     }
 
-    /// Removes `mac`'s rule; the device is an ordinary guest again.
+    /// Removes `mac`'s rule; the device is an ordinary guest again. `only`: remove it only
+    /// if it is that rule (`untrust` must not unblock), else `mismatch`.
     @discardableResult
-    public func removeRule(for mac: MACAddress) throws -> DeviceRule {
+    public func removeRule(for mac: MACAddress, only kind: DeviceRule.Kind? = nil) throws -> DeviceRule {
         var removed: DeviceRule?
         try changeRules { db in
             removed = try Self.rules(in: db).first { $0.mac == mac }
-            guard removed != nil else { throw SessionError(kind: .notFound, description: "\(mac) is neither trusted nor blocked") }
+            guard let found = removed else { throw SessionError(kind: .notFound, description: "\(mac) is neither trusted nor blocked") }
+            if let kind, found.kind != kind {
+                throw SessionError(kind: .mismatch, description: "\(mac) is \(found.kind.rawValue), not \(kind.rawValue)")
+            }
             try db.execute(sql: "DELETE FROM device_rule WHERE mac = ?", arguments: [mac.description])
         }
         logger.notice("device rule removed", metadata: ["mac": "\(mac)", "rule": "\(removed!.kind.rawValue)"])

@@ -27,8 +27,9 @@ extension SessionService {
     @discardableResult
     public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
-        return try changes.withLock { state in
+        try changes.withLock { state in
+            // Under the lock that rule changes take too: a block cannot slip in between.
+            guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
             let started = now()
             let longest = TimeInterval(Session.minutesRange.upperBound * 60)
             let length = minutes.map { Duration.seconds($0 * 60) }
@@ -91,13 +92,26 @@ extension SessionService {
                        current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
                        until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
                         if current.device.addresses.contains(address) { return .kept(current, bound: nil, yielded: []) }
-                        guard let unread = traffic ?? (yielding.isEmpty ? [:] : nil) else { return .needsTraffic([address]) }
+                        // At the cap, the oldest IPv6 address bound after the login makes room.
+                        let evicted = address.ipv6 != nil && current.device.ipv6.count >= Self.ipv6PerSession
+                            ? current.device.addresses.dropFirst().first { $0.ipv6 != nil } : nil
+                        guard let unread = traffic ?? (yielding.isEmpty && evicted == nil ? [:] : nil) else {
+                            return .needsTraffic(Set([address] + (evicted.map { [$0] } ?? [])))
+                        }
                         let yielded = try yield(yielding, unread[address] ?? .none, in: db)
-                        try SessionRecords.insert(address, of: current.id, in: db)
                         var kept = current
+                        if let evicted {
+                            if case .counted(let counted)? = unread[evicted] { kept.addTraffic(counted) }
+                            if case .failed? = unread[evicted] { kept.trafficUnknown = true }
+                            kept.device.addresses.removeAll { $0 == evicted }
+                            try SessionRecords.update(kept, in: db)
+                            try db.execute(sql: "DELETE FROM session_address WHERE session_id = ? AND address = ?", arguments: [kept.id, evicted.description])
+                        }
+                        try SessionRecords.insert(address, of: current.id, in: db)
                         kept.device.addresses.append(address)
                         let timeout = Duration.seconds(max(1, current.secondsRemaining(at: started)))
-                        return .kept(kept, bound: AuthorizedDevice(mac: mac, address: address, timeout: timeout), yielded: yielded)
+                        return .kept(kept, bound: AuthorizedDevice(mac: mac, address: address, timeout: timeout),
+                                     yielded: yielded + (evicted.map { [DeviceKey(mac: mac, address: $0)] } ?? []))
                     }
                     if let subjectLimit, let subject {
                         let others = try SessionRecords.active("subject_type = ? AND subject_id = ?", [subject.type, subject.id], in: db)
@@ -114,8 +128,13 @@ extension SessionService {
                         return try end(old, reason: reason, at: started, traffic: reading, in: db)
                     }
                     // The same device's new session keeps the addresses its last one had.
-                    let inherited = ended.filter { $0.mac == mac }.flatMap(\.device.addresses)
-                        .filter { $0 != address && !(replacesIPv4 && $0.ipv4 != nil) }
+                    var ipv6Room = Self.ipv6PerSession - (address.ipv6 != nil ? 1 : 0)
+                    let inherited = ended.filter { $0.mac == mac }.flatMap(\.device.addresses).filter { old in
+                        guard old != address, !(replacesIPv4 && old.ipv4 != nil) else { return false }
+                        guard old.ipv6 != nil else { return true }
+                        ipv6Room -= 1
+                        return ipv6Room >= 0
+                    }
                     session.device.addresses = [address] + inherited
                     try SessionRecords.insert(session, in: db)
                     try outbox.record("wifi.session.started", data: SessionEventData(session: session), at: started, in: db)

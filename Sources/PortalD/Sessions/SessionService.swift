@@ -8,7 +8,7 @@ import Store
 import Synchronization
 
 public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorConvertible {
-    public enum Kind: Sendable { case notFound, firewall, store, limitReached, blocked, invalid }
+    public enum Kind: Sendable { case notFound, firewall, store, limitReached, blocked, invalid, mismatch }
     public let kind: Kind
     public let description: String
 
@@ -20,6 +20,7 @@ public struct SessionError: Error, CustomStringConvertible, Sendable, HTTPErrorC
         case .limitReached: HTTPError(409, code: "device_limit", message: description)
         case .blocked: HTTPError(409, code: "device_blocked", message: description)
         case .invalid: .badRequest("invalid_request", description)
+        case .mismatch: HTTPError(409, code: "rule_mismatch", message: description)
         }
     }
 }
@@ -205,7 +206,8 @@ public final class SessionService: Sendable {
                            metadata: ["sessions": "\(Set(desired.map(\.mac)).count)", "cause": "\(cause)"])
         } else if !repair.isEmpty {
             logger.warning("firewall repaired to match the sessions", metadata: [
-                "added": "\(repair.added.map(\.description))", "removed": "\(repair.removed.map(\.description))", "cause": "\(cause)"])
+                "added": "\(repair.added.map(\.description))", "removed": "\(repair.removed.map(\.description))",
+                "rules_restored": "\(repair.rulesRestored)", "cause": "\(cause)"])
         }
         return repair
     }
