@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        // glibc's libresolv (part of libc6-dev): DNS answers with their TTLs, for the walled garden.
+        .systemLibrary(name: "CResolv"),
 
         // HMAC, the CSPRNG and constant-time comparison (libcrypto), for the store, outbox and daemon.
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
@@ -52,7 +54,7 @@ let package = Package(
         .target(
             name: "PortalD",
             dependencies: [
-                "Arrivals", "Outbox", "Store", "Crypto", "HTTPServer", "Firewall", "CQRencode",
+                "Arrivals", "Outbox", "Store", "Crypto", "HTTPServer", "Firewall", "CQRencode", "CResolv",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +68,7 @@ let package = Package(
         .executableTarget(name: "Main", dependencies: ["PortalD"]),
 
         // The network lab every end-to-end test uses (namespaces, veth, processes).
-        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py", "slow_headers.py"]),
+        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py", "slow_headers.py", "dns_server.py"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -196,3 +196,48 @@ public enum IPAddress: Hashable, Sendable, Comparable, AddressText {
         lhs.bytes.count != rhs.bytes.count ? lhs.bytes.count < rhs.bytes.count : lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
     }
 }
+
+/// An address with a prefix length: `203.0.113.0/24`, `2001:db8:2::/64`, or one
+/// address (`/32`, `/128`).
+public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
+    public let address: IPAddress
+    public let prefixLength: Int
+
+    /// `text` is an address or `address/length`; host bits must be zero, so a typo
+    /// (`192.0.2.5/24` for `192.0.2.0/24`) is caught rather than widened.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
+        let bits = address.bytes.count * 8
+        var length = bits
+        if parts.count == 2 {
+            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(parts[1]), (0...bits).contains(parsed) else { return nil }
+            length = parsed
+        }
+        self.address = address
+        self.prefixLength = length
+        guard start == address.bytes else { return nil }
+    }
+
+    public var description: String { prefixLength == address.bytes.count * 8 ? address.description : "\(address)/\(prefixLength)" }
+
+    /// The first address, as key bytes.
+    public var start: [UInt8] {
+        address.bytes.enumerated().map { index, byte in
+            let kept = min(8, max(0, prefixLength - index * 8))
+            return byte & UInt8(truncatingIfNeeded: 0xff << (8 - kept))
+        }
+    }
+
+    /// The first address after the network, as key bytes; nil when the network reaches the last address.
+    public var end: [UInt8]? {
+        var bytes = address.bytes.enumerated().map { index, byte in
+            let kept = min(8, max(0, prefixLength - index * 8))
+            return byte | ~UInt8(truncatingIfNeeded: 0xff << (8 - kept))
+        }
+        for index in bytes.indices.reversed() {  // + 1
+            if bytes[index] == 0xff { bytes[index] = 0 } else { bytes[index] += 1; return bytes }
+        }
+        return nil
+    }
+}

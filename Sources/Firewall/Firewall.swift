@@ -30,6 +30,8 @@ public struct CaptureSettings: Hashable, Sendable {
     /// (ICMPv6 admin-prohibited) and phones find the portal over IPv4.
     public var portalAddress6: IPv6Address?
     public var portalPort6: UInt16
+    /// Networks guests reach before login (a payment provider, the hotel's site).
+    public var walledGarden: [IPNetwork] = []
 
     public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16,
                 portalAddress6: IPv6Address? = nil, portalPort6: UInt16? = nil) {
@@ -152,6 +154,9 @@ public protocol Firewall: Sendable {
     var deviceRules: DeviceRules { get }
     /// Each of the table's sets with how many elements it holds; nil when there is no table.
     func inventory() throws -> [(set: String, elements: Int)]?
+    /// Lets guests reach `addresses` before login, each for its `timeout` (a walled-garden
+    /// host name's addresses, for their TTL); one transaction, timeouts refreshed.
+    func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws
 }
 
 extension Firewall {

@@ -9,6 +9,7 @@ public final class MemoryFirewall: Firewall {
         var traffic: [IPAddress: TrafficCounters] = [:]
         var rules = DeviceRules.none
         var kernelRules = DeviceRules.none
+        var garden: [IPAddress: Duration] = [:]
     }
     private let memory = Mutex(State())
 
@@ -68,6 +69,15 @@ public final class MemoryFirewall: Firewall {
     }
 
     public var deviceRules: DeviceRules { memory.withLock { $0.rules } }
+
+    public func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws {
+        memory.withLock { state in
+            for entry in addresses { state.garden[entry.address] = entry.timeout }
+        }
+    }
+
+    /// The walled garden's resolved addresses, with the timeout each was last given.
+    public var gardenAddresses: [IPAddress: Duration] { memory.withLock { $0.garden } }
 
     public func inventory() throws -> [(set: String, elements: Int)]? {
         memory.withLock { state in

@@ -30,6 +30,51 @@ public final class NFTablesFirewall: Firewall {
         messages += Ruleset.rules(for: settings).map { .newRule(table: table, $0) }
         messages += addMessages(devices)
         messages += ruleMessages(deviceRules, flushing: false)
+        messages += gardenMessages()
+        try socket.commit(messages)
+    }
+
+    /// The configured walled garden as interval elements, per family: ranges merged
+    /// where they overlap or touch (the kernel refuses overlaps), each a start and the
+    /// first address after it, after an end marker at zero, as `nft` sends them.
+    private func gardenMessages() -> [NetfilterMessage] {
+        [(Ruleset.gardenSet, 4), (Ruleset.gardenSet6, 16)].compactMap { set, length -> NetfilterMessage? in
+            let ranges = settings.walledGarden.filter { $0.address.bytes.count == length }.map { (start: $0.start, end: $0.end) }
+                .sorted { $0.start.lexicographicallyPrecedes($1.start) }
+            var merged: [(start: [UInt8], end: [UInt8]?)] = []
+            for range in ranges {
+                if let last = merged.last, let lastEnd = last.end, !lastEnd.lexicographicallyPrecedes(range.start) {
+                    let end = range.end.map { lastEnd.lexicographicallyPrecedes($0) ? $0 : lastEnd }
+                    merged[merged.count - 1].end = end
+                } else if merged.last.map({ $0.end == nil }) != true {
+                    merged.append(range)
+                }
+            }
+            guard !merged.isEmpty else { return nil }
+            var elements: [SetElement] = []
+            if merged[0].start.contains(where: { $0 != 0 }) { elements.append(SetElement(key: [UInt8](repeating: 0, count: length), intervalEnd: true)) }
+            for range in merged {
+                elements.append(SetElement(key: range.start))
+                if let end = range.end { elements.append(SetElement(key: end, intervalEnd: true)) }
+            }
+            return .newElements(table: settings.table, set: set, elements)
+        }
+    }
+
+    public func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws {
+        guard !addresses.isEmpty else { return }
+        var messages: [NetfilterMessage] = []
+        for family in Ruleset.Family.allCases {
+            let elements = addresses.filter { Self.family(of: $0.address) == family }
+                .map { SetElement(key: $0.address.bytes, timeoutMilliseconds: Self.milliseconds($0.timeout)) }
+            guard !elements.isEmpty else { continue }
+            let set = family == .ipv4 ? Ruleset.gardenHostsSet : Ruleset.gardenHostsSet6
+            // add, delete, add: a present element gets its new timeout (kernels before 6.x keep the old one).
+            messages += chunks(elements).flatMap { chunk in
+                [.newElements(table: settings.table, set: set, chunk), .deleteElements(table: settings.table, set: set, chunk.map(\.key)),
+                 .newElements(table: settings.table, set: set, chunk)]
+            }
+        }
         try socket.commit(messages)
     }
 

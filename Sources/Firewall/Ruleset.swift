@@ -11,9 +11,14 @@
 ///   set acct_down6 { type ipv6_addr; flags timeout; counter; }
 ///   set trusted { type ether_addr; }   # never captured (printers, staff devices)
 ///   set blocked { type ether_addr; }   # never let through
+///   set garden4 { type ipv4_addr; flags interval; }   # the walled garden: configured networks,
+///   set garden6 { type ipv6_addr; flags interval; }   # reachable before login
+///   set garden_dns4 { type ipv4_addr; flags timeout; timeout 1h; }   # and its host names' addresses
+///   set garden_dns6 { type ipv6_addr; flags timeout; timeout 1h; }   # (dnsmasq nftset=, or portald)
 ///   chain prerouting {    # nat, dstnat: send unauthorized guests' web traffic to the portal
 ///     iifname LAN ether saddr @blocked meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT   # (and ip6)
 ///     iifname LAN ether saddr @trusted return
+///     iifname LAN ip daddr @garden4 return   # (and garden_dns4, ip6 daddr @garden6, @garden_dns6)
 ///     iifname LAN ether saddr . ip saddr @authorized return
 ///     iifname LAN ether saddr . ip6 saddr @authorized6 return
 ///     iifname LAN meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT
@@ -28,6 +33,7 @@
 ///     iifname LAN ether saddr . ip6 saddr @authorized6 ip6 saddr @acct_up6
 ///     iifname LAN ether saddr . ip saddr @authorized accept
 ///     iifname LAN ether saddr . ip6 saddr @authorized6 accept
+///     iifname LAN ip daddr @garden4 accept   # (and the other three garden sets)
 ///     iifname LAN tcp dport 443 reject with tcp reset   # phones fail fast instead of timing out
 ///     iifname LAN meta nfproto ipv6 reject with icmpx admin-prohibited   # answering makes the
 ///                                                       # gateway learn a new address's MAC
@@ -78,9 +84,22 @@ enum Ruleset {
         SetSpec(name: downloadSet6, id: 6, keyType: 8, keyLength: 16, counter: true),
         SetSpec(name: trustedSet, id: 7, keyType: 9, keyLength: 6, counter: false, timeout: false),
         SetSpec(name: blockedSet, id: 8, keyType: 9, keyLength: 6, counter: false, timeout: false),
-    ]
+    ] + gardenSets
     static let trustedSet = "trusted"
     static let blockedSet = "blocked"
+    /// The walled garden: what guests reach before login. The configured networks (interval
+    /// sets), and the addresses host names resolve to (timeouts: dnsmasq's `nftset=` adds
+    /// them for an hour, portald for their TTL).
+    static let gardenSet = "garden4"
+    static let gardenSet6 = "garden6"
+    static let gardenHostsSet = "garden_dns4"
+    static let gardenHostsSet6 = "garden_dns6"
+    static let gardenSets: [SetSpec] = [
+        SetSpec(name: gardenSet, id: 9, keyType: 7, keyLength: 4, counter: false, timeout: false, interval: true),
+        SetSpec(name: gardenSet6, id: 10, keyType: 8, keyLength: 16, counter: false, timeout: false, interval: true),
+        SetSpec(name: gardenHostsSet, id: 11, keyType: 7, keyLength: 4, counter: false, defaultTimeoutMilliseconds: 3_600_000),
+        SetSpec(name: gardenHostsSet6, id: 12, keyType: 8, keyLength: 16, counter: false, defaultTimeoutMilliseconds: 3_600_000),
+    ]
 
     /// The sets an address of `address`'s family lives in: (access, upload, download).
     static func sets(for address: IPAddress) -> (access: String, up: String, down: String) {
@@ -171,6 +190,7 @@ enum Ruleset {
         }
         rules += [
             Rule(chain: "prerouting", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.return)]),
+        ] + garden(.return, lan: lan) + [
             Rule(chain: "prerouting", expressions: lan + authorizedLookup + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + authorizedLookup6 + [.verdict(.return)]),
             Rule(chain: "prerouting", expressions: lan + family(.ipv4) + destinationPort(tcp, 80) + [
@@ -207,6 +227,7 @@ enum Ruleset {
             ]),
             Rule(chain: "forward_guests", expressions: lan + authorizedLookup + [.verdict(.accept)]),
             Rule(chain: "forward_guests", expressions: lan + authorizedLookup6 + [.verdict(.accept)]),
+        ] + garden(.accept, lan: lan) + [
             Rule(chain: "forward_guests", expressions: lan + destinationPort(tcp, 443) + [.rejectTCPReset]),
             // A device's new IPv6 address (a privacy address) is in no neighbour entry until the
             // gateway sends it something: this answer makes the kernel resolve it, so portald
@@ -241,6 +262,18 @@ enum Ruleset {
         var data = Array(name.utf8.prefix(15))
         data += [UInt8](repeating: 0, count: 16 - data.count)
         return [.meta(key, into: Register.r1), .cmp(.eq, register: Register.r1, data: data)]
+    }
+
+    /// `iifname LAN ip daddr @garden4 <verdict>` and the same for the other three garden sets:
+    /// `return` in prerouting (not sent to the portal), `accept` in forward_guests.
+    private static func garden(_ verdict: Verdict, lan: [Expression]) -> [Rule] {
+        let chain = verdict == .return ? "prerouting" : "forward_guests"
+        return gardenSets.map { spec in
+            let ipv4 = spec.keyLength == 4
+            return Rule(chain: chain, expressions: lan + address(ipv4 ? .ipv4 : .ipv6, offset: ipv4 ? 16 : 24) + [
+                .lookup(set: spec.name, setID: spec.id, register: Register.r1), .verdict(verdict),
+            ])
+        }
     }
 
     /// `meta nfproto ipv4` or `ipv6`.

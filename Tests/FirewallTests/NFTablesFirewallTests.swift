@@ -56,6 +56,10 @@ struct NFTablesFirewallTests {
                 "type nat hook prerouting priority dstnat; policy accept;",
                 "iifname \"lan0\" ether saddr @blocked meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
                 "iifname \"lan0\" ether saddr @trusted return",
+                "iifname \"lan0\" ip daddr @garden4 return",
+                "iifname \"lan0\" ip6 daddr @garden6 return",
+                "iifname \"lan0\" ip daddr @garden_dns4 return",
+                "iifname \"lan0\" ip6 daddr @garden_dns6 return",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized return",
                 "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 return",
                 "iifname \"lan0\" meta nfproto ipv4 tcp dport 80 dnat ip to 192.0.2.1:8080",
@@ -70,6 +74,10 @@ struct NFTablesFirewallTests {
                 "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 ip6 saddr @acct_up6",
                 "iifname \"lan0\" ether saddr . ip saddr @authorized accept",
                 "iifname \"lan0\" ether saddr . ip6 saddr @authorized6 accept",
+                "iifname \"lan0\" ip daddr @garden4 accept",
+                "iifname \"lan0\" ip6 daddr @garden6 accept",
+                "iifname \"lan0\" ip daddr @garden_dns4 accept",
+                "iifname \"lan0\" ip6 daddr @garden_dns6 accept",
                 "iifname \"lan0\" tcp dport 443 reject with tcp reset",
                 "iifname \"lan0\" meta nfproto ipv6 reject with icmpx admin-prohibited",
                 "iifname \"lan0\" drop",
@@ -163,6 +171,43 @@ struct NFTablesFirewallTests {
             try firewall.install(devices: [device(1)])
             #expect(try firewall.state() != nil)
         }
+    }
+
+    @Test("the walled garden: networks merged into interval sets, host names' addresses with their timeouts, rules before the capture")
+    func walledGarden() throws {
+        let namespace = try Namespace(Namespace.uniqueName("garden"))
+        defer { namespace.destroy() }
+        var gardened = settings
+        gardened.walledGarden = ["203.0.113.0/24", "198.51.100.7", "198.51.100.8/31", "198.51.100.9", "2001:db8:2::/64", "2001:db8:3::5"].map { IPNetwork($0)! }
+        let firewall = try namespace.enter { [gardened] in try NFTablesFirewall(settings: gardened) }
+        try firewall.install(devices: [])
+        var text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set garden4").contains("flags interval"))
+        let garden4 = block(text, "set garden4").joined(separator: " "), garden6 = block(text, "set garden6").joined(separator: " ")
+        #expect(garden4.contains("elements = { 198.51.100.7-198.51.100.9, 203.0.113.0/24 }"), "\(garden4)")
+        #expect(garden6.contains("elements = { 2001:db8:2::/64, 2001:db8:3::5 }"), "\(garden6)")
+        #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip daddr @garden4 return"))
+        #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip6 daddr @garden_dns6 return"))
+        #expect(block(text, "chain forward_guests").contains("iifname \"lan0\" ip daddr @garden_dns4 accept"))
+        let forward = block(text, "chain forward_guests")
+        #expect(forward.firstIndex(of: "iifname \"lan0\" ip daddr @garden4 accept")! < forward.firstIndex(of: "iifname \"lan0\" tcp dport 443 reject with tcp reset")!)
+        #expect(block(text, "set garden_dns4").contains("timeout 1h"), "dnsmasq's additions expire")
+        try firewall.addGardenAddresses([(IPAddress("198.51.100.20")!, .seconds(300)), (IPAddress("2001:db8:2::20")!, .seconds(60))])
+        try firewall.addGardenAddresses([(IPAddress("198.51.100.20")!, .seconds(7200))])  // a refresh with a longer TTL
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set garden_dns4").contains { $0.contains("198.51.100.20 timeout 2h") }, "\(block(text, "set garden_dns4"))")
+        #expect(block(text, "set garden_dns6").contains { $0.contains("2001:db8:2::20 timeout 1m") })
+    }
+
+    @Test("networks: parsed with their prefix, host bits refused, ranges computed")
+    func networks() {
+        #expect(IPNetwork("203.0.113.0/24")?.description == "203.0.113.0/24")
+        #expect(IPNetwork("203.0.113.5")?.description == "203.0.113.5")
+        #expect(IPNetwork("203.0.113.5/24") == nil, "host bits set")
+        #expect(IPNetwork("203.0.113.0/33") == nil && IPNetwork("203.0.113.0/") == nil && IPNetwork("203.0.113.0/+8") == nil)
+        #expect(IPNetwork("2001:db8::/32")?.end == [0x20, 0x01, 0x0d, 0xb9] + [UInt8](repeating: 0, count: 12))
+        #expect(IPNetwork("255.255.255.0/24")?.end == nil, "reaches the last address")
+        #expect(IPNetwork("198.51.100.8/31")?.end == [198, 51, 100, 10])
     }
 
     @Test("install replaces a stale table in one transaction")

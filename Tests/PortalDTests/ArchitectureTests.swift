@@ -28,6 +28,7 @@ struct ArchitectureTests {
     static let facing = [
         "CMicroHTTPD": "HTTPServer/MicroHTTPD.swift", "CCurl": "Outbox/CurlTransport.swift",
         "COpenSSL": "Crypto/Crypto.swift", "CNetfilter": "Firewall/Netfilter.swift", "CQRencode": "PortalD/Guest/QRCode.swift",
+        "CResolv": "PortalD/Daemon/HostResolver.swift",
     ]
 
     @Test("only the one file facing a C library imports it, and only internally")

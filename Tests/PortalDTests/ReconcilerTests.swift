@@ -59,6 +59,7 @@ struct ReconcilerTests {
             func setDeviceRules(_ rules: DeviceRules) throws { try memory.setDeviceRules(rules) }
             var deviceRules: DeviceRules { memory.deviceRules }
             func inventory() throws -> [(set: String, elements: Int)]? { try memory.inventory() }
+            func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws { try memory.addGardenAddresses(addresses) }
         }
         let firewall = FailsOnce()
         let (service, _) = try make(firewall)

@@ -52,6 +52,7 @@ final class FaultyFirewall: Firewall {
     func setDeviceRules(_ rules: DeviceRules) throws { try memory.setDeviceRules(rules); try check() }  // kept, as the real one does
     var deviceRules: DeviceRules { memory.deviceRules }
     func inventory() throws -> [(set: String, elements: Int)]? { try memory.inventory() }
+    func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws { try memory.addGardenAddresses(addresses) }
 }
 
 func temporaryStore() throws -> (Store, String) {

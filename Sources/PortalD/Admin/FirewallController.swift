@@ -32,6 +32,20 @@ public struct FirewallStatusView: Codable, Sendable {
         }
     }
 
+    /// `[firewall] walled_garden`, and the dnsmasq line for its host names.
+    public struct GardenView: Codable, Sendable {
+        public var networks: [String]
+        public var hosts: [String]
+        public var dnsmasq: String?
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(networks, forKey: .networks)
+            try container.encode(hosts, forKey: .hosts)
+            try container.encode(dnsmasq, forKey: .dnsmasq)  // null, not absent
+        }
+    }
+
     public var backend: String
     public var table: String
     /// Whether the table is there (always false with `backend = "none"`, which has none).
@@ -39,12 +53,13 @@ public struct FirewallStatusView: Codable, Sendable {
     public var sets: [SetCount]
     public var trusted: [String]
     public var blocked: [String]
+    public var walledGarden: GardenView
     public var lastReconcile: ReconcileView?
     /// The last reconciliation that changed something.
     public var lastRepair: ReconcileView?
 
     enum CodingKeys: String, CodingKey {
-        case backend, table, installed, sets, trusted, blocked, lastReconcile = "last_reconcile", lastRepair = "last_repair"
+        case backend, table, installed, sets, trusted, blocked, walledGarden = "walled_garden", lastReconcile = "last_reconcile", lastRepair = "last_repair"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -55,6 +70,7 @@ public struct FirewallStatusView: Codable, Sendable {
         try container.encode(sets, forKey: .sets)
         try container.encode(trusted, forKey: .trusted)
         try container.encode(blocked, forKey: .blocked)
+        try container.encode(walledGarden, forKey: .walledGarden)
         try container.encode(lastReconcile, forKey: .lastReconcile)  // null, not absent
         try container.encode(lastRepair, forKey: .lastRepair)
     }
@@ -65,6 +81,7 @@ struct FirewallStatus: Sendable {
     let sessions: SessionService
     let backend: String
     let table: String
+    var garden = Config.WalledGarden()
 
     func view() throws -> FirewallStatusView {
         let captures = backend != "none"
@@ -76,6 +93,7 @@ struct FirewallStatus: Sendable {
             backend: backend, table: table, installed: inventory != nil,
             sets: (inventory ?? []).map { FirewallStatusView.SetCount(name: $0.set, elements: $0.elements) },
             trusted: rules.trusted.sorted().map(\.description), blocked: rules.blocked.sorted().map(\.description),
+            walledGarden: .init(networks: garden.networks.map(\.description), hosts: garden.hosts, dnsmasq: garden.dnsmasqLine(table: table)),
             lastReconcile: records.last.map(FirewallStatusView.ReconcileView.init), lastRepair: records.lastRepair.map(FirewallStatusView.ReconcileView.init))
     }
 }

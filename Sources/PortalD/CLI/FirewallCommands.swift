@@ -28,7 +28,10 @@ struct FirewallCommand: AsyncParsableCommand {
                 lines += ["", TextTable.render(["SET", "ELEMENTS"], status.sets.map { [$0.name, String($0.elements)] })]
             }
             lines += ["", "trusted: " + (status.trusted.isEmpty ? "none" : status.trusted.joined(separator: ", ")),
-                      "blocked: " + (status.blocked.isEmpty ? "none" : status.blocked.joined(separator: ", ")), ""]
+                      "blocked: " + (status.blocked.isEmpty ? "none" : status.blocked.joined(separator: ", ")),
+                      "walled garden: " + (status.walledGarden.networks + status.walledGarden.hosts).joined(separator: ", ").ifEmpty("none")]
+            if let dnsmasq = status.walledGarden.dnsmasq { lines.append("  dnsmasq: \(dnsmasq)") }
+            lines.append("")
             lines.append("last reconcile: " + (status.lastReconcile.map(describe) ?? "not yet"))
             lines.append("last repair: " + (status.lastRepair.map(describe) ?? "none"))
             return lines.joined(separator: "\n")
@@ -43,4 +46,8 @@ struct FirewallCommand: AsyncParsableCommand {
             return "\(RFC3339.string(record.at)) (\(record.cause)): " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
         }
     }
+}
+
+extension String {
+    fileprivate func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
 }

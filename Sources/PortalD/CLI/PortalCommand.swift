@@ -97,6 +97,10 @@ struct CheckConfig: AsyncParsableCommand {
                 print("note: [arrivals] public_url is not set; check-in links will use the portal's URL, reachable only on the hotel's WiFi")
             }
             print("\(options.config): ok (site \(config.site.id), portal \(config.portal.listen), firewall \(config.firewall.backend.rawValue), time zone \(config.site.timeZone.identifier)\(branding))")
+            if let line = config.firewall.walledGarden.dnsmasqLine(table: config.firewall.table) {
+                // The gateway's resolver adds the garden's addresses as it answers for them (portald also resolves them itself).
+                print("dnsmasq, for the walled garden's host names: \(line)")
+            }
         }
     }
 }

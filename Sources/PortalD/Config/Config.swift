@@ -1,4 +1,5 @@
 import Arrivals
+import Firewall
 import Foundation
 import HTTPServer
 import Outbox
@@ -47,6 +48,21 @@ public struct Config: Sendable {
         public var table: String
         /// How often the kernel's sets are compared with the sessions and repaired.
         public var reconcileSeconds: Int
+        /// What guests reach before login: networks, and host names (resolved by portald and by dnsmasq).
+        public var walledGarden = WalledGarden()
+    }
+
+    /// `[firewall] walled_garden`: addresses or networks (either family) and host names.
+    public struct WalledGarden: Sendable, Equatable {
+        public var networks: [IPNetwork] = []
+        public var hosts: [String] = []
+
+        /// The dnsmasq line that puts the hosts' addresses into the table's sets as the
+        /// gateway's resolver answers for them (nil without host names).
+        public func dnsmasqLine(table: String) -> String? {
+            guard !hosts.isEmpty else { return nil }
+            return "nftset=/\(hosts.joined(separator: "/"))/4#inet#\(table)#garden_dns4,6#inet#\(table)#garden_dns6"
+        }
     }
 
     public struct Store: Sendable {

@@ -126,7 +126,8 @@ extension Config {
                 maxBodyBytes: try portal.int("max_body_bytes", default: 64 * 1024, range: 1024...(16 * 1024 * 1024))),
             firewall: .init(backend: backend,
                             table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'"),
-                            reconcileSeconds: try firewall.int("reconcile_seconds", default: 30, range: 1...3600)),
+                            reconcileSeconds: try firewall.int("reconcile_seconds", default: 30, range: 1...3600),
+                            walledGarden: try firewall.walledGarden()),
             store: .init(path: storePath, synchronous: try store.enumeration("synchronous", default: StoreDurability.full)),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens,
                          rateLimitPerMinute: try admin.int("rate_limit_per_minute", default: 60, range: 1...1_000_000),
@@ -181,6 +182,38 @@ public enum AdminScope {
 }
 
 extension TableReader {
+    /// `[firewall] walled_garden = ["203.0.113.0/24", "2001:db8:2::/64", "pay.example.com"]`: each entry an
+    /// address, a network or a host name, each named when it is none of them.
+    func walledGarden() throws -> Config.WalledGarden {
+        var garden = Config.WalledGarden()
+        for text in try optionalStringArray("walled_garden") ?? [] {
+            if let network = IPNetwork(text) {
+                guard network.prefixLength >= 8 else {
+                    throw ConfigError("\(name("walled_garden")): \"\(text)\" opens too much before login (a prefix of at least /8)")
+                }
+                garden.networks.append(network)
+            } else if Self.isHostName(text) {
+                garden.hosts.append(text.lowercased())
+            } else if text.contains("/"), let address = text.split(separator: "/").first, IPAddress(String(address)) != nil {
+                throw ConfigError("\(name("walled_garden")): \"\(text)\" is not a network: its host bits must be zero, or its prefix is out of range")
+            } else {
+                throw ConfigError("\(name("walled_garden")): \"\(text)\" is not an address, a network (203.0.113.0/24) or a host name (pay.example.com)")
+            }
+        }
+        return garden
+    }
+
+    /// Letters, digits and hyphens in dot-separated labels of 1–63 characters, at least two
+    /// labels, 253 characters at most, not all digits (which would be a mistyped address).
+    static func isHostName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.utf8.count <= 253 && labels.count >= 2 && !text.allSatisfy({ $0.isNumber || $0 == "." })
+            && labels.allSatisfy { label in
+                (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                    && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
+    }
+
     /// `[arrivals] trusted_proxies = ["192.0.2.5", "2001:db8::5"]`: addresses, each named when it is not one.
     func trustedProxies() throws -> [String] {
         try (optionalStringArray("trusted_proxies") ?? []).map { text in

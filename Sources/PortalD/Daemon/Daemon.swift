@@ -38,10 +38,12 @@ public enum Daemon {
             guard let portalAddress = IPv4Address(config.portal.captureAddress) else {
                 throw ConfigError("[portal] listen: \(config.portal.captureAddress) is not an IPv4 address")
             }
-            firewall = try NFTablesFirewall(settings: CaptureSettings(
+            var capture = CaptureSettings(
                 table: config.firewall.table, lanInterface: config.portal.lanInterface,
                 portalAddress: portalAddress, portalPort: config.portal.listen.port,
-                portalAddress6: config.portal.listenIPv6.flatMap { IPv6Address($0.host) }, portalPort6: config.portal.listenIPv6?.port))
+                portalAddress6: config.portal.listenIPv6.flatMap { IPv6Address($0.host) }, portalPort6: config.portal.listenIPv6?.port)
+            capture.walledGarden = config.firewall.walledGarden.networks
+            firewall = try NFTablesFirewall(settings: capture)
         case .none:
             logger.warning("firewall backend \"none\": guests are not captured; logins are recorded only")
             firewall = MemoryFirewall()
@@ -97,7 +99,8 @@ public enum Daemon {
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
                                  inbound: inbound,
-                                 firewall: FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table),
+                                 firewall: FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table,
+                                                          garden: config.firewall.walledGarden),
                                  health: { healthStatus.latest },
                                  throttle: throttle, logger: logger)
             func portalListener(_ listen: ListenAddress) throws -> HTTPServer {
@@ -169,7 +172,9 @@ public enum Daemon {
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger,
                                         purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
-                                        followStays: followStays, neighbours: watchedNeighbours)
+                                        followStays: followStays, neighbours: watchedNeighbours,
+                                        garden: config.firewall.backend == .nftables && !config.firewall.walledGarden.hosts.isEmpty
+                                            ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil)
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

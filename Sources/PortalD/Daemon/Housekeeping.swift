@@ -29,6 +29,8 @@ struct Housekeeping: Service {
     /// The LAN's neighbour entries, for the address watcher (`SessionService.bindAddresses`):
     /// every tick, so a device's new address is online within seconds.
     var neighbours: (@Sendable () throws -> [Neighbour])?
+    /// The walled garden's host names, resolved again as their TTLs run out (every tick asks which are due).
+    var garden: GardenHosts?
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -59,6 +61,9 @@ struct Housekeeping: Service {
                         } catch {
                             logger.error("moving the stays' WiFi with their reservations failed; retrying in a minute", metadata: ["error": "\(error)"])
                         }
+                    }
+                    if let garden {
+                        _ = try? await workers.run { garden.refresh() }  // it logs its own failures
                     }
                     if let neighbours {
                         do {
