@@ -5,15 +5,32 @@ public struct AuthorizedDevice: Hashable, Sendable {
     public var address: IPAddress
     /// How long the kernel keeps the element; `nil` keeps it until removed.
     public var timeout: Duration?
+    /// The bandwidth tier whose rate the address is held to (nil, or a tier without a rate: none).
+    public var tier: String?
 
-    public init(mac: MACAddress, address: IPAddress, timeout: Duration?) {
+    public init(mac: MACAddress, address: IPAddress, timeout: Duration?, tier: String? = nil) {
         self.mac = mac
         self.address = address
         self.timeout = timeout
+        self.tier = tier
     }
 
-    public init(mac: MACAddress, ipv4: IPv4Address, timeout: Duration?) {
-        self.init(mac: mac, address: .v4(ipv4), timeout: timeout)
+    public init(mac: MACAddress, ipv4: IPv4Address, timeout: Duration?, tier: String? = nil) {
+        self.init(mac: mac, address: .v4(ipv4), timeout: timeout, tier: tier)
+    }
+}
+
+/// A rate a device's traffic is held to, in each direction (nil: not limited).
+public struct BandwidthTier: Hashable, Sendable {
+    /// `[a-z][a-z0-9_]{0,15}`: it names the tier's sets.
+    public var name: String
+    public var downBytesPerSecond: UInt64?
+    public var upBytesPerSecond: UInt64?
+
+    public init(name: String, downBytesPerSecond: UInt64?, upBytesPerSecond: UInt64?) {
+        self.name = name
+        self.downBytesPerSecond = downBytesPerSecond
+        self.upBytesPerSecond = upBytesPerSecond
     }
 }
 
@@ -32,6 +49,8 @@ public struct CaptureSettings: Hashable, Sendable {
     public var portalPort6: UInt16
     /// Networks guests reach before login (a payment provider, the hotel's site).
     public var walledGarden: [IPNetwork] = []
+    /// Bandwidth tiers with a rate in either direction.
+    public var tiers: [BandwidthTier] = []
 
     public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16,
                 portalAddress6: IPv6Address? = nil, portalPort6: UInt16? = nil) {

@@ -25,7 +25,7 @@ public final class NFTablesFirewall: Firewall {
         // add + delete + add: replaces a stale table (after a crash) in the same
         // transaction, so guests are never left without a capture in between.
         var messages: [NetfilterMessage] = [.newTable(table), .deleteTable(table), .newTable(table)]
-        messages += Ruleset.sets.map { .newSet(table: table, $0) }
+        messages += (Ruleset.sets + tierSets.map(\.spec)).map { .newSet(table: table, $0) }
         messages += Ruleset.chains.map { .newChain(table: table, $0) }
         messages += Ruleset.rules(for: settings).map { .newRule(table: table, $0) }
         messages += addMessages(devices)
@@ -78,6 +78,9 @@ public final class NFTablesFirewall: Firewall {
         try socket.commit(messages)
     }
 
+    /// The tiers' sets (those with a rate), from the settings.
+    private var tierSets: [(tier: BandwidthTier, up: Bool, family: Ruleset.Family, spec: Ruleset.SetSpec)] { Ruleset.tierSets(settings.tiers) }
+
     public func setDeviceRules(_ rules: DeviceRules) throws {
         self.rules.withLock { $0 = rules }
         do {
@@ -91,7 +94,7 @@ public final class NFTablesFirewall: Firewall {
 
     public func inventory() throws -> [(set: String, elements: Int)]? {
         do {
-            return try Ruleset.sets.map { ($0.name, try socket.counters(table: settings.table, set: $0.name).count) }
+            return try (Ruleset.sets + tierSets.map(\.spec)).map { ($0.name, try socket.counters(table: settings.table, set: $0.name).count) }
         } catch let error as FirewallError where error.errno == ENOENT {
             return nil
         }
@@ -206,6 +209,12 @@ public final class NFTablesFirewall: Firewall {
             messages += [sets.up, sets.down].flatMap { set in
                 chunks(counted).map { NetfilterMessage.newElements(table: settings.table, set: set, $0) }
             }
+            // Into its tier's sets, for as long as its access.
+            for (tier, _, setFamily, spec) in tierSets where setFamily == family {
+                let limited = counting.filter { $0.tier == tier.name && Self.family(of: $0.address) == family }
+                    .map { SetElement(key: $0.address.bytes, timeoutMilliseconds: Self.milliseconds($0.timeout)) }
+                messages += chunks(limited).map { .newElements(table: settings.table, set: spec.name, $0) }
+            }
         }
         return messages
     }
@@ -220,6 +229,13 @@ public final class NFTablesFirewall: Firewall {
             let counting = Set(access.map(\.address)).sorted().map(\.bytes)  // deleting one twice would fail the transaction
             messages += [sets.up, sets.down].flatMap { set in
                 chunks(counting).map { NetfilterMessage.deleteElements(table: settings.table, set: set, $0) }
+            }
+            // Out of whichever tier it was in: added first, so the delete finds it in every one.
+            for (_, _, setFamily, spec) in tierSets where setFamily == family {
+                messages += chunks(counting).flatMap { chunk -> [NetfilterMessage] in
+                    [.newElements(table: settings.table, set: spec.name, chunk.map { SetElement(key: $0) }),
+                     .deleteElements(table: settings.table, set: spec.name, chunk)]
+                }
             }
         }
         return messages

@@ -79,7 +79,8 @@ final class NetfilterSocket: Sendable {
             }
 
             let chars = scratch.assumingMemoryBound(to: CChar.self)
-            append(nftnl_batch_begin(chars, nextSequence()))
+            let begin = nextSequence()
+            append(nftnl_batch_begin(chars, begin))
             for message in messages {
                 let sequence = nextSequence()
                 append(try Self.encode(message, into: chars, sequence: sequence))
@@ -91,7 +92,8 @@ final class NetfilterSocket: Sendable {
             guard sent == batch.count else {
                 throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(errno)))")
             }
-            try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending)
+            try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending,
+                                     batch: (begin, messages.first?.summary ?? "an empty transaction"))
         }
     }
 
@@ -136,7 +138,7 @@ final class NetfilterSocket: Sendable {
                     case NLMSG_ERROR:
                         let error = portald_nlmsg_error(current)
                         if error != 0 {
-                            throw FirewallError("nftables refused \"list set inet \(table) \(setName)\": \(String(cString: strerror(-error)))", errno: -error)
+                            throw Self.refusal("list set inet \(table) \(setName)", errno: -error)
                         }
                     default:
                         result += Self.parseCounters(current)
@@ -170,7 +172,10 @@ final class NetfilterSocket: Sendable {
 
     /// Reads one NLMSG_ERROR per message; the kernel queues them all before `sendmsg`
     /// returns, so a short wait only guards against a lost reply.
-    private func readAcknowledgements(socket: OpaquePointer, buffer: UnsafeMutableRawPointer, pending: inout [UInt32: String]) throws {
+    /// `batch`: the batch's begin message and what it starts with. The kernel refuses a whole
+    /// batch (no CAP_NET_ADMIN) with one error to that message and acknowledges nothing else.
+    private func readAcknowledgements(socket: OpaquePointer, buffer: UnsafeMutableRawPointer, pending: inout [UInt32: String],
+                                      batch: (sequence: UInt32, first: String)) throws {
         let capacity = Self.receiveCapacity
         var failure: (errno: Int32, message: String)?
         var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(socket), events: Int16(POLLIN), revents: 0)
@@ -191,14 +196,24 @@ final class NetfilterSocket: Sendable {
                     let error = portald_nlmsg_error(current)
                     if let summary = pending.removeValue(forKey: sequence), error != 0, failure == nil {
                         failure = (-error, summary)
+                    } else if sequence == batch.sequence, error != 0 {
+                        failure = (-error, batch.first)
+                        pending.removeAll()
                     }
                 }
                 message = UnsafePointer(mnl_nlmsg_next(current, &remaining))
             }
         }
         if let failure {
-            throw FirewallError("nftables refused \"\(failure.message)\": \(String(cString: strerror(failure.errno)))", errno: failure.errno)
+            throw Self.refusal(failure.message, errno: failure.errno)
         }
+    }
+
+    /// What the kernel refused, and why; the one cause IT can fix at once (the process
+    /// lacks the capability) is named.
+    static func refusal(_ what: String, errno: Int32) -> FirewallError {
+        let hint = errno == EPERM ? " (portald needs CAP_NET_ADMIN: run it as root, or as the unit does with AmbientCapabilities=CAP_NET_ADMIN)" : ""
+        return FirewallError("nftables refused \"\(what)\": \(String(cString: strerror(errno)))\(hint)", errno: errno)
     }
 
     // MARK: - Encoding
@@ -243,6 +258,7 @@ final class NetfilterSocket: Sendable {
         case .newSet(let tableName, let spec):
             let set = setObject(table: tableName, name: spec.name)
             defer { nftnl_set_free(set) }
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), spec.id)  // the kernel requires one
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue),
                               (spec.timeout ? UInt32(NFT_SET_TIMEOUT.rawValue) : 0) | (spec.interval ? UInt32(NFT_SET_INTERVAL.rawValue) : 0))
             if let timeout = spec.defaultTimeoutMilliseconds {
@@ -252,6 +268,15 @@ final class NetfilterSocket: Sendable {
             nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), spec.keyLength)
             if spec.counter {
                 nftnl_set_add_expr(set, nftnl_expr_alloc("counter"))  // every element gets its own counter
+            }
+            if let limit = spec.limit {  // every element gets its own `limit rate over …`: a bandwidth tier
+                let e = nftnl_expr_alloc("limit")!
+                nftnl_expr_set_u64(e, UInt16(NFTNL_EXPR_LIMIT_RATE), limit.bytesPerSecond)
+                nftnl_expr_set_u64(e, UInt16(NFTNL_EXPR_LIMIT_UNIT), 1)
+                nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_LIMIT_BURST), limit.burstBytes)
+                nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_LIMIT_TYPE), UInt32(NFT_LIMIT_PKT_BYTES.rawValue))
+                nftnl_expr_set_u32(e, UInt16(NFTNL_EXPR_LIMIT_FLAGS), UInt32(NFT_LIMIT_F_INV.rawValue))
+                nftnl_set_add_expr(set, e)
             }
             let nlh = header(buffer, NFT_MSG_NEWSET, flags: NLM_F_CREATE, sequence)
             nftnl_set_nlmsg_build_payload(nlh, set)

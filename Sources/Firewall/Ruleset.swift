@@ -72,6 +72,31 @@ enum Ruleset {
         var interval = false
         /// The timeout of an element added without one (by dnsmasq).
         var defaultTimeoutMilliseconds: UInt64?
+        /// Each element polices its address's traffic to this rate (a tier's sets).
+        var limit: (bytesPerSecond: UInt64, burstBytes: UInt32)?
+    }
+
+    /// A tier's sets: one a direction and family, each element limited to the tier's rate.
+    /// `tier_<name>_up4` holds the addresses whose uploads are limited, and so on.
+    static func tierSets(_ tiers: [BandwidthTier]) -> [(tier: BandwidthTier, up: Bool, family: Family, spec: SetSpec)] {
+        let sets = tiers.flatMap { tier -> [(BandwidthTier, Bool, Family, SetSpec)] in
+            [(true, tier.upBytesPerSecond), (false, tier.downBytesPerSecond)].flatMap { up, rate -> [(BandwidthTier, Bool, Family, SetSpec)] in
+                guard let rate else { return [] }
+                // A quarter second of traffic as burst: TCP keeps close to the rate instead of collapsing on each drop.
+                let limit = (bytesPerSecond: rate, burstBytes: UInt32(clamping: max(rate / 4, 16_384)))
+                return Family.allCases.map { family in
+                    let name = "tier_\(tier.name)_\(up ? "up" : "down")\(family == .ipv4 ? "4" : "6")"
+                    return (tier, up, family, SetSpec(name: name, id: 0, keyType: family == .ipv4 ? 7 : 8, keyLength: family == .ipv4 ? 4 : 16,
+                                                      counter: false, limit: limit))
+                }
+            }
+        }
+        // Ids after the fixed sets', in order: what rules in the same transaction refer to.
+        return sets.enumerated().map { index, entry in
+            var spec = entry.3
+            spec.id = 100 + UInt32(index)
+            return (entry.0, entry.1, entry.2, spec)
+        }
     }
 
     /// nft's type ids: ipv4_addr 7, ipv6_addr 8, ether_addr 9; a concatenation packs 6 bits a field.
@@ -211,6 +236,17 @@ enum Ruleset {
             // once); a trusted one everything, its uploads uncounted.
             Rule(chain: "forward_guests", expressions: lan + macLookup(blockedSet, id: 8) + [.rejectAdminProhibited]),
             Rule(chain: "forward_guests", expressions: lan + macLookup(trustedSet, id: 7) + [.verdict(.accept)]),
+        ]
+        // Bandwidth tiers: a packet over its address's rate is dropped (before it is counted).
+        // One rule a tier, direction and family, however many devices the tier has.
+        for (_, up, family, spec) in tierSets(settings.tiers) {
+            let which = up ? interface(.iifname, settings.lanInterface) : interface(.oifname, settings.lanInterface)
+            let offset: UInt32 = family == .ipv4 ? (up ? 12 : 16) : (up ? 8 : 24)
+            rules.append(Rule(chain: "forward_guests", expressions: which + address(family, offset: offset) + [
+                .lookup(set: spec.name, setID: spec.id, register: Register.r1), .verdict(.drop),
+            ]))
+        }
+        rules += [
             Rule(chain: "forward_guests", expressions: interface(.oifname, settings.lanInterface) + address(.ipv4, offset: 16) + [
                 .lookup(set: downloadSet, setID: 3, register: Register.r1),
             ]),

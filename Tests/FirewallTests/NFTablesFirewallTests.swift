@@ -199,6 +199,38 @@ struct NFTablesFirewallTests {
         #expect(block(text, "set garden_dns6").contains { $0.contains("2001:db8:2::20 timeout 1m") })
     }
 
+    @Test("bandwidth tiers: a set a direction and family with the tier's rate on every element, one rule each; a device moves in and out")
+    func tiers() throws {
+        let namespace = try Namespace(Namespace.uniqueName("tiers"))
+        defer { namespace.destroy() }
+        var tiered = settings
+        tiered.tiers = [BandwidthTier(name: "slow", downBytesPerSecond: 250_000, upBytesPerSecond: nil)]
+        let firewall = try namespace.enter { [tiered] in try NFTablesFirewall(settings: tiered) }
+        try firewall.install(devices: [])
+        let phone = AuthorizedDevice(mac: MACAddress("02:00:00:00:00:10")!, ipv4: IPv4Address("192.0.2.10")!, timeout: .seconds(600), tier: "slow")
+        try firewall.authorize(phone)
+        var text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        let down4 = block(text, "set tier_slow_down4")
+        #expect(down4.contains("limit rate over 250000 bytes/second burst 62500 bytes"), "\(down4)")
+        #expect(down4.contains { $0.contains("192.0.2.10 limit rate over 250000 bytes/second burst 62500 bytes timeout 10m") }, "\(down4)")
+        #expect(!text.contains("set tier_slow_up4"), "no upload rate: no upload sets")
+        let forward = block(text, "chain forward_guests")
+        #expect(forward.contains("oifname \"lan0\" ip daddr @tier_slow_down4 drop") && forward.contains("oifname \"lan0\" ip6 daddr @tier_slow_down6 drop"))
+        #expect(forward.firstIndex(of: "oifname \"lan0\" ip daddr @tier_slow_down4 drop")! < forward.firstIndex(of: "oifname \"lan0\" ip daddr @acct_down")!,
+                "a dropped packet is not counted")
+        // Authorized again without a tier, then deauthorized: out of the tier's set each time.
+        var unlimited = phone
+        unlimited.tier = nil
+        try firewall.authorize(unlimited)
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(!block(text, "set tier_slow_down4").contains { $0.contains("192.0.2.10") })
+        try firewall.authorize(phone)
+        try firewall.update(removing: [phone.key], adding: [])
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(!block(text, "set tier_slow_down4").contains { $0.contains("192.0.2.10") })
+        #expect(try firewall.inventory()?.contains { $0.set == "tier_slow_down6" } == true)
+    }
+
     @Test("networks: parsed with their prefix, host bits refused, ranges computed")
     func networks() {
         #expect(IPNetwork("203.0.113.0/24")?.description == "203.0.113.0/24")

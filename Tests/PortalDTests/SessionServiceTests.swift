@@ -143,7 +143,7 @@ struct SessionServiceTests {
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("session"))
             #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
-                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites", "v14: WAL restart", "v15: device rules"])
+                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites", "v14: WAL restart", "v15: device rules", "v16: session tier"])
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.

@@ -70,10 +70,11 @@ enum AdminSchemas {
             "Subject": ["type": "object", "nullable": true, "required": ["type", "id"],
                         "properties": ["type": ["type": "string", "enum": ["reservation", "code"]], "id": string]],
             "Client": object([
-                "session_id": string, "mac": string, "ipv4": nullable(string), "ipv6": ["type": "array", "items": string], "subject": ref("Subject"),
+                "session_id": string, "mac": string, "ipv4": nullable(string), "ipv6": ["type": "array", "items": string], "tier": nullable(string),
+                "subject": ref("Subject"),
                 "method": ["type": "string", "enum": .array(Session.Method.allCases.map { .string($0.rawValue) })],
                 "started_at": time, "expires_at": time, "seconds_remaining": integer,
-            ], required: ["session_id", "mac", "ipv4", "ipv6", "method", "subject", "started_at", "expires_at", "seconds_remaining"]),
+            ], required: ["session_id", "mac", "ipv4", "ipv6", "tier", "method", "subject", "started_at", "expires_at", "seconds_remaining"]),
             "ClientList": object(["clients": ["type": "array", "items": ref("Client")]], required: ["clients"]),
             "DeviceRule": object([
                 "mac": string, "rule": ["type": "string", "enum": ["trusted", "blocked"]], "note": nullable(string), "created_at": time,

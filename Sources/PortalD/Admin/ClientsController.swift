@@ -12,13 +12,15 @@ public struct ClientView: Codable, Sendable, Equatable {
     /// Every IPv6 address the device's session covers (the address watcher adds new ones).
     public var ipv6: [String]
     public var method: String
+    /// Its `[[firewall.tiers]]` (null: none).
+    public var tier: String?
     public var subject: SessionSubject?
     public var startedAt: Date
     public var expiresAt: Date
     public var secondsRemaining: Int
 
     enum CodingKeys: String, CodingKey {
-        case sessionID = "session_id", mac, ipv4, ipv6, method, subject, startedAt = "started_at", expiresAt = "expires_at", secondsRemaining = "seconds_remaining"
+        case sessionID = "session_id", mac, ipv4, ipv6, method, tier, subject, startedAt = "started_at", expiresAt = "expires_at", secondsRemaining = "seconds_remaining"
     }
 
     init(_ session: Session, now: Date) {
@@ -27,6 +29,7 @@ public struct ClientView: Codable, Sendable, Equatable {
         ipv4 = session.ipv4?.description
         ipv6 = session.device.ipv6.map(\.description)
         method = session.method.rawValue
+        tier = session.tier
         subject = session.subject
         startedAt = session.startedAt
         expiresAt = session.expiresAt
@@ -40,6 +43,7 @@ public struct ClientView: Codable, Sendable, Equatable {
         try container.encode(ipv4, forKey: .ipv4)  // null, not absent
         try container.encode(ipv6, forKey: .ipv6)
         try container.encode(method, forKey: .method)
+        try container.encode(tier, forKey: .tier)
         try container.encode(subject, forKey: .subject)  // null, not absent: the field is always there
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(expiresAt, forKey: .expiresAt)

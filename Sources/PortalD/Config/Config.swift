@@ -24,8 +24,10 @@ public struct Config: Sendable {
     public struct Portal: Sendable {
         public var listen: ListenAddress
         /// The portal's IPv6 listener on the LAN, where captured IPv6 TCP/80 is sent; without
-        /// one, IPv6 web traffic is reset and phones find the portal over IPv4.
+        /// one, IPv6 web traffic is refused and phones find the portal over IPv4.
         public var listenIPv6: ListenAddress?
+        /// The tier of a terms login and of staff's `auth` (nil: no limits).
+        public var tier: String?
         /// What guests' browsers are sent to; its host:port identifies requests for the portal itself.
         public var publicURL: URL
         public var lanInterface: String
@@ -50,6 +52,24 @@ public struct Config: Sendable {
         public var reconcileSeconds: Int
         /// What guests reach before login: networks, and host names (resolved by portald and by dnsmasq).
         public var walledGarden = WalledGarden()
+        /// `[[firewall.tiers]]`: what a session may use.
+        public var tiers: [Tier] = []
+    }
+
+    /// A tier of service: rates (kernel-enforced), a byte quota and an idle timeout.
+    public struct Tier: Sendable, Equatable {
+        public var name: String
+        public var downKbps: Int?
+        public var upKbps: Int?
+        /// Bytes both ways together; the session ends (reason `quota`) once used.
+        public var quotaBytes: Int64?
+        /// The session ends (reason `idle`) when its counters have not moved for this long.
+        public var idleMinutes: Int?
+
+        public var bandwidth: BandwidthTier? {
+            guard downKbps != nil || upKbps != nil else { return nil }
+            return BandwidthTier(name: name, downBytesPerSecond: downKbps.map { UInt64($0) * 1000 / 8 }, upBytesPerSecond: upKbps.map { UInt64($0) * 1000 / 8 })
+        }
     }
 
     /// `[firewall] walled_garden`: addresses or networks (either family) and host names.
@@ -113,6 +133,8 @@ public struct Config: Sendable {
         public var wifiGraceMinutes = 120
         /// Devices a stay may have online, per adult or child.
         public var wifiDevicesPerGuest = 3
+        /// The tier of a stay's WiFi (default: `[portal] tier`).
+        public var wifiTier: String?
         /// A listener for online check-in alone (`/arrive…`, `/claim/…`), for the hotel's reverse proxy.
         public var listen: ListenAddress?
         /// Proxies whose `X-Forwarded-For` names the guest on that listener.

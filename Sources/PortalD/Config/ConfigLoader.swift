@@ -93,6 +93,17 @@ extension Config {
             listenIPv6 = address
         }
 
+        let tiers = try firewall.tiers()
+        func tier(_ reader: TableReader, _ key: String, default fallback: String? = nil) throws -> String? {
+            guard reader.has(key) else { return fallback }
+            let name = try reader.string(key)
+            guard tiers.contains(where: { $0.name == name }) else {
+                throw ConfigError("\(reader.name(key)): no [[firewall.tiers]] is named \"\(name)\"" + (tiers.isEmpty ? "" : " (there are: \(tiers.map(\.name).joined(separator: ", ")))"))
+            }
+            return name
+        }
+        let portalTier = try tier(portal, "tier")
+
         let adminListen = try admin.listenAddress("listen", default: "127.0.0.1:8081")
         let storePath = resolve(try store.string("path"))
         let tokenFile = resolve(try admin.string("token_file", default: URL(fileURLWithPath: storePath).deletingLastPathComponent().appendingPathComponent("admin.token").path))
@@ -117,7 +128,7 @@ extension Config {
         let config = Config(
             site: .init(id: siteID, name: try site.string("name"), timeZone: timeZone),
             portal: .init(
-                listen: listen, listenIPv6: listenIPv6, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
+                listen: listen, listenIPv6: listenIPv6, tier: portalTier, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
                 captureAddress: captureAddress,
                 threads: try portal.int("threads", default: 2, range: 1...64),
                 connectionTimeoutSeconds: try portal.int("connection_timeout_seconds", default: 15, range: 1...600),
@@ -127,7 +138,7 @@ extension Config {
             firewall: .init(backend: backend,
                             table: try firewall.string("table", default: "portald", matching: "^[A-Za-z_][A-Za-z0-9_]{0,63}$", hint: "letters, digits and '_'"),
                             reconcileSeconds: try firewall.int("reconcile_seconds", default: 30, range: 1...3600),
-                            walledGarden: try firewall.walledGarden()),
+                            walledGarden: try firewall.walledGarden(), tiers: tiers),
             store: .init(path: storePath, synchronous: try store.enumeration("synchronous", default: StoreDurability.full)),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens,
                          rateLimitPerMinute: try admin.int("rate_limit_per_minute", default: 60, range: 1...1_000_000),
@@ -146,6 +157,7 @@ extension Config {
                             checkoutTime: try arrivals.timeOfDay("checkout_time", default: TimeOfDay("12:00")!),
                             wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60)),
                             wifiDevicesPerGuest: try arrivals.int("wifi_devices_per_guest", default: 3, range: 1...20),
+                            wifiTier: try tier(arrivals, "wifi_tier", default: portalTier),
                             listen: arrivals.has("listen") ? try arrivals.listenAddress("listen") : nil,
                             trustedProxies: try arrivals.trustedProxies()),
             inbound: inbound,
@@ -182,6 +194,22 @@ public enum AdminScope {
 }
 
 extension TableReader {
+    /// `[[firewall.tiers]]`: a name (it names the tier's kernel sets), rates in kbit/s, a quota in MB
+    /// (both ways together) and an idle timeout in minutes; each optional but the name.
+    func tiers() throws -> [Config.Tier] {
+        var tiers: [Config.Tier] = []
+        for entry in try arrayOfTables("tiers") {
+            let name = try entry.string("name", matching: "^[a-z][a-z0-9_]{0,15}$", hint: "a lower-case letter, then up to 15 letters, digits or '_'")
+            guard !tiers.contains(where: { $0.name == name }) else { throw ConfigError("\(entry.name("name")): another tier is named \"\(name)\"") }
+            func optional(_ key: String, _ range: ClosedRange<Int>) throws -> Int? { entry.has(key) ? try entry.int(key, default: 0, range: range) : nil }
+            tiers.append(Config.Tier(name: name, downKbps: try optional("down_kbps", 64...10_000_000), upKbps: try optional("up_kbps", 64...10_000_000),
+                                     quotaBytes: try optional("quota_mb", 1...10_000_000).map { Int64($0) * 1_000_000 },
+                                     idleMinutes: try optional("idle_minutes", 1...(7 * 24 * 60))))
+            try entry.rejectUnknownKeys()
+        }
+        return tiers
+    }
+
     /// `[firewall] walled_garden = ["203.0.113.0/24", "2001:db8:2::/64", "pay.example.com"]`: each entry an
     /// address, a network or a host name, each named when it is none of them.
     func walledGarden() throws -> Config.WalledGarden {

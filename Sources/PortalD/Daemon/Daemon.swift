@@ -43,6 +43,7 @@ public enum Daemon {
                 portalAddress: portalAddress, portalPort: config.portal.listen.port,
                 portalAddress6: config.portal.listenIPv6.flatMap { IPv6Address($0.host) }, portalPort6: config.portal.listenIPv6?.port)
             capture.walledGarden = config.firewall.walledGarden.networks
+            capture.tiers = config.firewall.tiers.compactMap(\.bandwidth)
             firewall = try NFTablesFirewall(settings: capture)
         case .none:
             logger.warning("firewall backend \"none\": guests are not captured; logins are recorded only")
@@ -53,7 +54,8 @@ public enum Daemon {
         }
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         try await workers.run { try ManagedEndpoints(store: store, outbox: outbox).load() }
-        let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes, logger: logger)
+        let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes,
+                                      defaultTier: config.portal.tier, logger: logger)
         let restored = try await workers.run { try sessions.loadDeviceRules(); return try sessions.restore() }
         switch config.firewall.backend {
         case .nftables: logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "restored_sessions": "\(restored)"])
@@ -174,7 +176,11 @@ public enum Daemon {
                                         purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
                                         followStays: followStays, neighbours: watchedNeighbours,
                                         garden: config.firewall.backend == .nftables && !config.firewall.walledGarden.hosts.isEmpty
-                                            ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil)
+                                            ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil,
+                                        limits: Dictionary(uniqueKeysWithValues: config.firewall.tiers.compactMap { tier in
+                                            tier.quotaBytes != nil || tier.idleMinutes != nil
+                                                ? (tier.name, SessionLimits(quotaBytes: tier.quotaBytes, idle: tier.idleMinutes.map { .seconds($0 * 60) })) : nil
+                                        }))
         let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

@@ -31,6 +31,8 @@ struct Housekeeping: Service {
     var neighbours: (@Sendable () throws -> [Neighbour])?
     /// The walled garden's host names, resolved again as their TTLs run out (every tick asks which are due).
     var garden: GardenHosts?
+    /// Tiers' quotas and idle timeouts, by tier name; checked every tick when there are any.
+    var limits: [String: SessionLimits] = [:]
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -70,6 +72,13 @@ struct Housekeeping: Service {
                             _ = try await workers.run { try sessions.bindAddresses(from: neighbours()) }
                         } catch {
                             logger.error("binding devices' new addresses failed; retrying", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    if !limits.isEmpty {
+                        do {
+                            _ = try await workers.run { [limits] in try sessions.enforceLimits(limits) }
+                        } catch {
+                            logger.error("checking the tiers' quotas and idle timeouts failed; retrying", metadata: ["error": "\(error)"])
                         }
                     }
                     do {

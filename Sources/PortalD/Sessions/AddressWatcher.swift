@@ -60,7 +60,7 @@ extension SessionService {
                 }
                 owners.insert(neighbour.address)
                 let timeout = Duration.seconds(max(1, session.secondsRemaining(at: at)))
-                binding.append((session.id, AuthorizedDevice(mac: session.mac, address: neighbour.address, timeout: timeout)))
+                binding.append((session.id, AuthorizedDevice(mac: session.mac, address: neighbour.address, timeout: timeout, tier: session.tier)))
             }
         }
         return binding

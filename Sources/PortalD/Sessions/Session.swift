@@ -26,6 +26,10 @@ public struct Session: Sendable, Equatable {
         case addressReused = "address_reused"
         /// IT blocked the device (`portald block`).
         case blocked
+        /// Its tier's byte quota was used up.
+        case quota
+        /// Its counters had not moved for its tier's idle timeout.
+        case idle
     }
 
     public var id: String
@@ -34,6 +38,8 @@ public struct Session: Sendable, Equatable {
     public var method: Method
     /// Whom the access belongs to (a reservation, an access code), if anyone.
     public var subject: SessionSubject?
+    /// Its `[[firewall.tiers]]`: rates, quota, idle timeout (nil: none).
+    public var tier: String?
     public var startedAt: Date
     public var expiresAt: Date
     public var endedAt: Date?
@@ -51,6 +57,11 @@ public struct Session: Sendable, Equatable {
     public var ipv4: IPv4Address? { device.ipv4 }
     /// The session's elements of the authorized sets: one per address.
     var keys: [DeviceKey] { device.addresses.map { DeviceKey(mac: device.mac, address: $0) } }
+
+    /// The session's elements, each with `timeout`.
+    func elements(timeout: Duration?) -> [AuthorizedDevice] {
+        device.addresses.map { AuthorizedDevice(mac: device.mac, address: $0, timeout: timeout, tier: tier) }
+    }
 
     /// Adds bytes the kernel counted for this session's address.
     mutating func addTraffic(_ counted: TrafficCounters) {

@@ -7,7 +7,7 @@ struct SessionEventData: Encodable {
     let session: Session
 
     enum CodingKeys: String, CodingKey {
-        case sessionID = "session_id", mac, ipv4, ipv6, method, subject, startedAt = "started_at", expiresAt = "expires_at"
+        case sessionID = "session_id", mac, ipv4, ipv6, method, tier, subject, startedAt = "started_at", expiresAt = "expires_at"
         case reason, endedAt = "ended_at", durationSeconds = "duration_seconds", bytesUp = "bytes_up", bytesDown = "bytes_down"
     }
 
@@ -18,6 +18,7 @@ struct SessionEventData: Encodable {
         try container.encode(session.ipv4?.description, forKey: .ipv4)
         try container.encode(session.device.ipv6.map(\.description), forKey: .ipv6)  // those bound so far (the address watcher adds more)
         try container.encode(session.method.rawValue, forKey: .method)
+        try container.encode(session.tier, forKey: .tier)  // null without one
         try container.encode(session.subject, forKey: .subject)  // null when nobody in particular
         try container.encode(session.startedAt, forKey: .startedAt)
         guard let endedAt = session.endedAt else {

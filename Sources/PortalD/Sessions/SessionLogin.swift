@@ -18,16 +18,19 @@ extension SessionService {
     /// online; one more is refused (`limitReached`), checked in the write that would add it.
     @discardableResult
     public func login(mac: MACAddress, ipv4: IPv4Address, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        try login(mac: mac, address: .v4(ipv4), method: method, subject: subject, minutes: minutes, until: until, subjectLimit: subjectLimit)
+                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil, tier: String?? = .none) throws -> Session {
+        try login(mac: mac, address: .v4(ipv4), method: method, subject: subject, minutes: minutes, until: until, subjectLimit: subjectLimit, tier: tier)
     }
 
     /// `login` from either family: the device is bound to `address`, and the address
-    /// watcher (`bindAddresses`) adds the MAC's other addresses within seconds.
+    /// watcher (`bindAddresses`) adds the MAC's other addresses within seconds. `tier`:
+    /// the session's tier (`[[firewall.tiers]]`); not given, `[portal] tier`. A login
+    /// in another tier replaces the session.
     @discardableResult
     public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
-                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil) throws -> Session {
-        try changes.withLock { state in
+                      minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil, tier: String?? = .none) throws -> Session {
+        let tier = tier ?? defaultTier
+        return try changes.withLock { state in
             // Under the lock that rule changes take too: a block cannot slip in between.
             guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
             let started = now()
@@ -36,7 +39,7 @@ extension SessionService {
                 ?? until.map { Duration.seconds(Int(min(longest, max(1, $0.timeIntervalSince(started))).rounded(.up))) }
                 ?? sessionLength
             var session = Session(id: UUID().uuidString.lowercased(), device: DeviceBinding(mac: mac, addresses: [address]), method: method,
-                                  subject: subject, startedAt: started,
+                                  subject: subject, tier: tier, startedAt: started,
                                   expiresAt: started.addingTimeInterval(TimeInterval(length.components.seconds)))
             enum Outcome {
                 /// The running session, with `bound` when the address was new to it.
@@ -64,7 +67,7 @@ extension SessionService {
                                 // them leaves an element without a session, which restore() drops; a commit
                                 // that fails has it taken back (below). Replacing a session waits for the
                                 // commit, so the counters of an address never move to its new owner early.
-                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length)])
+                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length, tier: tier)])
                             }
                             return .commit
                         }
@@ -89,7 +92,7 @@ extension SessionService {
                     let replacesIPv4 = address.ipv4 != nil
                     if let current = ending.first, ending.count == 1, current.mac == mac,
                        current.device.addresses.contains(address) || !(replacesIPv4 && current.ipv4 != nil),
-                       current.method == method, current.subject == subject, current.expiresAt > started, minutes == nil,
+                       current.method == method, current.subject == subject, current.tier == tier, current.expiresAt > started, minutes == nil,
                        until.map({ abs($0.timeIntervalSince(current.expiresAt)) < 1 }) ?? true {
                         if current.device.addresses.contains(address) { return .kept(current, bound: nil, yielded: []) }
                         // At the cap, the oldest IPv6 address bound after the login makes room.
@@ -110,7 +113,7 @@ extension SessionService {
                         try SessionRecords.insert(address, of: current.id, in: db)
                         kept.device.addresses.append(address)
                         let timeout = Duration.seconds(max(1, current.secondsRemaining(at: started)))
-                        return .kept(kept, bound: AuthorizedDevice(mac: mac, address: address, timeout: timeout),
+                        return .kept(kept, bound: AuthorizedDevice(mac: mac, address: address, timeout: timeout, tier: tier),
                                      yielded: yielded + (evicted.map { [DeviceKey(mac: mac, address: $0)] } ?? []))
                     }
                     if let subjectLimit, let subject {
@@ -178,7 +181,7 @@ extension SessionService {
                     } else {
                         let timeout = length
                         try apply(&state, removing: ended.flatMap(\.keys) + yielded,
-                                  adding: session.device.addresses.map { AuthorizedDevice(mac: mac, address: $0, timeout: timeout) }, "authorize \(mac)")
+                                  adding: session.elements(timeout: timeout), "authorize \(mac)")
                     }
                     logger.info("session started", metadata: ["mac": "\(mac)", "address": "\(address)", "method": "\(method.rawValue)", "session": "\(session.id)"])
                     return session

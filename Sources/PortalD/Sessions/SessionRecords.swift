@@ -8,11 +8,11 @@ enum SessionRecords {
     static func insert(_ session: Session, in db: Database) throws {
         // Cached statements: a login runs these, and compiling them each time cost more than running them.
         try db.cachedStatement(sql: """
-            INSERT INTO session(id, mac, method, subject_type, subject_id, started_at, expires_at, ended_at, end_reason, bytes_up, bytes_down)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO session(id, mac, method, subject_type, subject_id, started_at, expires_at, ended_at, end_reason, bytes_up, bytes_down, tier)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [session.id, session.mac.description, session.method.rawValue, session.subject?.type, session.subject?.id,
                                      session.startedAt, session.expiresAt, session.endedAt, session.endReason?.rawValue,
-                                     session.bytesUp, session.bytesDown])
+                                     session.bytesUp, session.bytesDown, session.tier])
         for address in session.device.addresses {
             try insert(address, of: session.id, in: db)
         }
@@ -68,7 +68,7 @@ enum SessionRecords {
                 return address
             }
             return Session(id: id, device: DeviceBinding(mac: mac, addresses: bound), method: method,
-                           subject: SessionSubject(type: row["subject_type"], id: row["subject_id"]),
+                           subject: SessionSubject(type: row["subject_type"], id: row["subject_id"]), tier: row["tier"],
                            startedAt: row["started_at"], expiresAt: row["expires_at"], endedAt: row["ended_at"],
                            endReason: (row["end_reason"] as String?).flatMap(Session.EndReason.init(rawValue:)),
                            bytesUp: row["bytes_up"], bytesDown: row["bytes_down"])

@@ -65,8 +65,14 @@ public final class SessionService: Sendable {
         changes.withLock { ($0.lastReport, $0.lastRepair) }
     }
 
+    /// The tier a login gets unless it names one (`[portal] tier`).
+    let defaultTier: String?
+    /// For `enforceLimits`: each watched session's bytes and since when they stand still.
+    let activity = Mutex<[String: SessionActivity]>([:])
+
     public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
-                logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                defaultTier: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.defaultTier = defaultTier
         self.store = store
         self.firewall = firewall
         self.outbox = outbox
@@ -216,7 +222,7 @@ public final class SessionService: Sendable {
     private func desiredDevices() throws -> [AuthorizedDevice] {
         let at = now()
         return try store.pool.read { db in try SessionRecords.active("expires_at > ?", [at], in: db) }.flatMap { session in
-            session.device.addresses.map { AuthorizedDevice(mac: session.mac, address: $0, timeout: .seconds(max(1, session.secondsRemaining(at: at)))) }
+            session.elements(timeout: .seconds(max(1, session.secondsRemaining(at: at))))
         }
     }
 
@@ -268,7 +274,7 @@ public final class SessionService: Sendable {
         }
     }
 
-    private func counters() -> [IPAddress: TrafficCounters]? {
+    func counters() -> [IPAddress: TrafficCounters]? {
         do {
             return try firewall.counters()
         } catch {

@@ -44,5 +44,8 @@ enum SessionsSchema: StoreSchema {
                 ALTER TABLE session DROP COLUMN ipv4;
                 """)
         },
+        StoreMigration(version: 16, "session tier") { db in
+            try db.execute(sql: "ALTER TABLE session ADD COLUMN tier TEXT")
+        },
     ]
 }

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import Lab
+
+/// Tiers in the lab: a 2 Mbit/s tier holds a download to its rate while an unlimited
+/// device is not held back; a quota and an idle timeout end their sessions.
+@Suite("bandwidth tiers, quotas and idle timeouts in the lab", .serialized)
+struct TierLabTests {
+    let megabyte = "http://\(NetworkLab.upstreamIPv4):8000/megabyte.bin"
+    static let tiers = """
+        [[firewall.tiers]]
+        name = "slow"
+        down_kbps = 2000
+        [[firewall.tiers]]
+        name = "metered"
+        quota_mb = 1
+        idle_minutes = 1
+        """
+
+    /// Bounded downloads of 1 MB each, back to back on one connection: bytes a second of
+    /// each, as curl measured them. The kernel's byte limit starts with a full second of
+    /// the rate (plus the burst) in hand, so the first runs ahead; the second shows the rate.
+    func downloadRates(_ lab: NetworkLab, count: Int = 1) throws -> [Double] {
+        let result = try lab.guest.exec(["curl", "-s", "--max-time", "30", "-w", "%{speed_download} %{size_download}\n"]
+                                        + Array(repeating: ["-o", "/dev/null", megabyte], count: count).flatMap { $0 }, check: false)
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Double($0) } }
+        guard lines.count == count, lines.allSatisfy({ $0.count == 2 && $0[1] == 1_000_000 }) else {
+            throw LabError("download failed: \(result.stdout) \(result.stderr)")
+        }
+        return lines.map { $0[0] }
+    }
+
+    @Test("2 Mbit/s is held within ±15 % on a 1 MB download; a trusted (unlimited) device is not held back")
+    func rate() throws {
+        let lab = try NetworkLab()
+        defer { lab.destroy() }
+        try lab.startUpstreamWebServer()
+        let portald = try Portald(lab: lab, portal: #"tier = "slow""#, firewall: Self.tiers)
+        try portald.start()
+        defer { try? portald.stop() }
+        _ = try lab.guestCurl(["-o", "/dev/null", "http://\(NetworkLab.upstreamIPv4)/"])  // the gateway learns the guest's MAC
+        _ = try portald.cli(["trust", NetworkLab.guestMAC])
+        let unlimited = try downloadRates(lab)[0]
+        _ = try portald.cli(["untrust", NetworkLab.guestMAC])
+        _ = try portald.cli(["auth", NetworkLab.guestMAC])
+        let rates = try downloadRates(lab, count: 2)
+        let limited = rates[1]
+        print("download: unlimited \(Int(unlimited)) B/s, tier slow (250 000 B/s): first MB \(Int(rates[0])) B/s, second \(Int(limited)) B/s")
+        #expect(abs(limited - 250_000) <= 0.15 * 250_000, "the tier's 2 Mbit/s gave \(limited) B/s")
+        #expect(unlimited > 4 * 250_000, "an unlimited device was held back: \(unlimited) B/s")
+        let clients = try portald.cli(["clients", "--json"]).stdout
+        #expect(clients.contains(#""tier":"slow""#), "\(clients)")
+    }
+
+    @Test("a 1 MB quota ends the session once used up; a minute without traffic ends it as idle")
+    func quotaAndIdle() throws {
+        let lab = try NetworkLab()
+        defer { lab.destroy() }
+        try lab.startUpstreamWebServer()
+        let portald = try Portald(lab: lab, portal: #"tier = "metered""#, firewall: Self.tiers)
+        try portald.start()
+        defer { try? portald.stop() }
+        _ = try lab.guestCurl(["-o", "/dev/null", "http://\(NetworkLab.upstreamIPv4)/"])
+        _ = try portald.cli(["auth", NetworkLab.guestMAC])
+        _ = try downloadRates(lab)  // 1 000 000 bytes down, and some up: the quota is used
+        try waitUntil("the quota ends the session", timeout: .seconds(8)) {
+            try portald.cli(["clients"]).stdout.contains("no devices online")
+        }
+        #expect(portald.log.contains("reason=quota"), "\(portald.log.suffix(2000))")
+        #expect(try !lab.guestCurl(["--max-time", "1", "http://\(NetworkLab.upstreamIPv4):8000/"]).stdout.contains("upstream-ok"))
+
+        _ = try portald.cli(["auth", NetworkLab.guestMAC])
+        let started = ContinuousClock.now
+        try waitUntil("a minute without traffic ends the session", timeout: .seconds(75)) {
+            try portald.cli(["clients"]).stdout.contains("no devices online")
+        }
+        #expect(ContinuousClock.now - started >= .seconds(58), "ended before its idle minute")
+        #expect(portald.log.contains("reason=idle"))
+    }
+}

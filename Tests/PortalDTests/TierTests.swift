@@ -1,0 +1,96 @@
+import Firewall
+import Foundation
+import Logging
+import Testing
+@testable import PortalD
+
+/// Tiers: their configuration, the tier a session gets, and the quota and idle limits.
+@Suite("tiers, quotas and idle timeouts")
+struct TierTests {
+    let phone = MACAddress("02:00:00:00:00:10")!
+    let ipv4 = IPv4Address("192.0.2.10")!
+
+    @Test("[[firewall.tiers]]: rates, quota and idle, each bad value named; [portal] tier and [arrivals] wifi_tier must name one")
+    func config() throws {
+        let base = """
+        [site]
+        id = "h"
+        name = "H"
+        [portal]
+        listen = "192.0.2.1:8080"
+        public_url = "http://192.0.2.1:8080/"
+        lan_interface = "br-lan"
+        tier = "standard"
+        [store]
+        path = "x.db"
+        [[firewall.tiers]]
+        name = "standard"
+        down_kbps = 2000
+        up_kbps = 500
+        quota_mb = 500
+        idle_minutes = 30
+        [[firewall.tiers]]
+        name = "premium"
+
+        """
+        let config = try Config.parse(base, baseDirectory: "/etc/portald")
+        #expect(config.portal.tier == "standard" && config.arrivals.wifiTier == "standard")
+        let standard = try #require(config.firewall.tiers.first)
+        #expect(standard.bandwidth == BandwidthTier(name: "standard", downBytesPerSecond: 250_000, upBytesPerSecond: 62_500))
+        #expect(standard.quotaBytes == 500_000_000 && standard.idleMinutes == 30)
+        #expect(config.firewall.tiers[1].bandwidth == nil)
+        func error(_ text: String) -> String {
+            do { _ = try Config.parse(text, baseDirectory: "/etc/portald"); return "no error" } catch { return "\(error)" }
+        }
+        #expect(error(base.replacingOccurrences(of: "tier = \"standard\"", with: "tier = \"gold\"")).contains("[portal] tier: no [[firewall.tiers]] is named \"gold\" (there are: standard, premium)"))
+        #expect(error(base + "[arrivals]\nwifi_tier = \"gold\"\n").contains("[arrivals] wifi_tier: no [[firewall.tiers]] is named \"gold\""))
+        #expect(error(base.replacingOccurrences(of: "name = \"premium\"", with: "name = \"standard\"")).contains("another tier is named \"standard\""))
+        #expect(error(base.replacingOccurrences(of: "name = \"premium\"", with: "name = \"Premium Plus\"")).contains("[[firewall.tiers]] #2 name"))
+        #expect(error(base.replacingOccurrences(of: "down_kbps = 2000", with: "down_kbps = 10")).contains("down_kbps: 10 is out of range"))
+        #expect(error(base.replacingOccurrences(of: "idle_minutes = 30", with: "idle = 30")).contains("idle"))
+    }
+
+    @Test("a session gets [portal] tier unless the login names one; another tier replaces it")
+    func sessionTier() throws {
+        let (store, _) = try temporaryStore()
+        let firewall = MemoryFirewall()
+        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 60, defaultTier: "standard", logger: Logger(label: "t"))
+        let first = try sessions.login(mac: phone, ipv4: ipv4, method: .terms)
+        #expect(first.tier == "standard" && firewall.devices.first?.tier == "standard")
+        let premium = try sessions.login(mac: phone, ipv4: ipv4, method: .terms, tier: .some("premium"))
+        #expect(premium.id != first.id && premium.tier == "premium" && firewall.devices.map(\.tier) == ["premium"])
+        #expect(try sessions.session(id: premium.id)?.tier == "premium")
+    }
+
+    @Test("quota: the session ends once its bytes both ways reach it; idle: once they stand still for the timeout")
+    func limits() throws {
+        let (store, _) = try temporaryStore()
+        let firewall = MemoryFirewall()
+        try firewall.install(devices: [])
+        let clock = TestClock()
+        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 600, defaultTier: "metered", logger: Logger(label: "t"),
+                                      now: { clock.now })
+        let limits = ["metered": SessionLimits(quotaBytes: 1_000_000, idle: .seconds(300))]
+        let session = try sessions.login(mac: phone, ipv4: ipv4, method: .terms)
+        firewall.addTraffic(ipv4, up: 100_000, down: 800_000)
+        #expect(try sessions.enforceLimits(limits).isEmpty)
+        firewall.addTraffic(ipv4, up: 0, down: 100_000)  // 1 000 000 both ways
+        let ended = try sessions.enforceLimits(limits)
+        #expect(ended.map(\.id) == [session.id] && ended.first?.endReason == .quota && ended.first?.bytesDown == 900_000)
+        #expect(firewall.devices.isEmpty)
+
+        let idle = try sessions.login(mac: phone, ipv4: ipv4, method: .terms)
+        #expect(try sessions.enforceLimits(limits).isEmpty)
+        clock.advance(200)
+        firewall.addTraffic(ipv4, up: 10, down: 10)  // it moved: the 5 minutes start again
+        #expect(try sessions.enforceLimits(limits).isEmpty)
+        clock.advance(299)
+        #expect(try sessions.enforceLimits(limits).isEmpty)
+        clock.advance(1)
+        #expect(try sessions.enforceLimits(limits).map { "\($0.id) \($0.endReason!.rawValue)" } == ["\(idle.id) idle"])
+        // A session without a tier, or in a tier without limits, is left alone.
+        try sessions.login(mac: phone, ipv4: ipv4, method: .terms, tier: .some(nil))
+        clock.advance(10_000)
+        #expect(try sessions.enforceLimits(limits).isEmpty)
+    }
+}
