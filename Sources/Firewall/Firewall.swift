@@ -52,6 +52,9 @@ public struct CaptureSettings: Hashable, Sendable {
     /// Bandwidth tiers with a rate in either direction.
     public var tiers: [BandwidthTier] = []
 
+    /// The sets dnsmasq's `nftset=` fills with the walled garden's host addresses.
+    public static let gardenHostSets = (ipv4: Ruleset.gardenHostsSet, ipv6: Ruleset.gardenHostsSet6)
+
     public init(table: String, lanInterface: String, portalAddress: IPv4Address, portalPort: UInt16,
                 portalAddress6: IPv6Address? = nil, portalPort6: UInt16? = nil) {
         self.table = table

@@ -8,6 +8,10 @@ public final class NFTablesFirewall: Firewall {
     public let settings: CaptureSettings
     private let socket: NetfilterSocket
     private let rules = Mutex(DeviceRules.none)
+    /// The walled garden's resolved addresses and when each lapses: a table installed anew
+    /// (a restart of the capture, a flushed ruleset) gets them back at once, not at the
+    /// hosts' next lookup.
+    private let gardenHosts = Mutex<[IPAddress: ContinuousClock.Instant]>([:])
 
     /// The kernel limits one message's element list to 64 KiB.
     static let elementsPerMessage = 1000
@@ -31,6 +35,12 @@ public final class NFTablesFirewall: Firewall {
         messages += addMessages(devices)
         messages += ruleMessages(deviceRules, flushing: false)
         messages += gardenMessages()
+        let now = ContinuousClock.now
+        let resolved = gardenHosts.withLock { hosts in
+            hosts = hosts.filter { $0.value > now }
+            return hosts.map { (address: $0.key, timeout: $0.value - now) }
+        }
+        messages += hostMessages(resolved, refreshing: false)
         try socket.commit(messages)
     }
 
@@ -62,20 +72,36 @@ public final class NFTablesFirewall: Firewall {
     }
 
     public func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws {
-        guard !addresses.isEmpty else { return }
+        // Each address once, with its longest timeout: deleting one twice would fail the transaction.
+        let unique = Dictionary(addresses.map { ($0.address, $0.timeout) }, uniquingKeysWith: max).map { (address: $0.key, timeout: $0.value) }
+        guard !unique.isEmpty else { return }
+        let now = ContinuousClock.now
+        gardenHosts.withLock { hosts in
+            for entry in unique { hosts[entry.address] = now + entry.timeout }
+        }
+        do {
+            try socket.commit(hostMessages(unique, refreshing: true))
+        } catch let error as FirewallError where error.errno == ENOENT {
+            return  // no table yet: the install puts them in
+        }
+    }
+
+    /// Host addresses into the garden's timeout sets; `refreshing`: add, delete, add, so a
+    /// present element gets its new timeout (kernels before 6.x keep the old one).
+    private func hostMessages(_ addresses: [(address: IPAddress, timeout: Duration)], refreshing: Bool) -> [NetfilterMessage] {
         var messages: [NetfilterMessage] = []
         for family in Ruleset.Family.allCases {
             let elements = addresses.filter { Self.family(of: $0.address) == family }
                 .map { SetElement(key: $0.address.bytes, timeoutMilliseconds: Self.milliseconds($0.timeout)) }
             guard !elements.isEmpty else { continue }
             let set = family == .ipv4 ? Ruleset.gardenHostsSet : Ruleset.gardenHostsSet6
-            // add, delete, add: a present element gets its new timeout (kernels before 6.x keep the old one).
-            messages += chunks(elements).flatMap { chunk in
-                [.newElements(table: settings.table, set: set, chunk), .deleteElements(table: settings.table, set: set, chunk.map(\.key)),
-                 .newElements(table: settings.table, set: set, chunk)]
+            messages += chunks(elements).flatMap { chunk -> [NetfilterMessage] in
+                refreshing ? [.newElements(table: settings.table, set: set, chunk), .deleteElements(table: settings.table, set: set, chunk.map(\.key)),
+                              .newElements(table: settings.table, set: set, chunk)]
+                           : [.newElements(table: settings.table, set: set, chunk)]
             }
         }
-        try socket.commit(messages)
+        return messages
     }
 
     /// The tiers' sets (those with a rate), from the settings.

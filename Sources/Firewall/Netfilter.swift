@@ -19,6 +19,8 @@ final class NetfilterSocket: Sendable {
     }
     private let handle: Mutex<Handle>
     private let portID: UInt32
+    /// Whether the big socket buffers could be forced (they need CAP_NET_ADMIN).
+    private let bufferForced: Bool
 
     /// Largest encoded message; a 1 000-element message is ~40 KiB. libmnl zeroes
     /// what it writes (headers, attribute padding), so the buffer is never cleared.
@@ -39,9 +41,12 @@ final class NetfilterSocket: Sendable {
         // the FORCE variants need CAP_NET_ADMIN, which portald has.
         var size: Int32 = 16 * 1024 * 1024
         let fd = mnl_socket_get_fd(socket)
+        var forced = true
         if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            forced = false  // without CAP_NET_ADMIN: a big batch will not fit, and the kernel would refuse it anyway
             _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
+        bufferForced = forced
         if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -90,7 +95,9 @@ final class NetfilterSocket: Sendable {
 
             let sent = batch.withUnsafeBytes { mnl_socket_sendto(handle.socket, $0.baseAddress, $0.count) }
             guard sent == batch.count else {
-                throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(errno)))")
+                let error = errno
+                let hint = error == EMSGSIZE && !bufferForced ? " (portald needs CAP_NET_ADMIN: run it as root, or as the unit does with AmbientCapabilities=CAP_NET_ADMIN)" : ""
+                throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(error)))\(hint)", errno: error)
             }
             try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending,
                                      batch: (begin, messages.first?.summary ?? "an empty transaction"))

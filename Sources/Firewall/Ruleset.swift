@@ -15,6 +15,8 @@
 ///   set garden6 { type ipv6_addr; flags interval; }   # reachable before login
 ///   set garden_dns4 { type ipv4_addr; flags timeout; timeout 1h; }   # and its host names' addresses
 ///   set garden_dns6 { type ipv6_addr; flags timeout; timeout 1h; }   # (dnsmasq nftset=, or portald)
+///   set tier_NAME_down4 { type ipv4_addr; flags timeout; limit rate over R bytes/second burst B; }   # a tier's
+///   ... (_up4, _down6, _up6, for the directions the tier limits)                                   # addresses
 ///   chain prerouting {    # nat, dstnat: send unauthorized guests' web traffic to the portal
 ///     iifname LAN ether saddr @blocked meta nfproto ipv4 tcp dport 80 dnat ip to PORTAL:PORT   # (and ip6)
 ///     iifname LAN ether saddr @trusted return
@@ -27,6 +29,7 @@
 ///   chain forward_guests { # filter: nothing leaves the LAN unless authorized
 ///     iifname LAN ether saddr @blocked reject with icmpx admin-prohibited
 ///     iifname LAN ether saddr @trusted accept
+///     oifname LAN ip daddr @tier_NAME_down4 drop   # over the rate (and _up4 with iifname/ip saddr, and ip6)
 ///     oifname LAN ip daddr @acct_down
 ///     oifname LAN ip6 daddr @acct_down6
 ///     iifname LAN ether saddr . ip saddr @authorized ip saddr @acct_up
@@ -82,7 +85,8 @@ enum Ruleset {
         let sets = tiers.flatMap { tier -> [(BandwidthTier, Bool, Family, SetSpec)] in
             [(true, tier.upBytesPerSecond), (false, tier.downBytesPerSecond)].flatMap { up, rate -> [(BandwidthTier, Bool, Family, SetSpec)] in
                 guard let rate else { return [] }
-                // A quarter second of traffic as burst: TCP keeps close to the rate instead of collapsing on each drop.
+                // A quarter second of traffic as burst: TCP keeps close to the rate instead of collapsing on each
+                // drop. (The kernel's byte limit holds a second of the rate on top, full again after any pause.)
                 let limit = (bytesPerSecond: rate, burstBytes: UInt32(clamping: max(rate / 4, 16_384)))
                 return Family.allCases.map { family in
                     let name = "tier_\(tier.name)_\(up ? "up" : "down")\(family == .ipv4 ? "4" : "6")"

@@ -60,6 +60,12 @@ struct WalledGardenLabTests {
         #expect(try !fetch("http://198.51.100.4:8000/").contains("other-ok"))
         #expect(try guest.get("http://198.51.100.4/").status == 302)
 
+        // A blocked device reaches nothing, the garden included.
+        _ = try portald.cli(["block", NetworkLab.guestMAC])
+        #expect(try !fetch("http://\(NetworkLab.upstreamIPv4):8000/").contains("upstream-ok"))
+        #expect(try guest.get("http://\(NetworkLab.upstreamIPv4)/").status == 302, "its web traffic goes to the portal (and its blocked page)")
+        _ = try portald.cli(["unblock", NetworkLab.guestMAC])
+
         let shown = try portald.cli(["firewall", "show"]).stdout
         #expect(shown.contains("walled garden: 198.51.100.2, 2001:db8:2::/64, pay.example.com"), "\(shown)")
     }

@@ -178,13 +178,14 @@ struct NFTablesFirewallTests {
         let namespace = try Namespace(Namespace.uniqueName("garden"))
         defer { namespace.destroy() }
         var gardened = settings
-        gardened.walledGarden = ["203.0.113.0/24", "198.51.100.7", "198.51.100.8/31", "198.51.100.9", "2001:db8:2::/64", "2001:db8:3::5"].map { IPNetwork($0)! }
+        gardened.walledGarden = ["203.0.113.0/24", "203.0.113.9", "198.51.100.7", "198.51.100.8/31", "198.51.100.9", "0.0.0.0/8", "255.0.0.0/8",
+                                 "2001:db8:2::/64", "2001:db8:3::5"].map { IPNetwork($0)! }
         let firewall = try namespace.enter { [gardened] in try NFTablesFirewall(settings: gardened) }
         try firewall.install(devices: [])
         var text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
         #expect(block(text, "set garden4").contains("flags interval"))
         let garden4 = block(text, "set garden4").joined(separator: " "), garden6 = block(text, "set garden6").joined(separator: " ")
-        #expect(garden4.contains("elements = { 198.51.100.7-198.51.100.9, 203.0.113.0/24 }"), "\(garden4)")
+        #expect(garden4.contains("elements = { 0.0.0.0/8, 198.51.100.7-198.51.100.9,") && garden4.contains("203.0.113.0/24, 255.0.0.0/8 }"), "\(garden4)")
         #expect(garden6.contains("elements = { 2001:db8:2::/64, 2001:db8:3::5 }"), "\(garden6)")
         #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip daddr @garden4 return"))
         #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip6 daddr @garden_dns6 return"))
@@ -192,11 +193,16 @@ struct NFTablesFirewallTests {
         let forward = block(text, "chain forward_guests")
         #expect(forward.firstIndex(of: "iifname \"lan0\" ip daddr @garden4 accept")! < forward.firstIndex(of: "iifname \"lan0\" tcp dport 443 reject with tcp reset")!)
         #expect(block(text, "set garden_dns4").contains("timeout 1h"), "dnsmasq's additions expire")
-        try firewall.addGardenAddresses([(IPAddress("198.51.100.20")!, .seconds(300)), (IPAddress("2001:db8:2::20")!, .seconds(60))])
+        try firewall.addGardenAddresses([(IPAddress("198.51.100.20")!, .seconds(300)), (IPAddress("2001:db8:2::20")!, .seconds(60)),
+                                         (IPAddress("198.51.100.20")!, .seconds(200))])  // an answer may repeat an address
         try firewall.addGardenAddresses([(IPAddress("198.51.100.20")!, .seconds(7200))])  // a refresh with a longer TTL
         text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
         #expect(block(text, "set garden_dns4").contains { $0.contains("198.51.100.20 timeout 2h") }, "\(block(text, "set garden_dns4"))")
         #expect(block(text, "set garden_dns6").contains { $0.contains("2001:db8:2::20 timeout 1m") })
+        // A table installed anew (a flushed ruleset) has the resolved addresses back at once.
+        try firewall.install(devices: [])
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set garden_dns4").contains { $0.contains("198.51.100.20") }, "\(block(text, "set garden_dns4"))")
     }
 
     @Test("bandwidth tiers: a set a direction and family with the tier's rate on every element, one rule each; a device moves in and out")

@@ -81,7 +81,7 @@ public struct Config: Sendable {
         /// gateway's resolver answers for them (nil without host names).
         public func dnsmasqLine(table: String) -> String? {
             guard !hosts.isEmpty else { return nil }
-            return "nftset=/\(hosts.joined(separator: "/"))/4#inet#\(table)#garden_dns4,6#inet#\(table)#garden_dns6"
+            return "nftset=/\(hosts.joined(separator: "/"))/4#inet#\(table)#\(CaptureSettings.gardenHostSets.ipv4),6#inet#\(table)#\(CaptureSettings.gardenHostSets.ipv6)"
         }
     }
 

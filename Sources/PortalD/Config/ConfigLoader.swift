@@ -214,14 +214,18 @@ extension TableReader {
     /// address, a network or a host name, each named when it is none of them.
     func walledGarden() throws -> Config.WalledGarden {
         var garden = Config.WalledGarden()
-        for text in try optionalStringArray("walled_garden") ?? [] {
+        let entries = try optionalStringArray("walled_garden") ?? []
+        guard entries.count <= 500 else { throw ConfigError("\(name("walled_garden")): \(entries.count) entries; at most 500 (use networks)") }
+        for text in entries {
             if let network = IPNetwork(text) {
-                guard network.prefixLength >= 8 else {
-                    throw ConfigError("\(name("walled_garden")): \"\(text)\" opens too much before login (a prefix of at least /8)")
+                let least = network.address.ipv4 != nil ? 8 : 16
+                guard network.prefixLength >= least else {
+                    throw ConfigError("\(name("walled_garden")): \"\(text)\" opens too much before login (a prefix of at least /\(least))")
                 }
-                garden.networks.append(network)
-            } else if Self.isHostName(text) {
-                garden.hosts.append(text.lowercased())
+                if !garden.networks.contains(network) { garden.networks.append(network) }
+            } else if Self.isHostName(text.hasSuffix(".") ? String(text.dropLast()) : text) {
+                let host = (text.hasSuffix(".") ? String(text.dropLast()) : text).lowercased()  // a fully qualified name's dot is dropped
+                if !garden.hosts.contains(host) { garden.hosts.append(host) }
             } else if text.contains("/"), let address = text.split(separator: "/").first, IPAddress(String(address)) != nil {
                 throw ConfigError("\(name("walled_garden")): \"\(text)\" is not a network: its host bits must be zero, or its prefix is out of range")
             } else {

@@ -175,13 +175,16 @@ public enum Daemon {
                                         workers: workers, notifier: notifier, logger: logger,
                                         purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
                                         followStays: followStays, neighbours: watchedNeighbours,
-                                        garden: config.firewall.backend == .nftables && !config.firewall.walledGarden.hosts.isEmpty
-                                            ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil,
-                                        limits: Dictionary(uniqueKeysWithValues: config.firewall.tiers.compactMap { tier in
+                                        // Without a kernel nothing is counted: an idle timeout would end every session.
+                                        limits: config.firewall.backend != .nftables ? [:] : Dictionary(uniqueKeysWithValues: config.firewall.tiers.compactMap { tier in
                                             tier.quotaBytes != nil || tier.idleMinutes != nil
                                                 ? (tier.name, SessionLimits(quotaBytes: tier.quotaBytes, idle: tier.idleMinutes.map { .seconds($0 * 60) })) : nil
                                         }))
-        let group = ServiceGroup(configuration: .init(services: [housekeeping, dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = [housekeeping, dispatcher]
+        if config.firewall.backend == .nftables && !config.firewall.walledGarden.hosts.isEmpty {
+            services.append(GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?
         do {

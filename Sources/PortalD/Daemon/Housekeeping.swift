@@ -29,10 +29,9 @@ struct Housekeeping: Service {
     /// The LAN's neighbour entries, for the address watcher (`SessionService.bindAddresses`):
     /// every tick, so a device's new address is online within seconds.
     var neighbours: (@Sendable () throws -> [Neighbour])?
-    /// The walled garden's host names, resolved again as their TTLs run out (every tick asks which are due).
-    var garden: GardenHosts?
-    /// Tiers' quotas and idle timeouts, by tier name; checked every tick when there are any.
+    /// Tiers' quotas and idle timeouts, by tier name; checked every 10 s when there are any.
     var limits: [String: SessionLimits] = [:]
+    static let limitsInterval: Duration = .seconds(10)
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
     /// watchdog wants pings more often. With the unit's WatchdogSec=30s, a failure that
@@ -46,6 +45,7 @@ struct Housekeeping: Service {
                 var last: (at: ContinuousClock.Instant, report: HealthReport)?
                 var lastPurge: ContinuousClock.Instant?
                 var lastStays: ContinuousClock.Instant?
+                var lastLimits: ContinuousClock.Instant?
                 while true {
                     if let purge, lastPurge.map({ ContinuousClock.now - $0 >= Self.purgeInterval }) ?? true {
                         lastPurge = .now
@@ -64,9 +64,6 @@ struct Housekeeping: Service {
                             logger.error("moving the stays' WiFi with their reservations failed; retrying in a minute", metadata: ["error": "\(error)"])
                         }
                     }
-                    if let garden {
-                        _ = try? await workers.run { garden.refresh() }  // it logs its own failures
-                    }
                     if let neighbours {
                         do {
                             _ = try await workers.run { try sessions.bindAddresses(from: neighbours()) }
@@ -74,7 +71,8 @@ struct Housekeeping: Service {
                             logger.error("binding devices' new addresses failed; retrying", metadata: ["error": "\(error)"])
                         }
                     }
-                    if !limits.isEmpty {
+                    if !limits.isEmpty, lastLimits.map({ ContinuousClock.now - $0 >= Self.limitsInterval }) ?? true {
+                        lastLimits = .now
                         do {
                             _ = try await workers.run { [limits] in try sessions.enforceLimits(limits) }
                         } catch {

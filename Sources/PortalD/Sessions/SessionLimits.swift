@@ -26,46 +26,52 @@ extension SessionService {
     /// included) and those whose counters have not moved for their tier's idle timeout
     /// (reason `idle`). Idle time counts from when portald last saw the bytes move, or
     /// began to watch (a restart gives every session its timeout afresh). Housekeeping
-    /// calls this every tick when some tier has a quota or an idle timeout; `limits` is by
+    /// calls this every 10 s when some tier has a quota or an idle timeout; `limits` is by
     /// tier name. Returns the sessions it ended.
     @discardableResult
     public func enforceLimits(_ limits: [String: SessionLimits]) throws -> [Session] {
         guard !limits.isEmpty else { return [] }
-        return try changes.withLock { state in
-            let at = now()
-            let watched = try store.pool.read { db in try SessionRecords.active("tier IS NOT NULL AND expires_at > ?", [at], in: db) }
-                .filter { $0.tier.flatMap { limits[$0] } != nil }
-            guard !watched.isEmpty else {
-                activity.withLock { $0 = [:] }
-                return []
-            }
-            guard let counted = counters() else { return [] }  // a failed read is logged; nothing is ended on it
-            var ending: [(session: Session, reason: Session.EndReason, traffic: TrafficReading)] = []
-            activity.withLock { seen in
-                var next: [String: SessionActivity] = [:]
-                for session in watched {
-                    let live = session.device.addresses.compactMap { counted[$0] }
-                    let total = live.reduce(session.bytesUp + session.bytesDown) { $0 + Int64(clamping: $1.bytesUp) + Int64(clamping: $1.bytesDown) }
-                    let limit = limits[session.tier!]!
-                    let reading = TrafficReading.combined(session.device.addresses.map { counted[$0].map(TrafficReading.counted) ?? .none })
-                    if let quota = limit.quotaBytes, total >= quota {
-                        ending.append((session, .quota, reading))
-                        continue
-                    }
-                    var activity = seen[session.id] ?? SessionActivity(total: total, since: at)
-                    if total != activity.total { activity = SessionActivity(total: total, since: at) }
-                    if let idle = limit.idle, at.timeIntervalSince(activity.since) >= TimeInterval(idle.components.seconds) {
-                        ending.append((session, .idle, reading))
-                        continue
-                    }
-                    next[session.id] = activity
+        // Read and judged without the lock (a counters dump of thousands of devices takes a
+        // while, and logins wait for the lock); only the ends are written under it.
+        let at = now()
+        let watched = try store.pool.read { db in try SessionRecords.active("tier IS NOT NULL AND expires_at > ?", [at], in: db) }
+            .filter { $0.tier.flatMap { limits[$0] } != nil }
+        guard !watched.isEmpty else {
+            activity.withLock { $0 = [:] }
+            return []
+        }
+        guard let counted = counters() else { return [] }  // a failed read is logged; nothing is ended on it
+        var ending: [String: (reason: Session.EndReason, traffic: TrafficReading)] = [:]
+        activity.withLock { seen in
+            var next: [String: SessionActivity] = [:]
+            for session in watched {
+                let live = session.device.addresses.compactMap { counted[$0] }
+                let total = live.reduce(session.bytesUp + session.bytesDown) { $0 + Int64(clamping: $1.bytesUp) + Int64(clamping: $1.bytesDown) }
+                let limit = limits[session.tier!]!
+                let reading = TrafficReading.combined(session.device.addresses.map { counted[$0].map(TrafficReading.counted) ?? .none })
+                if let quota = limit.quotaBytes, total >= quota {
+                    ending[session.id] = (.quota, reading)
+                    continue
                 }
-                seen = next
+                var activity = seen[session.id] ?? SessionActivity(total: total, since: at)
+                if total != activity.total { activity = SessionActivity(total: total, since: at) }
+                if let idle = limit.idle, at.timeIntervalSince(activity.since) >= TimeInterval(idle.components.seconds) {
+                    ending[session.id] = (.idle, reading)
+                    continue
+                }
+                next[session.id] = activity
             }
-            guard !ending.isEmpty else { return [] }
+            seen = next
+        }
+        guard !ending.isEmpty else { return [] }
+        return try changes.withLock { state in
+            // Still the same sessions, still active: a login or a deauth may have come between.
             let ended = try store.pool.write { db in
-                try ending.map { try end($0.session, reason: $0.reason, at: at, traffic: $0.traffic, in: db) }
+                try SessionRecords.active(in: db).filter { ending[$0.id] != nil }.map { session in
+                    try end(session, reason: ending[session.id]!.reason, at: at, traffic: ending[session.id]!.traffic, in: db)
+                }
             }
+            guard !ended.isEmpty else { return [] }
             try apply(&state, removing: ended.flatMap(\.keys), adding: [], "end \(ended.count) session(s) at their tier's limits")
             return ended
         }
