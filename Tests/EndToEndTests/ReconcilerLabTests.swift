@@ -29,7 +29,7 @@ struct ReconcilerLabTests {
         let shown = try portald.cli(["firewall", "show"]).stdout
         #expect(shown.hasPrefix("table inet portald: installed\n"), "\(shown)")
         #expect(shown.contains("authorized   2") && shown.contains("acct_up6     0") && shown.contains("blocked: none"), "\(shown)")
-        #expect(shown.contains("last repair: ") && shown.contains("(start): table installed"), "\(shown)")
+        #expect(shown.contains("last repair: ") && shown.contains("(start, ") && shown.contains(" ms): table installed"), "\(shown)")
 
         try portald.run(["nft", "flush", "ruleset"])
         let flushed = ContinuousClock.now

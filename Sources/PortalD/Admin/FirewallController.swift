@@ -19,8 +19,12 @@ public struct FirewallStatusView: Codable, Sendable {
         /// Elements no session stood for, taken out.
         public var removed: [String]
         public var rulesRestored: Bool
+        /// Milliseconds it took (reading the sets back and repairing; at start, the install).
+        public var durationMs: Double
 
-        enum CodingKeys: String, CodingKey { case at, cause, reinstalled, added, removed, rulesRestored = "rules_restored" }
+        enum CodingKeys: String, CodingKey {
+            case at, cause, reinstalled, added, removed, rulesRestored = "rules_restored", durationMs = "duration_ms"
+        }
 
         init(_ record: SessionService.ReconcileRecord) {
             at = record.at
@@ -29,6 +33,8 @@ public struct FirewallStatusView: Codable, Sendable {
             added = record.repair.added.map(\.description)
             removed = record.repair.removed.map(\.description)
             rulesRestored = record.repair.rulesRestored
+            let parts = record.duration.components
+            durationMs = ((Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15) * 1000).rounded() / 1000
         }
     }
 

@@ -43,7 +43,7 @@ struct FirewallCommand: AsyncParsableCommand {
             if !record.reinstalled && !record.added.isEmpty { changes.append("added " + record.added.joined(separator: ", ")) }
             if !record.removed.isEmpty { changes.append("removed " + record.removed.joined(separator: ", ")) }
             if record.rulesRestored { changes.append("trusted/blocked sets put back") }
-            return "\(RFC3339.string(record.at)) (\(record.cause)): " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
+            return "\(RFC3339.string(record.at)) (\(record.cause), \(record.durationMs) ms): " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
         }
     }
 }

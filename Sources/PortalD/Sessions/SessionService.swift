@@ -58,6 +58,8 @@ public final class SessionService: Sendable {
         public var at: Date
         public var cause: String
         public var repair: Repair
+        /// How long it took: reading the kernel's sets back and repairing them (or installing the table).
+        public var duration: Duration
     }
 
     /// The last reconciliation, and the last one that changed the kernel.
@@ -123,6 +125,7 @@ public final class SessionService: Sendable {
     public func restore() throws -> Int {
         try expireDue()
         return try changes.withLock { state in
+            let started = ContinuousClock.now
             let desired = try desiredDevices()
             if let previous = try? firewall.state() {
                 let wanted = Set(desired.map(\.key))
@@ -133,7 +136,8 @@ public final class SessionService: Sendable {
             try preservingTrafficLocked { try firewall.install(devices: desired) }
             state.needsReconcile = false
             state.lastReconcile = .now
-            let record = ReconcileRecord(at: now(), cause: "start", repair: Repair(reinstalled: true, added: desired.map(\.key)))
+            let record = ReconcileRecord(at: now(), cause: "start", repair: Repair(reinstalled: true, added: desired.map(\.key)),
+                                         duration: ContinuousClock.now - started)
             state.lastReport = record
             state.lastRepair = record
             return Set(desired.map(\.mac)).count  // sessions, not addresses
@@ -200,11 +204,12 @@ public final class SessionService: Sendable {
     @discardableResult
     func reconcile(_ state: inout ChangeState, because cause: String) throws -> Repair {
         state.needsReconcile = true
+        let started = ContinuousClock.now
         let desired = try desiredDevices()
         let repair = try firewall.reconcile(desired: desired)
         state.needsReconcile = false
         state.lastReconcile = .now
-        let record = ReconcileRecord(at: now(), cause: cause, repair: repair)
+        let record = ReconcileRecord(at: now(), cause: cause, repair: repair, duration: ContinuousClock.now - started)
         state.lastReport = record
         if !repair.isEmpty { state.lastRepair = record }
         if repair.reinstalled {
