@@ -96,7 +96,7 @@ final class NetfilterSocket: Sendable {
             let sent = batch.withUnsafeBytes { mnl_socket_sendto(handle.socket, $0.baseAddress, $0.count) }
             guard sent == batch.count else {
                 let error = errno
-                let hint = error == EMSGSIZE && !bufferForced ? " (portald needs CAP_NET_ADMIN: run it as root, or as the unit does with AmbientCapabilities=CAP_NET_ADMIN)" : ""
+                let hint = error == EMSGSIZE && !bufferForced ? Self.capabilityHint : ""
                 throw FirewallError("netlink send of \(batch.count) bytes failed: \(String(cString: strerror(error)))\(hint)", errno: error)
             }
             try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending,
@@ -218,8 +218,10 @@ final class NetfilterSocket: Sendable {
 
     /// What the kernel refused, and why; the one cause IT can fix at once (the process
     /// lacks the capability) is named.
+    static let capabilityHint = " (portald needs CAP_NET_ADMIN: run it as root, or as the unit does with AmbientCapabilities=CAP_NET_ADMIN)"
+
     static func refusal(_ what: String, errno: Int32) -> FirewallError {
-        let hint = errno == EPERM ? " (portald needs CAP_NET_ADMIN: run it as root, or as the unit does with AmbientCapabilities=CAP_NET_ADMIN)" : ""
+        let hint = errno == EPERM ? capabilityHint : ""
         return FirewallError("nftables refused \"\(what)\": \(String(cString: strerror(errno)))\(hint)", errno: errno)
     }
 

@@ -104,8 +104,7 @@ extension SessionService {
                         let yielded = try yield(yielding, unread[address] ?? .none, in: db)
                         var kept = current
                         if let evicted {
-                            if case .counted(let counted)? = unread[evicted] { kept.addTraffic(counted) }
-                            if case .failed? = unread[evicted] { kept.trafficUnknown = true }
+                            kept.add(unread[evicted] ?? .none)
                             kept.device.addresses.removeAll { $0 == evicted }
                             try SessionRecords.update(kept, in: db)
                             try db.execute(sql: "DELETE FROM session_address WHERE session_id = ? AND address = ?", arguments: [kept.id, evicted.description])
@@ -148,11 +147,7 @@ extension SessionService {
                 func yield(_ yielding: [Session], _ reading: TrafficReading, in db: Database) throws -> [DeviceKey] {
                     try yielding.map { other in
                         var other = other
-                        switch reading {
-                        case .counted(let counted): other.addTraffic(counted)
-                        case .none: break
-                        case .failed: other.trafficUnknown = true
-                        }
+                        other.add(reading)
                         try SessionRecords.update(other, in: db)
                         try db.execute(sql: "DELETE FROM session_address WHERE session_id = ? AND address = ?", arguments: [other.id, address.description])
                         logger.notice("address moved to another device's login", metadata: ["address": "\(address)", "from": "\(other.mac)", "to": "\(mac)"])

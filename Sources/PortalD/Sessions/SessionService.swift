@@ -245,7 +245,7 @@ public final class SessionService: Sendable {
         }
     }
 
-    /// A session's live counters, read as it ends.
+    /// A session's live counters, read as it ends (or as an address leaves it).
     enum TrafficReading {
         case counted(TrafficCounters)
         /// The kernel counts nothing for it (no element, or no capture): nothing to add.
@@ -294,15 +294,22 @@ public final class SessionService: Sendable {
         var ended = session
         ended.endedAt = at
         ended.endReason = reason
-        switch traffic {
-        case .counted(let counted): ended.addTraffic(counted)
-        case .none: break
-        case .failed: ended.trafficUnknown = true
-        }
+        ended.add(traffic)
         try SessionRecords.update(ended, in: db)
         try outbox.record("wifi.session.ended", data: SessionEventData(session: ended), at: at, in: db)
         logger.info("session ended", metadata: ["mac": "\(session.mac)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
                                                 "bytes_up": "\(ended.bytesUp)", "bytes_down": "\(ended.bytesDown)"])
         return ended
+    }
+}
+
+extension Session {
+    /// Adds what a reading of its counters found; a failed read leaves its bytes unknown.
+    mutating func add(_ reading: SessionService.TrafficReading) {
+        switch reading {
+        case .counted(let counted): addTraffic(counted)
+        case .none: break
+        case .failed: trafficUnknown = true
+        }
     }
 }
