@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """portald with 10 000 devices, in a private network namespace, against nft in the same run.
 
-Each of ROUNDS (default 6) rounds, in order:
+Every session is in one tier with both rates (two more sets of COUNT elements, each with
+its own rate limit), and a walled garden is configured, as a hotel runs it. Each of ROUNDS
+(default 6) rounds, in order:
   - cold start: a database holding COUNT (10 000) live sessions; time from exec to the
     portal listener answering, and the install's own time (its one netlink transaction,
     as `portald firewall show` reports it: last_repair of cause "start");
-  - baseline: `nft -f` of the same table with the same 3 x COUNT elements (authorized,
-    acct_up, acct_down), and `nft -j list set` of the authorized set (a dump, as a
-    reconcile reads every set back);
   - reconcile: the reconciler's own time with COUNT sessions (reconcile_seconds = 2,
-    read from `firewall show`, RECONCILES samples);
+    read from `firewall show`, the median of RECONCILES samples each): reading back the
+    guests' sets, the tier's and the garden's after another process committed
+    (reconcile_ms), and when the ruleset's generation shows nothing but portald's own
+    commits since (reconcile_unchanged_ms);
   - RSS (VmRSS) with COUNT sessions, against the same daemon idle (no sessions) started
     right after;
   - single authorizations: AUTHS (default 10 000) POST /api/v1/clients/{mac}/auth over one
     keep-alive connection with the rest in place (the login path: SQLite write and fsync,
-    netlink), against `nft add element` processes (NFT_ADDS, default 100).
+    netlink), against `nft add element` processes (NFT_ADDS, default 100);
+  - baselines: `nft -f` of the same elements (authorized, acct_up, acct_down and the
+    tier's two rate-limited sets: 5 x COUNT), and `nft -j list set` of the authorized set
+    (a dump, as a reconcile reads every set back).
 Prints each round and the median and spread (min-max) over the rounds as JSON.
 Run after `swift build -c release` (or set PORTALD_BIN). The namespace is deleted on exit.
 """
@@ -24,7 +29,8 @@ COUNT = int(os.environ.get("COUNT", "10000"))
 AUTHS = int(os.environ.get("AUTHS", "10000"))
 NFT_ADDS = int(os.environ.get("NFT_ADDS", "100"))
 ROUNDS = int(os.environ.get("ROUNDS", "6"))
-RECONCILES = int(os.environ.get("RECONCILES", "3"))
+RECONCILES = int(os.environ.get("RECONCILES", "5"))
+TIER_DOWN_KBPS, TIER_UP_KBPS = 20000, 5000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("PORTALD_BIN", os.path.join(ROOT, ".build/release/portald"))
 NS = f"pdscale{os.getpid()}"
@@ -62,9 +68,11 @@ class Daemon:
         self.config = os.path.join(self.dir, "portald.toml")
         self.db = os.path.join(self.dir, "portald.db")
         with open(self.config, "w") as f:
+            # As a hotel runs it: every guest in a rate-limited tier, a walled garden.
             f.write(f'''[site]\nid = "bench"\nname = "Bench"\n[portal]\nlisten = "192.0.2.1:8080"\npublic_url = "http://192.0.2.1:8080/"
-lan_interface = "lan0"\n[firewall]\ntable = "portald"\nreconcile_seconds = 2\n[store]\npath = "{self.db}"
-[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
+lan_interface = "lan0"\ntier = "standard"\n[firewall]\ntable = "portald"\nreconcile_seconds = 2
+walled_garden = ["198.51.100.0/24", "2001:db8:99::/48"]\n[[firewall.tiers]]\nname = "standard"\ndown_kbps = {TIER_DOWN_KBPS}\nup_kbps = {TIER_UP_KBPS}
+[store]\npath = "{self.db}"\n[admin]\nlisten = "127.0.0.1:8081"\n[log]\nlevel = "warning"\n''')
         self.process = None
 
     def start(self):
@@ -99,7 +107,7 @@ lan_interface = "lan0"\n[firewall]\ntable = "portald"\nreconcile_seconds = 2\n[s
         with db:
             db.execute("DELETE FROM session_address")
             db.execute("DELETE FROM session")
-            db.executemany("INSERT INTO session(id, mac, method, started_at, expires_at, bytes_up, bytes_down) VALUES (?, ?, 'admin', ?, ?, 0, 0)",
+            db.executemany("INSERT INTO session(id, mac, method, started_at, expires_at, bytes_up, bytes_down, tier) VALUES (?, ?, 'admin', ?, ?, 0, 0, 'standard')",
                            ((f"s{n}", mac(n), grdb_time(now), grdb_time(now + 86400)) for n in range(count)))
             db.executemany("INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', ?)",
                            ((f"s{n}", ipv4(n)) for n in range(count)))
@@ -135,6 +143,12 @@ def nft_table_file(path, count):
             f.write(f"  set {name} {{ type ipv4_addr; flags timeout; counter; elements = {{\n")
             f.write(",\n".join(f"    {ipv4(n)} timeout 1d" for n in range(count)))
             f.write("\n  } }\n")
+        # The tier's two sets, each element with its own rate limit.
+        for name, kbps in (("tier_up", TIER_UP_KBPS), ("tier_down", TIER_DOWN_KBPS)):
+            rate = kbps * 125
+            f.write(f"  set {name} {{ type ipv4_addr; flags timeout; limit rate over {rate} bytes/second burst {max(rate // 4, 16384)} bytes; elements = {{\n")
+            f.write(",\n".join(f"    {ipv4(n)} timeout 1d" for n in range(count)))
+            f.write("\n  } }\n")
         f.write("}\n")
 
 
@@ -166,15 +180,27 @@ def main():
             row["install_ms"] = status["last_repair"]["duration_ms"]
             assert next(s["elements"] for s in status["sets"] if s["name"] == "authorized") == COUNT
             row["rss_full_mb"] = full.rss_kb() / 1024
-            # The reconciler with COUNT sessions: its own timing, every 2 s.
-            seen = []
-            deadline = time.time() + 4 * RECONCILES + 4
-            while len(seen) < RECONCILES and time.time() < deadline:
+            # The reconciler with COUNT sessions: its own timing, every 2 s and a little (the
+            # housekeeping tick). A reconcile reads every set back when another process has
+            # committed since the last one (here an empty table added after every other sample),
+            # else the ruleset's generation tells it nothing changed. `firewall show` reads
+            # every set too, and may now and then run beside the reconcile it reports: polled
+            # every 2.3 s, its phase drifts, and the median of the samples stands.
+            readback, unchanged, seen = [], [], set()
+            deadline = time.time() + 6 * RECONCILES + 10
+            while (len(readback) < RECONCILES or len(unchanged) < RECONCILES) and time.time() < deadline:
                 last = full.firewall()["last_reconcile"]
-                if last["cause"] == "the timer" and last["at"] not in [s[0] for s in seen]:
-                    seen.append((last["at"], last["duration_ms"]))
-                time.sleep(0.5)
-            row["reconcile_ms"] = statistics.median(s[1] for s in seen)
+                if last["cause"] == "the timer" and last["at"] not in seen:
+                    seen.add(last["at"])
+                    (readback if last["read_back"] else unchanged).append(last["duration_ms"])
+                    if not last["read_back"]:  # another process's commits: the next one reads back
+                        inside("nft", "add", "table", "inet", "someone_else")
+                        inside("nft", "delete", "table", "inet", "someone_else")
+                time.sleep(2.3)
+            if len(readback) < RECONCILES or len(unchanged) < RECONCILES:
+                sys.exit(f"round {r + 1}: {len(readback)} read-back and {len(unchanged)} unchanged reconciles seen before the deadline, not {RECONCILES} each")
+            row["reconcile_ms"] = statistics.median(readback)
+            row["reconcile_unchanged_ms"] = statistics.median(unchanged)
             # Single authorizations with the rest in place.
             times = json.loads(inside("python3", "-c", INNER, token, str(AUTHS), str(r * AUTHS)).stdout)
             row["auth_p50_ms"], row["auth_p99_ms"] = percentile(times, 50), percentile(times, 99)

@@ -17,6 +17,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 

@@ -5,16 +5,29 @@
 public struct MACAddress: Hashable, Sendable, Comparable, AddressText {
     public let bytes: [UInt8]
 
-    /// Accepts `:` or `-` separated hex, any case.
+    /// Accepts `:` or `-` separated hex, any case. Read as UTF-8 bytes: the reconciler
+    /// parses every session's MAC, and Character-wise parsing cost microseconds each.
     public init?(_ text: String) {
-        let parts = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == ":" || $0 == "-" })
-        guard parts.count == 6 else { return nil }
         var bytes: [UInt8] = []
-        for part in parts {
-            // Digits only: UInt8("+a", radix: 16) would take a sign.
-            guard part.count == 2, part.allSatisfy(\.isHexDigit), let byte = UInt8(part, radix: 16) else { return nil }
-            bytes.append(byte)
+        bytes.reserveCapacity(6)
+        var high: UInt8?
+        var digits = 0
+        for unit in text.utf8 {
+            if unit == UInt8(ascii: ":") || unit == UInt8(ascii: "-") {
+                guard digits == 2, bytes.count < 6 else { return nil }
+                digits = 0
+                continue
+            }
+            guard let value = hexValue(unit), digits < 2, bytes.count < 6 else { return nil }
+            digits += 1
+            if let first = high {
+                bytes.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
         }
+        guard digits == 2, bytes.count == 6 else { return nil }
         self.bytes = bytes
     }
 
@@ -24,10 +37,14 @@ public struct MACAddress: Hashable, Sendable, Comparable, AddressText {
     }
 
     public var description: String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined(separator: ":")
+        var text: [UInt8] = []
+        text.reserveCapacity(17)
+        for (index, byte) in bytes.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: ":")) }
+            text.append(hexDigit(byte >> 4))
+            text.append(hexDigit(byte & 0xf))
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public static func < (lhs: MACAddress, rhs: MACAddress) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
@@ -37,16 +54,30 @@ public struct MACAddress: Hashable, Sendable, Comparable, AddressText {
 public struct IPv4Address: Hashable, Sendable, Comparable, AddressText {
     public let octets: [UInt8]
 
+    /// Four decimal octets, no leading zeros ("010" is octal to some parsers and decimal
+    /// to others), no signs. Read as UTF-8 bytes, like the MAC.
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var octets: [UInt8] = []
-        for part in parts {
-            // No leading zeros: "010" is octal to some parsers and decimal to others.
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),  // no sign: "+1" is not an octet
-                  part == "0" || !part.hasPrefix("0"), let octet = UInt8(part) else { return nil }
-            octets.append(octet)
+        octets.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        var leadingZero = false
+        for unit in text.utf8 {
+            if unit == UInt8(ascii: ".") {
+                guard digits > 0, octets.count < 3 else { return nil }
+                octets.append(UInt8(value))
+                value = 0
+                digits = 0
+                continue
+            }
+            guard unit >= UInt8(ascii: "0"), unit <= UInt8(ascii: "9"), digits == 0 || !leadingZero else { return nil }
+            if digits == 0 { leadingZero = unit == UInt8(ascii: "0") }
+            value = value * 10 + Int(unit - UInt8(ascii: "0"))
+            digits += 1
+            guard digits <= 3, value <= 255 else { return nil }
         }
+        guard digits > 0, octets.count == 3 else { return nil }
+        octets.append(UInt8(value))
         self.octets = octets
     }
 
@@ -59,6 +90,21 @@ public struct IPv4Address: Hashable, Sendable, Comparable, AddressText {
 
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.octets.lexicographicallyPrecedes(rhs.octets) }
 }
+
+/// The value of an ASCII hex digit, any case.
+@inline(__always)
+func hexValue(_ unit: UInt8) -> UInt8? {
+    switch unit {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): unit - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): unit - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): unit - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}
+
+/// A nibble as a lowercase ASCII hex digit.
+@inline(__always)
+func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
 
 /// An address written as text: encoded as that text in JSON and the database.
 public protocol AddressText: LosslessStringConvertible, Codable {}

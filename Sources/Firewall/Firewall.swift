@@ -176,12 +176,34 @@ public protocol Firewall: Sendable {
     var deviceRules: DeviceRules { get }
     /// Each of the table's sets with how many elements it holds; nil when there is no table.
     func inventory() throws -> [(set: String, elements: Int)]?
+    /// What the kernel's trusted and blocked sets hold (nil: no table), without reading
+    /// the guests' sets as `state()` does.
+    func kernelRules() throws -> DeviceRules?
     /// Lets guests reach `addresses` before login, each for its `timeout` (a walled-garden
     /// host name's addresses, for their TTL); one transaction, timeouts refreshed.
     func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws
+    /// Puts the tiers' sets back in line with `desired` (an address in its device's tier,
+    /// in no other) and the walled garden's networks back to the configured ones; what
+    /// `reconcile` does after the guests' sets. Returns what it changed.
+    func repairExtras(desired: [AuthorizedDevice]) throws -> ExtrasRepair
+    /// Whether the kernel still holds what portald last put there, known without reading
+    /// it back: nothing but portald's own commits since the last full read-back. False
+    /// when it cannot be known (the memory firewall, another process's commit).
+    func isUnchanged() throws -> Bool
+    /// Marks the start and the end of a full read-back (`reconcile`): what it reads and
+    /// repairs is what the kernel holds, unless another commit came between.
+    func readBackStarted() throws
+    func readBackFinished() throws
 }
 
 extension Firewall {
+    public func kernelRules() throws -> DeviceRules? { try state()?.rules }
+    /// Nothing beyond the guests' sets to keep in line (no tiers or garden in the kernel).
+    public func repairExtras(desired: [AuthorizedDevice]) throws -> ExtrasRepair { ExtrasRepair() }
+    /// Not known: every reconcile reads back.
+    public func isUnchanged() throws -> Bool { false }
+    public func readBackStarted() throws {}
+    public func readBackFinished() throws {}
     public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }
     public func deauthorize(mac: MACAddress, ipv4: IPv4Address) throws { try update(removing: [DeviceKey(mac: mac, ipv4: ipv4)], adding: []) }
     public func counters(for ipv4: IPv4Address) throws -> TrafficCounters? { try counters(for: .v4(ipv4)) }

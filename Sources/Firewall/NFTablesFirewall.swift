@@ -6,12 +6,27 @@ import Synchronization
 /// The real capture: portald's own `inet` table, edited over netlink.
 public final class NFTablesFirewall: Firewall {
     public let settings: CaptureSettings
-    private let socket: NetfilterSocket
+    let socket: NetfilterSocket
+    /// A second socket for read-backs: the kernel does a dump's work on the thread that
+    /// reads it, so two sockets on two threads read the sets in about half the time.
+    let dumpSocket: NetfilterSocket
+    /// The tiers' and the garden's sets as `state()` read them, for the `repairExtras`
+    /// of the same reconcile; dropped by any commit.
+    /// `epoch` counts portald's commits, so a read that a commit overtook is never kept.
+    let prefetched = Mutex<(epoch: Int, sets: [String: [(key: [UInt8], bytes: UInt64)]]?)>((0, nil))
     private let rules = Mutex(DeviceRules.none)
     /// The walled garden's resolved addresses and when each lapses: a table installed anew
     /// (a restart of the capture, a flushed ruleset) gets them back at once, not at the
     /// hosts' next lookup.
     private let gardenHosts = Mutex<[IPAddress: ContinuousClock.Instant]>([:])
+
+    /// `known`: the ruleset generation at which the kernel holds exactly what portald last
+    /// put in its table; nil when that is not known (another process committed, a commit
+    /// or a read-back failed). The reconciler skips its read-back while the generation
+    /// has not moved from it. `reading`: during a read-back, the generation it started at,
+    /// carried along by portald's own commits; it becomes `known` only once the read-back
+    /// has finished whole.
+    private let verified = Mutex<(known: UInt32?, reading: UInt32?)>((nil, nil))
 
     /// The kernel limits one message's element list to 64 KiB.
     static let elementsPerMessage = 1000
@@ -22,6 +37,7 @@ public final class NFTablesFirewall: Firewall {
         }
         self.settings = settings
         self.socket = try NetfilterSocket()
+        self.dumpSocket = try NetfilterSocket()
     }
 
     public func install(devices: [AuthorizedDevice]) throws {
@@ -41,13 +57,51 @@ public final class NFTablesFirewall: Firewall {
             return hosts.map { (address: $0.key, timeout: $0.value - now) }
         }
         messages += hostMessages(resolved, refreshing: false)
-        try socket.commit(messages)
+        try commit(messages, replacingTable: true)
+    }
+
+    /// Commits, and keeps `verified` when this commit is the only one since: the kernel
+    /// then holds what portald put there plus this change. An install replaces the table,
+    /// so it is verified whatever came before.
+    func commit(_ messages: [NetfilterMessage], replacingTable: Bool = false) throws {
+        prefetched.withLock { $0 = ($0.epoch + 1, nil) }  // what `state()` read may be stale from here on
+        do {
+            let (before, after) = try socket.commit(messages)
+            verified.withLock { state in
+                let alone = before.flatMap { before in after.map { $0 == before &+ 1 } } ?? false
+                state.known = alone && (replacingTable || state.known == before) ? after : nil
+                state.reading = alone && (replacingTable || state.reading == before) ? after : nil
+            }
+        } catch {
+            verified.withLock { $0 = (nil, nil) }
+            throw error
+        }
+    }
+
+    public func isUnchanged() throws -> Bool {
+        let now = try socket.generation()
+        return verified.withLock { $0.known == now }
+    }
+
+    /// A generation that cannot be read leaves the kernel unknown; the read-back's own
+    /// requests then say what the kernel refused.
+    public func readBackStarted() throws {
+        let now = try? socket.generation()
+        verified.withLock { $0 = (nil, now) }  // unknown until the read-back has finished
+    }
+
+    public func readBackFinished() throws {
+        let now = try? socket.generation()
+        verified.withLock { state in
+            state.known = now != nil && state.reading == now ? now : nil
+            state.reading = nil
+        }
     }
 
     /// The configured walled garden as interval elements, per family: ranges merged
     /// where they overlap or touch (the kernel refuses overlaps), each a start and the
     /// first address after it, after an end marker at zero, as `nft` sends them.
-    private func gardenMessages() -> [NetfilterMessage] {
+    func gardenMessages() -> [NetfilterMessage] {
         [(Ruleset.gardenSet, 4), (Ruleset.gardenSet6, 16)].compactMap { set, length -> NetfilterMessage? in
             let ranges = settings.walledGarden.filter { $0.address.bytes.count == length }.map { (start: $0.start, end: $0.end) }
                 .sorted { $0.start.lexicographicallyPrecedes($1.start) }
@@ -80,7 +134,7 @@ public final class NFTablesFirewall: Firewall {
             for entry in unique { hosts[entry.address] = now + entry.timeout }
         }
         do {
-            try socket.commit(hostMessages(unique, refreshing: true))
+            try commit(hostMessages(unique, refreshing: true))
         } catch let error as FirewallError where error.errno == ENOENT {
             return  // no table yet: the install puts them in
         }
@@ -105,12 +159,12 @@ public final class NFTablesFirewall: Firewall {
     }
 
     /// The tiers' sets (those with a rate), from the settings.
-    private var tierSets: [(tier: BandwidthTier, up: Bool, family: Ruleset.Family, spec: Ruleset.SetSpec)] { Ruleset.tierSets(settings.tiers) }
+    var tierSets: [(tier: BandwidthTier, up: Bool, family: Ruleset.Family, spec: Ruleset.SetSpec)] { Ruleset.tierSets(settings.tiers) }
 
     public func setDeviceRules(_ rules: DeviceRules) throws {
         self.rules.withLock { $0 = rules }
         do {
-            try socket.commit(ruleMessages(rules, flushing: true))
+            try commit(ruleMessages(rules, flushing: true))
         } catch let error as FirewallError where error.errno == ENOENT {
             return  // no table yet: the next install puts them in
         }
@@ -141,36 +195,28 @@ public final class NFTablesFirewall: Firewall {
         // succeeds. Adding: an existing element keeps its counter (and, before Linux 6.x,
         // its old timeout) on a plain add, so add (so the delete cannot fail), delete, add.
         let placeholders = removing.map { AuthorizedDevice(mac: $0.mac, address: $0.address, timeout: nil) }
-        try socket.commit(addMessages(placeholders) + deleteMessages(removing)
+        try commit(addMessages(placeholders) + deleteMessages(removing)
                           + addMessages(adding) + deleteMessages(adding.map(\.key)) + addMessages(adding))
     }
 
     public func restore(_ devices: [AuthorizedDevice]) throws {
         guard !devices.isEmpty else { return }
-        try socket.commit(addMessages(devices))  // a present element keeps its counter
+        try commit(addMessages(devices))  // a present element keeps its counter
     }
 
-    public func state() throws -> FirewallState? {
+    public func kernelRules() throws -> DeviceRules? {
         do {
-            var authorized = Set<DeviceKey>()
-            var counted = Set<IPAddress>()
-            for family in Ruleset.Family.allCases {
-                let sets = Ruleset.sets(for: family)
-                authorized.formUnion(try socket.counters(table: settings.table, set: sets.access).compactMap { Ruleset.device(key: $0.key) })
-                let up = try socket.counters(table: settings.table, set: sets.up).compactMap { Self.address($0.key) }
-                let down = try socket.counters(table: settings.table, set: sets.down).compactMap { Self.address($0.key) }
-                counted.formUnion(Set(up).intersection(down))
-            }
             let trusted = try socket.counters(table: settings.table, set: Ruleset.trustedSet).compactMap { MACAddress(bytes: $0.key) }
             let blocked = try socket.counters(table: settings.table, set: Ruleset.blockedSet).compactMap { MACAddress(bytes: $0.key) }
-            return FirewallState(authorized: authorized, counted: counted, rules: DeviceRules(trusted: Set(trusted), blocked: Set(blocked)))
+            return DeviceRules(trusted: Set(trusted), blocked: Set(blocked))
         } catch let error as FirewallError where error.errno == ENOENT {
-            return nil  // the table or a set is gone (`nft flush ruleset`, or a table from before IPv6)
+            return nil
         }
     }
 
     public func teardown() throws {
-        try socket.commit([.newTable(settings.table), .deleteTable(settings.table)])
+        try commit([.newTable(settings.table), .deleteTable(settings.table)])
+        verified.withLock { $0 = (nil, nil) }
     }
 
     /// Each counting set on its own: a set that is missing counts nothing (no table yet, or
@@ -204,10 +250,10 @@ public final class NFTablesFirewall: Firewall {
         }
     }
 
-    private static func family(of address: IPAddress) -> Ruleset.Family { address.ipv4 != nil ? .ipv4 : .ipv6 }
+    static func family(of address: IPAddress) -> Ruleset.Family { address.ipv4 != nil ? .ipv4 : .ipv6 }
 
     /// A counting set's key as an address (4 or 16 bytes).
-    private static func address(_ key: [UInt8]) -> IPAddress? {
+    static func address(_ key: [UInt8]) -> IPAddress? {
         key.count == 4 ? IPv4Address(octets: key).map(IPAddress.v4) : IPv6Address(bytes: key).map(IPAddress.v6)
     }
 
@@ -219,7 +265,7 @@ public final class NFTablesFirewall: Firewall {
         timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
     }
 
-    private func addMessages(_ devices: [AuthorizedDevice]) -> [NetfilterMessage] {
+    func addMessages(_ devices: [AuthorizedDevice]) -> [NetfilterMessage] {
         // One counting element per address (an address has one owner at a time; the last one given wins).
         var seen = Set<IPAddress>()
         let counting = devices.reversed().filter { seen.insert($0.address).inserted }.reversed()
@@ -267,7 +313,7 @@ public final class NFTablesFirewall: Firewall {
         return messages
     }
 
-    private func chunks<T>(_ items: [T]) -> [[T]] {
+    func chunks<T>(_ items: [T]) -> [[T]] {
         stride(from: 0, to: items.count, by: Self.elementsPerMessage).map {
             Array(items[$0..<min($0 + Self.elementsPerMessage, items.count)])
         }

@@ -27,13 +27,20 @@ public protocol NeighbourTable: Sendable {
 
 extension NeighbourTable {
     public func mac(for ipv4: IPv4Address) -> MACAddress? { mac(for: .v4(ipv4)) }
-    /// The IPv4 address a MAC uses on the LAN: a confirmed entry before a stale one, never 169.254/16.
-    public func ipv4(for mac: MACAddress) -> IPv4Address? {
+    /// The address to let a MAC through with when staff give none: a confirmed IPv4, then
+    /// a confirmed global or unique-local IPv6 address, then the same stale (an idle phone's
+    /// entries go stale, but a stale one may also be an old lease or left by anyone's packet).
+    /// The address watcher binds the device's other addresses once confirmed.
+    public func address(for mac: MACAddress) -> IPAddress? {
         let candidates = entries().filter { entry in
-            guard entry.mac == mac, let ipv4 = entry.address.ipv4 else { return false }
-            return !(ipv4.octets[0] == 169 && ipv4.octets[1] == 254)
+            guard entry.mac == mac else { return false }
+            switch entry.address {
+            case .v4(let ipv4): return !(ipv4.octets[0] == 169 && ipv4.octets[1] == 254)  // link-local: never a lease
+            case .v6(let ipv6): return ipv6.bytes[0] & 0xe0 == 0x20 || ipv6.bytes[0] & 0xfe == 0xfc
+            }
         }
-        return (candidates.first(where: \.confirmed) ?? candidates.first)?.address.ipv4
+        return (candidates.first { $0.confirmed && $0.address.ipv4 != nil } ?? candidates.first(where: \.confirmed)
+            ?? candidates.first { $0.address.ipv4 != nil } ?? candidates.first)?.address
     }
 }
 

@@ -64,9 +64,15 @@ final class NetfilterSocket: Sendable {
         }
     }
 
-    /// Sends `messages` as one atomic transaction.
-    func commit(_ messages: [NetfilterMessage]) throws {
+    /// Sends `messages` as one atomic transaction. Returns the ruleset's generation just
+    /// before and just after it (the kernel counts every transaction committed in the
+    /// namespace, anyone's): `after == before + 1` means none came between. Nil where it
+    /// could not be read: the commit's own answer is the error to report (without
+    /// CAP_NET_ADMIN the kernel refuses both, and "add table" says more than "get generation").
+    @discardableResult
+    func commit(_ messages: [NetfilterMessage]) throws -> (before: UInt32?, after: UInt32?) {
         try handle.withLock { handle in
+            let before = try? Self.generation(&handle)
             let scratch = handle.scratch
             var batch: [UInt8] = []
             var pending: [UInt32: String] = [:]
@@ -101,6 +107,41 @@ final class NetfilterSocket: Sendable {
             }
             try readAcknowledgements(socket: handle.socket, buffer: handle.receive, pending: &pending,
                                      batch: (begin, messages.first?.summary ?? "an empty transaction"))
+            return (before, try? Self.generation(&handle))
+        }
+    }
+
+    /// The ruleset's generation now.
+    func generation() throws -> UInt32 { try handle.withLock { try Self.generation(&$0) } }
+
+    private static func generation(_ handle: inout Handle) throws -> UInt32 {
+        handle.sequence &+= 1
+        let sequence = handle.sequence
+        let request = nftnl_nlmsg_build_hdr(handle.scratch.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETGEN.rawValue),
+                                            UInt16(AF_UNSPEC), 0, sequence)!
+        guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
+            throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
+        }
+        var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(handle.socket), events: Int16(POLLIN), revents: 0)
+        while true {
+            guard poll(&pollfd, 1, 1000) > 0 else { throw FirewallError("netlink: no answer to the generation request") }
+            let received = mnl_socket_recvfrom(handle.socket, handle.receive, receiveCapacity)
+            guard received > 0 else { throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))") }
+            var remaining = Int32(received)
+            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(handle.receive.assumingMemoryBound(to: nlmsghdr.self))
+            while let current = message, mnl_nlmsg_ok(current, remaining) {
+                defer { message = UnsafePointer(mnl_nlmsg_next(current, &remaining)) }
+                guard portald_nlmsg_seq(current) == sequence else { continue }  // a late reply to something else
+                if portald_nlmsg_type(current) == UInt16(NLMSG_ERROR) {
+                    let error = portald_nlmsg_error(current)
+                    if error != 0 { throw refusal("get generation", errno: -error) }
+                    continue
+                }
+                let gen = nftnl_gen_alloc()!
+                defer { nftnl_gen_free(gen) }
+                guard nftnl_gen_nlmsg_parse(current, gen) >= 0 else { throw FirewallError("netlink: an unreadable generation") }
+                return nftnl_gen_get_u32(gen, UInt16(NFTNL_GEN_ID))
+            }
         }
     }
 

@@ -8,23 +8,29 @@ public struct Repair: Sendable, Equatable {
     public var removed: [DeviceKey] = []
     /// The trusted or blocked set differed from the rules and was put back.
     public var rulesRestored = false
+    /// The tiers' sets and the walled garden's networks, put back.
+    public var extras = ExtrasRepair()
 
-    public init(reinstalled: Bool = false, added: [DeviceKey] = [], removed: [DeviceKey] = [], rulesRestored: Bool = false) {
+    public init(reinstalled: Bool = false, added: [DeviceKey] = [], removed: [DeviceKey] = [], rulesRestored: Bool = false,
+                extras: ExtrasRepair = ExtrasRepair()) {
         self.reinstalled = reinstalled
         self.added = added
         self.removed = removed
         self.rulesRestored = rulesRestored
+        self.extras = extras
     }
 
-    public var isEmpty: Bool { !reinstalled && added.isEmpty && removed.isEmpty && !rulesRestored }
+    public var isEmpty: Bool { !reinstalled && added.isEmpty && removed.isEmpty && !rulesRestored && extras == ExtrasRepair() }
 }
 
 extension Firewall {
     /// Makes the kernel hold exactly `desired`, the live sessions' devices: a missing
     /// table is installed again with all of them; missing elements are added (present
     /// ones keep their counters); elements no session stands for are removed; the
-    /// trusted and blocked sets are put back to the rules.
+    /// trusted and blocked sets are put back to the rules; the tiers' sets and the
+    /// walled garden's networks too.
     public func reconcile(desired: [AuthorizedDevice]) throws -> Repair {
+        try readBackStarted()
         guard let state = try state() else {
             try install(devices: desired)
             return Repair(reinstalled: true, added: desired.map(\.key))
@@ -41,6 +47,12 @@ extension Firewall {
         try restore(missing)
         let rulesDiffer = state.rules != deviceRules
         if rulesDiffer { try setDeviceRules(deviceRules) }
-        return Repair(added: missing.map(\.key), removed: removed, rulesRestored: rulesDiffer)
+        let extras = try repairExtras(desired: desired)
+        if extras.tableIncomplete {
+            try install(devices: desired)
+            return Repair(reinstalled: true, added: desired.map(\.key))
+        }
+        try readBackFinished()
+        return Repair(added: missing.map(\.key), removed: removed, rulesRestored: rulesDiffer, extras: extras)
     }
 }

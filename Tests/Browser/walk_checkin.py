@@ -23,7 +23,6 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 # A guest every registration profile accepts: British, an adult, everything given.
@@ -98,7 +97,16 @@ class Walk:
         """Clicks a link or a form's button, and checks the page it leads to once it is there."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+
+        def replaced(_):
+            # Gone once asking after the old page fails: Chromium says "stale element", or, caught
+            # mid-navigation, "Node with given id does not belong to the document".
+            try:
+                page.is_enabled()
+                return False
+            except (StaleElementReferenceException, WebDriverException):
+                return True
+        WebDriverWait(self.driver, 10).until(replaced)
         self.settle()
         self.check(language)
 

@@ -36,7 +36,15 @@ struct CLITests {
         let badAddress = try portald.cli(["auth", Self.mac, "--ip", "+192.0.2.10"], check: false)
         #expect(badAddress.status != 0)
         #expect(badAddress.stderr.contains("--ip"), "\(badAddress.stderr)")
+        let linkLocal = try portald.cli(["auth", Self.mac, "--ip", "fe80::10"], check: false)
+        #expect(linkLocal.status == 1 && linkLocal.stderr.contains("--ip: ") && linkLocal.stderr.contains("not a global or unique-local IPv6 address"), "\(linkLocal.stderr)")
+        let gold = try portald.cli(["auth", Self.mac, "--ip", "192.0.2.10", "--tier", "gold"], check: false)
+        #expect(gold.status == 1 && gold.stderr.contains("--tier: ") && gold.stderr.contains("none are configured"), "\(gold.stderr)")
+        let both = try portald.cli(["auth", Self.mac, "--tier", "gold", "--no-tier"], check: false)
+        #expect(both.status != 0 && both.stderr.contains("give --tier or --no-tier, not both"), "\(both.stderr)")
         #expect(try portald.cli(["clients"]).stdout.contains("no devices online"))
+        let ipv6 = try portald.cli(["auth", Self.mac, "--ip", "2001:db8:1::10", "--no-tier"])
+        #expect(ipv6.stdout.contains("authorized \(Self.mac) (2001:db8:1::10)"), "\(ipv6.stdout)")
     }
 
     @Test("a deauth answers the session it ended, with no time left")

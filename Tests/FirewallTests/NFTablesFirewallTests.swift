@@ -203,6 +203,23 @@ struct NFTablesFirewallTests {
         try firewall.install(devices: [])
         text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
         #expect(block(text, "set garden_dns4").contains { $0.contains("198.51.100.20") }, "\(block(text, "set garden_dns4"))")
+        // The reconciler: the installed networks read back as configured; flushed, or one
+        // added behind portald's back, they are put back.
+        #expect(try firewall.repairExtras(desired: []) == ExtrasRepair())
+        _ = try namespace.exec(["nft", "flush", "set", "inet", settings.table, "garden4"])
+        _ = try namespace.exec(["nft", "add", "element", "inet", settings.table, "garden6", "{ 2001:db8:9::/48 }"])
+        #expect(try firewall.repairExtras(desired: []) == ExtrasRepair(gardenRestored: true))
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set garden4").joined(separator: " ") == garden4)
+        #expect(block(text, "set garden6").joined(separator: " ") == garden6)
+        #expect(try firewall.repairExtras(desired: []) == ExtrasRepair())
+        // Without networks configured, an element someone added is taken out.
+        let bare = try namespace.enter { [settings] in try NFTablesFirewall(settings: settings) }
+        try bare.install(devices: [])
+        #expect(try bare.repairExtras(desired: []) == ExtrasRepair())
+        _ = try namespace.exec(["nft", "add", "element", "inet", settings.table, "garden4", "{ 198.51.100.0/24 }"])
+        #expect(try bare.repairExtras(desired: []) == ExtrasRepair(gardenRestored: true))
+        #expect(!block(try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout, "set garden4").joined().contains("198.51.100"))
     }
 
     @Test("bandwidth tiers: a set a direction and family with the tier's rate on every element, one rule each; a device moves in and out")
@@ -235,6 +252,32 @@ struct NFTablesFirewallTests {
         text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
         #expect(!block(text, "set tier_slow_down4").contains { $0.contains("192.0.2.10") })
         #expect(try firewall.inventory()?.contains { $0.set == "tier_slow_down6" } == true)
+        // The reconciler: an element deleted behind portald's back is put back (and nothing
+        // else touched); one in a tier its device is not in is taken out.
+        let tablet = AuthorizedDevice(mac: MACAddress("02:00:00:00:00:11")!, address: IPAddress("2001:db8:1::11")!, timeout: .seconds(600), tier: "slow")
+        try firewall.authorize(phone)
+        try firewall.authorize(tablet)
+        #expect(try firewall.repairExtras(desired: [phone, tablet]) == ExtrasRepair())
+        _ = try namespace.exec(["nft", "delete", "element", "inet", settings.table, "tier_slow_down6", "{ 2001:db8:1::11 }"])
+        _ = try namespace.exec(["nft", "add", "element", "inet", settings.table, "tier_slow_down4", "{ 192.0.2.12 }"])
+        #expect(try firewall.repairExtras(desired: [phone, tablet]) == ExtrasRepair(tierAdded: [tablet.address], tierRemoved: [IPAddress("192.0.2.12")!]))
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set tier_slow_down6").contains { $0.contains("2001:db8:1::11 limit rate over 250000 bytes/second") }, "\(block(text, "set tier_slow_down6"))")
+        #expect(!block(text, "set tier_slow_down4").contains { $0.contains("192.0.2.12") })
+        #expect(block(text, "set tier_slow_down4").contains { $0.contains("192.0.2.10") })
+        // A device whose session left the tier: out of its set.
+        #expect(try firewall.repairExtras(desired: [unlimited, tablet]) == ExtrasRepair(tierRemoved: [phone.address]))
+        #expect(try firewall.repairExtras(desired: [unlimited, tablet]) == ExtrasRepair())
+        // Through the reconciler: a tier element deleted by hand comes back, nothing else is touched.
+        _ = try namespace.exec(["nft", "delete", "element", "inet", settings.table, "tier_slow_down6", "{ 2001:db8:1::11 }"])
+        let repair = try firewall.reconcile(desired: [unlimited, tablet])
+        #expect(repair.extras.tierAdded == [tablet.address] && repair.added.isEmpty && repair.removed.isEmpty && !repair.reinstalled)
+        // A table from before the tier was configured has no tier sets: installed anew, the device in its tier.
+        let untiered = try namespace.enter { [settings] in try NFTablesFirewall(settings: settings) }
+        try untiered.install(devices: [unlimited, tablet])
+        #expect(try firewall.reconcile(desired: [unlimited, tablet]).reinstalled)
+        text = try namespace.exec(["nft", "list", "table", "inet", settings.table]).stdout
+        #expect(block(text, "set tier_slow_down6").contains { $0.contains("2001:db8:1::11") })
     }
 
     @Test("networks: parsed with their prefix, host bits refused, ranges computed")
@@ -367,6 +410,11 @@ struct AddressTests {
         #expect(MACAddress("aaa:bb:cc:01:02:03") == nil)
         #expect(MACAddress("+a:bb:cc:01:02:03") == nil)
         #expect(MACAddress("aa:bb:cc:01:02:-3") == nil)
+        #expect(MACAddress("aa-bb:cc-01:02:ff")?.bytes == [0xaa, 0xbb, 0xcc, 1, 2, 0xff])
+        for bad in ["", ":", "aa:bb:cc:01:02:03:", ":aa:bb:cc:01:02:03", "aa:bb:cc:01:02:03:04", "aa:bb:cc:01:0203", "aa::bb:cc:01:02",
+                    "a:bb:cc:01:02:03", "aa:bb:cc:01:02:03 ", "ａａ:bb:cc:01:02:03"] {
+            #expect(MACAddress(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func ipv4Parsing() {
@@ -378,6 +426,12 @@ struct AddressTests {
         #expect(IPv4Address("+1.2.3.4") == nil)
         #expect(IPv4Address("1.2.3.-0") == nil)
         #expect(IPv4Address("1.2.3.٣") == nil)  // a non-ASCII digit
+        #expect(IPv4Address("0.0.0.0")?.octets == [0, 0, 0, 0])
+        #expect(IPv4Address("255.255.255.255")?.octets == [255, 255, 255, 255])
+        #expect(IPv4Address("10.100.0.9")?.description == "10.100.0.9")
+        for bad in ["", ".", ".1.2.3", "1.2.3.", "1..2.3", "1.2.3.4 ", "1000.1.1.1", "1.2.3.00", "300.1.1.1", "1.2.3.4.", "0x1.2.3.4"] {
+            #expect(IPv4Address(bad) == nil, "\(bad)")
+        }
     }
 
     @Test("IPv6 text in, RFC 5952 text out; what inet_pton refuses is refused")

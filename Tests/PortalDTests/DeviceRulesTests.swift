@@ -119,6 +119,13 @@ struct DeviceRulesTests {
         #expect(!view.installed && view.sets.isEmpty)
         let text = FirewallCommand.Show.render(view)
         #expect(text.hasPrefix("table inet portald: MISSING") && text.contains("trusted: 02:00:00:00:00:50"), "\(text)")
+        // A repair of 150 elements names the first 100 and counts them all.
+        let many = (0..<150).map { DeviceKey(mac: MACAddress(bytes: [2, 0, 0, 0, 1, UInt8($0)])!, ipv4: IPv4Address(octets: [192, 0, 2, UInt8($0)])!) }
+        let record = SessionService.ReconcileRecord(at: Date(), cause: "the timer", repair: Repair(added: many, removed: [many[0]]), duration: .milliseconds(3))
+        let repair = FirewallStatusView.ReconcileView(record)
+        #expect(repair.added.count == 100 && repair.addedCount == 150 && repair.removed.count == 1 && repair.removedCount == 1)
+        let line = FirewallCommand.Show.describe(repair)
+        #expect(line.contains("added 02:00:00:00:01:00 . 192.0.2.0, ") && line.contains(" and 50 more; removed 02:00:00:00:01:00 . 192.0.2.0"), "\(line)")
     }
 
     @Test("a blocked device meets the blocked page, on the splash and at login, in its language")

@@ -105,6 +105,12 @@ struct HealthTests {
                                   portalActivity: { moving.withLock { $0 += 10; return $0 } }, probeTimeout: .milliseconds(200))
         for _ in 1...HealthCheck.busyChecksAllowed { #expect(crowded.run().healthy) }
         #expect(crowded.run().failure("portal")?.summary.contains("though busy") == true)
+        // Every portal listener is probed: a silent second one (the IPv6 portal) fails the check, named.
+        let second = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: address, portalActivity: { portal.activity },
+                                 more: [PortalProbe(address: silent, activity: { 7 })], probeTimeout: .milliseconds(200))
+        idle.close()
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(second.run().failure("portal")?.summary == "the portal at \(silent) does not answer")
     }
 
     @Test("a delivery loop that has not come round within the delivery timeout and a minute is stuck")
@@ -163,8 +169,9 @@ struct AdminFailureTests {
         func now() -> Date { Date() }
         func activeSessions() throws -> [Session] { throw Broken() }
         func activeSession(mac: MACAddress) throws -> Session? { throw HTTPError(500, code: "store_error", message: "SELECT * FROM session: disk I/O error") }
-        func ipv4(of mac: MACAddress) -> IPv4Address? { nil }
-        func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session { throw Broken() }
+        func address(of mac: MACAddress) -> IPAddress? { nil }
+        func authorize(mac: MACAddress, address: IPAddress, minutes: Int?, tier: String??) throws -> Session { throw Broken() }
+        var tiers: Set<String> { [] }
         func deauthorize(mac: MACAddress) throws -> Session { throw Broken() }
         func sessions(of subject: SessionSubject) throws -> [Session] { throw Broken() }
     }

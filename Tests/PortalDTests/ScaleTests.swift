@@ -41,7 +41,9 @@ struct ScaleTests {
         #expect(try elements() == 10_000)
         try timed("one login beside them") { _ = try sessions.login(mac: MACAddress("02:00:00:01:00:00")!, ipv4: IPv4Address("192.0.2.50")!, method: .terms) }
         #expect(try elements() == 10_001)
+        _ = try namespace.exec(["nft", "add", "table", "inet", "someone_else"])  // so the reconcile reads all 10 000 back
         #expect(try timed("reconcile") { try sessions.reconcile() }?.isEmpty == true)
+        #expect(sessions.reconcileRecords().last?.readBack == true)
         clock.advance(3_600)
         #expect(try timed("expire 1 000") { try sessions.expireDue() }.count == 1_000)
         #expect(try elements() == 9_001)

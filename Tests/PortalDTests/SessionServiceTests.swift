@@ -325,6 +325,24 @@ struct SessionServiceTests {
         #expect(try service.login(mac: mac, ipv4: ipv4, method: .terms).bytesDown == 0)
     }
 
+    @Test("the kernel gets each live session's addresses in the order they were bound, with the whole seconds left")
+    func reconcileGivesTheRemainingTime() throws {
+        let (store, _) = try temporaryStore()
+        let clock = TestClock()
+        let firewall = MemoryFirewall()
+        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 60, logger: Logger(label: "t"), now: { clock.now })
+        #expect(try sessions.restore() == 0)
+        let v6 = IPAddress("2001:db8:1::20")!
+        try sessions.login(mac: mac, ipv4: ipv4, method: .terms)
+        try sessions.login(mac: mac, address: v6, method: .terms)  // the same session: its second address
+        clock.advance(600.4)
+        try firewall.teardown()
+        try sessions.reconcile()
+        #expect(firewall.devices.sorted { $0.address < $1.address } == [AuthorizedDevice(mac: mac, ipv4: ipv4, timeout: .seconds(2999)),
+                                                                         AuthorizedDevice(mac: mac, address: v6, timeout: .seconds(2999))])
+        #expect(try sessions.activeSession(mac: mac)?.device.addresses == [.v4(ipv4), v6])
+    }
+
     @Test func restoreReinstallsValidSessionsWithTheirRemainingTime() throws {
         let (store, _) = try temporaryStore()
         let clock = TestClock()

@@ -2,6 +2,7 @@ import Firewall
 import Foundation
 import Logging
 import Testing
+@testable import HTTPServer
 @testable import PortalD
 
 /// Tiers: their configuration, the tier a session gets, and the quota and idle limits.
@@ -47,6 +48,53 @@ struct TierTests {
         let premium = try sessions.login(mac: phone, ipv4: ipv4, method: .terms, tier: .some("premium"))
         #expect(premium.id != first.id && premium.tier == "premium" && firewall.devices.map(\.tier) == ["premium"])
         #expect(try sessions.session(id: premium.id)?.tier == "premium")
+    }
+
+    @Test("staff auth over the API: a tier, no tier, or the default; an IPv6 address given or found; each bad field named")
+    func staffAuth() throws {
+        let (store, _) = try temporaryStore()
+        let firewall = MemoryFirewall()
+        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 60, defaultTier: "standard", logger: Logger(label: "t"))
+        let tablet = MACAddress("02:00:00:00:00:11")!
+        let laptop = MACAddress("02:00:00:00:00:15")!, idle = MACAddress("02:00:00:00:00:16")!
+        let neighbours = StaticNeighbours([Neighbour(address: IPAddress("fe80::11")!, mac: tablet),
+                                           Neighbour(address: IPAddress("2001:db8:1::11")!, mac: tablet),
+                                           // An old lease's stale IPv4 entry, and the address the laptop uses now.
+                                           Neighbour(address: IPAddress("192.0.2.15")!, mac: laptop, confirmed: false),
+                                           Neighbour(address: IPAddress("2001:db8:1::15")!, mac: laptop),
+                                           Neighbour(address: IPAddress("192.0.2.16")!, mac: idle, confirmed: false)])
+        let api = try makeAdminAPI(store: store, credentials: [AdminCredential(name: "it", secret: Array("secret-token".utf8), scopes: [AdminScope.all])],
+                                   clients: SessionClientRepository(sessions: sessions, neighbours: neighbours, tiers: ["standard", "premium"]))
+        func auth(_ mac: String, _ body: String) -> (status: Int, json: [String: Any]) {
+            let response = api.answer(HTTPRequest(method: .post, target: "/api/v1/clients/\(mac)/auth", headers: HTTPHeaders([("Authorization", "Bearer secret-token")]),
+                                                  body: Array(body.utf8), clientAddress: "127.0.0.1"))
+            return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:])
+        }
+        #expect(auth("02:00:00:00:00:10", #"{"ipv4": "192.0.2.10"}"#).json["tier"] as? String == "standard")
+        #expect(auth("02:00:00:00:00:10", #"{"ipv4": "192.0.2.10", "tier": "premium"}"#).json["tier"] as? String == "premium")
+        let untiered = auth("02:00:00:00:00:10", #"{"ipv4": "192.0.2.10", "tier": null}"#)
+        #expect(untiered.status == 201 && untiered.json["tier"] is NSNull && firewall.devices.map(\.tier) == [nil])
+        // A device seen only over IPv6: its global address from the neighbour table, never the link-local one.
+        let found = auth("02:00:00:00:00:11", "")
+        #expect(found.status == 201 && found.json["ipv4"] is NSNull && found.json["ipv6"] as? [String] == ["2001:db8:1::11"], "\(found)")
+        #expect(auth("02:00:00:00:00:15", "").json["ipv6"] as? [String] == ["2001:db8:1::15"], "a confirmed IPv6 entry before a stale IPv4 one")
+        #expect(auth("02:00:00:00:00:16", "").json["ipv4"] as? String == "192.0.2.16", "only a stale entry: that one")
+        let given = auth("02:00:00:00:00:12", #"{"ipv6": "2001:db8:1::12", "minutes": 5}"#)
+        #expect(given.status == 201 && given.json["ipv6"] as? [String] == ["2001:db8:1::12"])
+        func code(_ response: (status: Int, json: [String: Any])) -> String? { (response.json["error"] as? [String: Any])?["code"] as? String }
+        for (body, expected) in [(#"{"ipv4": "192.0.2.13", "ipv6": "2001:db8:1::13"}"#, "invalid_address"),
+                                 (#"{"ipv6": "fe80::13"}"#, "invalid_ipv6"), (#"{"ipv6": "::ffff:192.0.2.13"}"#, "invalid_ipv6"), (#"{"ipv6": "ff02::1"}"#, "invalid_ipv6"),
+                                 (#"{"ipv6": "192.0.2.13"}"#, "invalid_ipv6"), (#"{"ipv6": "4000::13"}"#, "invalid_ipv6"),
+                                 (#"{"ipv6": "2001:db8::192.0.2.13"}"#, "invalid_ipv6"), (#"{"ipv6": "fec0::13"}"#, "invalid_ipv6"), (#"{"ipv4": null}"#, "invalid_ipv4"), (#"{"tier": 5}"#, "invalid_json"),
+                                 (#"{"minutes": 0}"#, "invalid_minutes"), (#"{"address": "192.0.2.13"}"#, "unknown_field")] {
+            let response = auth("02:00:00:00:00:13", body)
+            #expect(response.status == 400 && code(response) == expected, "\(body): \(response)")
+        }
+        let gold = auth("02:00:00:00:00:13", #"{"tier": "gold", "ipv4": "192.0.2.13"}"#)
+        #expect(gold.status == 422 && code(gold) == "invalid_tier")
+        #expect((gold.json["error"] as? [String: Any])?["message"] as? String == "\"gold\" is not a tier in [[firewall.tiers]] (configured: premium, standard)")
+        #expect(code(auth("02:00:00:00:00:14", "")) == "device_not_found")
+        #expect(try sessions.activeSession(mac: MACAddress("02:00:00:00:00:13")!) == nil, "nothing stored for a refused request")
     }
 
     @Test("quota: the session ends once its bytes both ways reach it; idle: once they stand still for the timeout")

@@ -23,6 +23,14 @@ enum AdminSchemas {
     static let mac: JSONValue = ["type": "string", "pattern": "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$", "example": "02:00:00:00:00:10"]
     static let ipv4: JSONValue = ["type": "string", "pattern": "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
                                   "example": "192.0.2.10"]
+    /// A guest's IPv6 address as staff may give it: global (2000::/3) or unique-local
+    /// (fc00::/7), the first group written in full, any later ones compressed by one `::`.
+    static let guestIPv6: JSONValue = {
+        let group = "[0-9A-Fa-f]{1,4}", first = "([23][0-9A-Fa-f]{3}|[Ff][CcDd][0-9A-Fa-f]{2})"
+        // k groups after the first, then `::`, then up to 6 - k more (at least one zero group is compressed).
+        let compressed = (0...6).map { k in "\(first)(:\(group)){\(k)}::" + (k < 6 ? "(\(group)(:\(group)){0,\(5 - k)})?" : "") }
+        return ["type": "string", "pattern": .string("^(\(first)(:\(group)){7}|" + compressed.joined(separator: "|") + ")$"), "example": "2001:db8:1::10"]
+    }()
     static let pathParameters: [String: JSONValue] = ["mac": mac]
     /// What `IdempotencyKeys.key(from:)` accepts, bare (quotes are allowed too).
     static let headerParameters: [String: JSONValue] = [
@@ -89,9 +97,15 @@ enum AdminSchemas {
                 "last_reconcile": ref("Reconcile"), "last_repair": ref("Reconcile"),
             ], required: ["backend", "table", "installed", "sets", "trusted", "blocked", "walled_garden", "last_reconcile", "last_repair"]),
             "Reconcile": ["type": "object", "nullable": true, "additionalProperties": false,
-                          "required": ["at", "cause", "reinstalled", "added", "removed", "rules_restored", "duration_ms"],
-                          "properties": ["at": time, "cause": string, "reinstalled": ["type": "boolean"], "added": ["type": "array", "items": string],
-                                         "removed": ["type": "array", "items": string], "rules_restored": ["type": "boolean"],
+                          "required": ["at", "cause", "reinstalled", "added", "added_count", "removed", "removed_count", "rules_restored", "tier_added", "tier_added_count", "tier_removed", "tier_removed_count",
+                                       "garden_restored", "duration_ms", "read_back"],
+                          "properties": ["at": time, "cause": string, "reinstalled": ["type": "boolean"],
+                                         "added": ["type": "array", "items": string, "maxItems": 100], "added_count": ["type": "integer", "minimum": 0],
+                                         "removed": ["type": "array", "items": string, "maxItems": 100], "removed_count": ["type": "integer", "minimum": 0],
+                                         "rules_restored": ["type": "boolean"],
+                                         "tier_added": ["type": "array", "items": string, "maxItems": 100], "tier_added_count": ["type": "integer", "minimum": 0],
+                                         "tier_removed": ["type": "array", "items": string, "maxItems": 100], "tier_removed_count": ["type": "integer", "minimum": 0],
+                                         "garden_restored": ["type": "boolean"], "read_back": ["type": "boolean"],
                                          "duration_ms": ["type": "number", "minimum": 0]]],
             "DeviceRuleList": object(["device_rules": ["type": "array", "items": ref("DeviceRule")]], required: ["device_rules"]),
             "DeviceRuleRequest": ["type": "object", "additionalProperties": false, "required": ["rule"],
@@ -99,7 +113,11 @@ enum AdminSchemas {
                                                  "note": ["type": "string", "maxLength": .number(Double(DeviceRule.noteLimit)), "nullable": true,
                                                           "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"]]],
             "AuthorizeRequest": ["type": "object", "additionalProperties": false,
-                                 "properties": ["ipv4": ipv4, "minutes": ["type": "integer", "minimum": 1, "maximum": .number(Double(Session.minutesRange.upperBound))]]],
+                                 "not": ["required": ["ipv4", "ipv6"]], "description": "ipv4 or ipv6, not both; neither: the neighbour table's",
+                                 "properties": ["ipv4": ipv4, "ipv6": guestIPv6,
+                                                "minutes": ["type": "integer", "minimum": 1, "maximum": .number(Double(Session.minutesRange.upperBound))],
+                                                "tier": ["type": "string", "nullable": true,
+                                                         "description": "a [[firewall.tiers]] name; null: no tier; absent: [portal] tier"]]],
             "Delivery": object(["endpoint": string, "status": ["type": "string", "enum": ["pending", "delivered", "dead"]],
                                 "attempts": integer, "next_attempt_at": time, "last_error": string],
                                required: ["endpoint", "status", "attempts"]),

@@ -60,8 +60,12 @@ protocol ClientRepository: Sendable {
     func now() -> Date
     func activeSessions() throws -> [Session]
     func activeSession(mac: MACAddress) throws -> Session?
-    func ipv4(of mac: MACAddress) -> IPv4Address?
-    func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session
+    /// The address the LAN's neighbour table knows for `mac` (IPv4 first).
+    func address(of mac: MACAddress) -> IPAddress?
+    /// `tier`: nil, the default tier (`[portal] tier`); `.some(nil)`, none.
+    func authorize(mac: MACAddress, address: IPAddress, minutes: Int?, tier: String??) throws -> Session
+    /// The configured tiers' names (`[[firewall.tiers]]`).
+    var tiers: Set<String> { get }
     func deauthorize(mac: MACAddress) throws -> Session
     /// Every session, live or ended, whose access belongs to `subject` (a guest's data).
     func sessions(of subject: SessionSubject) throws -> [Session]
@@ -87,7 +91,7 @@ struct ClientsController {
         let write = api.scoped(AdminScope.clientsWrite)
         write.post("/clients/{mac}/auth", APIOperation(summary: "Authorize a device", body: AdminSchemas.ref("AuthorizeRequest"), responses: [
             201: ("session", "Client"), 400: ("bad request", "Error"), 404: ("device not in the neighbour table", "Error"),
-            409: ("the device is blocked", "Error"), 503: ("the firewall refused", "Error"),
+            409: ("the device is blocked", "Error"), 422: ("no such tier", "Error"), 503: ("the firewall refused", "Error"),
         ])) { request, context in try authorize(request, context) }
         write.post("/clients/{mac}/deauth", APIOperation(summary: "End a device's session", responses: [
             200: ("ended session", "Client"), 400: ("not a MAC address", "Error"), 404: ("no active session", "Error"),
@@ -97,49 +101,12 @@ struct ClientsController {
     }
 
     func authorize(_ request: HTTPRequest, _ context: AdminContext) throws -> HTTPResponse {
-        struct Body: Decodable {
-            var ipv4: String?
-            var minutes: Int?
-        }
         let mac = try Self.mac(context)
-        var body = Body()
-        if !request.body.isEmpty {
-            let shape = "the body must be a JSON object {\"ipv4\"?: string, \"minutes\"?: integer}"
-            // As documented (additionalProperties: false, no nulls): a misspelt field is an error, not ignored.
-            guard case .object(let fields)? = JSONValue(json: request.body) else {
-                throw HTTPError.badRequest("invalid_json", shape)
-            }
-            if let unknown = fields.keys.sorted().first(where: { $0 != "ipv4" && $0 != "minutes" }) {
-                throw HTTPError.badRequest("unknown_field", "unknown field \"\(unknown)\": \(shape)")
-            }
-            if let null = fields.keys.sorted().first(where: { if case .null = fields[$0] { true } else { false } }) {
-                throw HTTPError.badRequest("invalid_\(null)", "\(null) must not be null: \(shape)")
-            }
-            switch fields["ipv4"] {
-            case nil: break
-            case .string(let text)?: body.ipv4 = text
-            default: throw HTTPError.badRequest("invalid_json", shape)
-            }
-            switch fields["minutes"] {
-            case nil: break
-            case .number(let number)? where number.rounded() == number && abs(number) < 1e15: body.minutes = Int(number)
-            default: throw HTTPError.badRequest("invalid_json", shape)
-            }
+        let body = try AuthorizeBody(request.body, tiers: repository.tiers)
+        guard let address = body.address ?? repository.address(of: mac) else {
+            throw HTTPError.notFound("\(mac) is not in the LAN's neighbour table; pass \"ipv4\" or \"ipv6\"", code: "device_not_found")
         }
-        if let minutes = body.minutes, !Session.minutesRange.contains(minutes) {
-            throw HTTPError.badRequest("invalid_minutes", "minutes must be between 1 and \(Session.minutesRange.upperBound)")
-        }
-        let ipv4: IPv4Address
-        if let text = body.ipv4 {
-            guard let parsed = IPv4Address(text) else { throw HTTPError.badRequest("invalid_ipv4", "\"\(text)\" is not an IPv4 address") }
-            ipv4 = parsed
-        } else {
-            guard let found = repository.ipv4(of: mac) else {
-                throw HTTPError.notFound("\(mac) is not in the LAN's neighbour table; pass \"ipv4\"", code: "device_not_found")
-            }
-            ipv4 = found
-        }
-        let session = try repository.authorize(mac: mac, ipv4: ipv4, minutes: body.minutes)
+        let session = try repository.authorize(mac: mac, address: address, minutes: body.minutes, tier: body.tier)
         return .json(ClientView(session, now: repository.now()), status: 201)
     }
 
@@ -160,9 +127,17 @@ struct SessionClientRepository: ClientRepository {
     func now() -> Date { sessions.now() }
     func activeSessions() throws -> [Session] { try sessions.activeSessions() }
     func activeSession(mac: MACAddress) throws -> Session? { try sessions.activeSession(mac: mac) }
-    func ipv4(of mac: MACAddress) -> IPv4Address? { neighbours.ipv4(for: mac) }
-    func authorize(mac: MACAddress, ipv4: IPv4Address, minutes: Int?) throws -> Session {
-        try sessions.login(mac: mac, ipv4: ipv4, method: .admin, minutes: minutes)
+    let tiers: Set<String>
+
+    init(sessions: SessionService, neighbours: any NeighbourTable, tiers: Set<String> = []) {
+        self.sessions = sessions
+        self.neighbours = neighbours
+        self.tiers = tiers
+    }
+
+    func address(of mac: MACAddress) -> IPAddress? { neighbours.address(for: mac) }
+    func authorize(mac: MACAddress, address: IPAddress, minutes: Int?, tier: String??) throws -> Session {
+        try sessions.login(mac: mac, address: address, method: .admin, minutes: minutes, tier: tier)
     }
     func deauthorize(mac: MACAddress) throws -> Session { try sessions.deauthorize(mac: mac) }
     func sessions(of subject: SessionSubject) throws -> [Session] { try sessions.sessions(of: subject) }

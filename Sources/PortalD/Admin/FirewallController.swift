@@ -14,25 +14,51 @@ public struct FirewallStatusView: Codable, Sendable {
         public var at: Date
         public var cause: String
         public var reinstalled: Bool
-        /// Elements put back (`MAC . address`).
+        /// Elements put back (`MAC . address`), the first `listed` of them.
         public var added: [String]
-        /// Elements no session stood for, taken out.
+        public var addedCount: Int
+        /// Elements no session stood for, taken out, the first `listed` of them.
         public var removed: [String]
+        public var removedCount: Int
         public var rulesRestored: Bool
+        /// Addresses put into their device's tier's sets, and taken out of a tier's their
+        /// device is not in: the first `listed` of each.
+        public var tierAdded: [String]
+        public var tierAddedCount: Int
+        public var tierRemoved: [String]
+        public var tierRemovedCount: Int
+        /// The walled garden's networks were put back.
+        public var gardenRestored: Bool
+        /// How many elements a record names: a reinstall adds every guest, and 10 000 names
+        /// help no one reading it.
+        static let listed = 100
         /// Milliseconds it took (reading the sets back and repairing; at start, the install).
         public var durationMs: Double
+        /// Whether the sets were read back (false: the ruleset's generation showed only
+        /// portald's own changes since the last read-back).
+        public var readBack: Bool
 
         enum CodingKeys: String, CodingKey {
-            case at, cause, reinstalled, added, removed, rulesRestored = "rules_restored", durationMs = "duration_ms"
+            case at, cause, reinstalled, added, addedCount = "added_count", removed, removedCount = "removed_count"
+            case rulesRestored = "rules_restored", tierAdded = "tier_added", tierAddedCount = "tier_added_count", tierRemoved = "tier_removed"
+            case tierRemovedCount = "tier_removed_count", gardenRestored = "garden_restored", durationMs = "duration_ms", readBack = "read_back"
         }
 
         init(_ record: SessionService.ReconcileRecord) {
             at = record.at
             cause = record.cause
             reinstalled = record.repair.reinstalled
-            added = record.repair.added.map(\.description)
-            removed = record.repair.removed.map(\.description)
+            added = record.repair.added.prefix(Self.listed).map(\.description)
+            addedCount = record.repair.added.count
+            removed = record.repair.removed.prefix(Self.listed).map(\.description)
+            removedCount = record.repair.removed.count
             rulesRestored = record.repair.rulesRestored
+            readBack = record.readBack
+            tierAdded = record.repair.extras.tierAdded.prefix(Self.listed).map(\.description)
+            tierAddedCount = record.repair.extras.tierAdded.count
+            tierRemoved = record.repair.extras.tierRemoved.prefix(Self.listed).map(\.description)
+            tierRemovedCount = record.repair.extras.tierRemoved.count
+            gardenRestored = record.repair.extras.gardenRestored
             let parts = record.duration.components
             durationMs = ((Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15) * 1000).rounded() / 1000
         }
@@ -93,7 +119,7 @@ struct FirewallStatus: Sendable {
         let captures = backend != "none"
         let inventory = captures ? try sessions.firewall.inventory() : nil
         // What the kernel's sets hold, so an edit behind portald's back shows; the rules without a table.
-        let rules = (captures ? try sessions.firewall.state()?.rules : nil) ?? sessions.firewall.deviceRules
+        let rules = (captures ? try sessions.firewall.kernelRules() : nil) ?? sessions.firewall.deviceRules
         let records = sessions.reconcileRecords()
         return FirewallStatusView(
             backend: backend, table: table, installed: inventory != nil,

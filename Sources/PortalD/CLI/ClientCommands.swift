@@ -1,4 +1,5 @@
 import ArgumentParser
+import Firewall
 import Foundation
 import HTTPServer
 import Outbox
@@ -26,7 +27,9 @@ struct Auth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Let a device online without a login.")
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The device's MAC address.") var mac: String
-    @Option(help: "Its IPv4 address (default: looked up in the LAN's neighbour table).") var ip: String?
+    @Option(help: "Its IPv4 or IPv6 address (default: looked up in the LAN's neighbour table).") var ip: String?
+    @Option(help: "Its bandwidth tier, a [[firewall.tiers]] name (default: [portal] tier).") var tier: String?
+    @Flag(help: "No tier: not limited, whatever [portal] tier says.") var noTier = false
     // Unconditional: `--minutes -5` is a bad value to name, not a missing one.
     @Option(parsing: .unconditional, help: "Session length in minutes, 1 to \(Session.minutesRange.upperBound) (default: [portal] session_minutes).") var minutes: Int?
     @Flag(help: "Print typed JSON.") var json = false
@@ -35,13 +38,17 @@ struct Auth: AsyncParsableCommand {
         if let minutes, !Session.minutesRange.contains(minutes) {
             throw ValidationError("--minutes must be between 1 and \(Session.minutesRange.upperBound) (a year), not \(minutes)")
         }
+        if tier != nil && noTier { throw ValidationError("give --tier or --no-tier, not both") }
+        if let ip, IPAddress(ip) == nil { throw ValidationError("--ip: \(ip) is not an IPv4 or IPv6 address") }
     }
 
     func run() async throws {
         try await reporting {
             var body: [String: AnyEncodable] = [:]
-            if let ip { body["ipv4"] = AnyEncodable(ip) }
+            if let ip { body[IPAddress(ip)?.family ?? "ipv4"] = AnyEncodable(ip) }
             if let minutes { body["minutes"] = AnyEncodable(minutes) }
+            if let tier { body["tier"] = AnyEncodable(tier) }
+            if noTier { body["tier"] = AnyEncodable(String?.none) }
             let client = try options.adminClient()
             do {
                 let data = try await client.send("POST", "/api/v1/clients/\(FormData.encode(mac))/auth", body: JSON.encode(body))
@@ -49,8 +56,10 @@ struct Auth: AsyncParsableCommand {
             } catch let error as CLIError where error.code == "device_not_found" {
                 // The API names its field; here the person typed flags.
                 throw CLIError("\(mac) is not in the LAN's neighbour table (is the device connected?); give its address with --ip")
-            } catch let error as CLIError where error.code == "invalid_ipv4" {
-                throw CLIError("--ip: \(ip ?? "") is not an IPv4 address")
+            } catch let error as CLIError where error.code == "invalid_ipv4" || error.code == "invalid_ipv6" {
+                throw CLIError("--ip: \(error.description)")
+            } catch let error as CLIError where error.code == "invalid_tier" {
+                throw CLIError("--tier: \(error.description)")
             }
         }
     }

@@ -39,11 +39,18 @@ struct FirewallCommand: AsyncParsableCommand {
 
         static func describe(_ record: FirewallStatusView.ReconcileView) -> String {
             var changes: [String] = []
-            if record.reinstalled { changes.append("table installed" + (record.added.isEmpty ? "" : " with \(record.added.count) element(s)")) }
-            if !record.reinstalled && !record.added.isEmpty { changes.append("added " + record.added.joined(separator: ", ")) }
-            if !record.removed.isEmpty { changes.append("removed " + record.removed.joined(separator: ", ")) }
+            func names(_ listed: [String], of count: Int) -> String {
+                listed.joined(separator: ", ") + (count > listed.count ? " and \(count - listed.count) more" : "")
+            }
+            if record.reinstalled { changes.append("table installed" + (record.addedCount == 0 ? "" : " with \(record.addedCount) element(s)")) }
+            if !record.reinstalled && record.addedCount > 0 { changes.append("added " + names(record.added, of: record.addedCount)) }
+            if record.removedCount > 0 { changes.append("removed " + names(record.removed, of: record.removedCount)) }
             if record.rulesRestored { changes.append("trusted/blocked sets put back") }
-            return "\(RFC3339.string(record.at)) (\(record.cause), \(record.durationMs) ms): " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
+            if record.tierAddedCount > 0 { changes.append("into their tier " + names(record.tierAdded, of: record.tierAddedCount)) }
+            if record.tierRemovedCount > 0 { changes.append("out of a tier " + names(record.tierRemoved, of: record.tierRemovedCount)) }
+            if record.gardenRestored { changes.append("walled garden networks put back") }
+            let nothing = record.readBack ? "nothing to change" : "unchanged since the last read-back (only portald's own commits)"
+            return "\(RFC3339.string(record.at)) (\(record.cause), \(record.durationMs) ms): " + (changes.isEmpty ? nothing : changes.joined(separator: "; "))
         }
     }
 }

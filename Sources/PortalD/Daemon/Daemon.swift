@@ -72,6 +72,7 @@ public enum Daemon {
                                 earlyArrivalDays: config.arrivals.earlyArrivalDays)
         let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
         let servers: [HTTPServer]
+        var portal6Server: HTTPServer?  // `[portal] listen_ipv6`'s, which the health check probes too
         do {
             let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
             if !LocalToken.isGenerated(localToken) {
@@ -97,7 +98,7 @@ public enum Daemon {
             if config.inboundListen != nil && config.inbound.isEmpty {
                 logger.warning("[inbound_listener] is set but no [[inbound]] source is configured: it will answer 404 to everything")
             }
-            let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours),
+            let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours, tiers: Set(config.firewall.tiers.map(\.name))),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
                                  inbound: inbound,
@@ -118,7 +119,9 @@ public enum Daemon {
                                                             responder: admin, workers: workers)]
                 if let listen = config.portal.listenIPv6 {
                     do {
-                        started.append(try portalListener(listen))
+                        let server = try portalListener(listen)
+                        started.append(server)
+                        portal6Server = server
                     } catch {
                         started.dropFirst().forEach { $0.stop() }
                         throw error
@@ -163,8 +166,12 @@ public enum Daemon {
                                                           "open_files": "\(descriptors)"])
         notifier.ready(status: "serving \(config.portal.listen); \(restored) session(s) restored")
 
+        // The IPv6 portal listener, when there is one, is the third server started.
+        let portal6 = zip(config.portal.listenIPv6.map { [$0] } ?? [], portal6Server.map { [$0] } ?? []).map { listen, server in
+            PortalProbe(address: listen, activity: { server.activity })
+        }
         let health = HealthCheck(store: store, firewall: firewall, dispatcher: dispatcher, portal: config.portal.listen,
-                                 portalActivity: { [portalServer = servers[0]] in portalServer.activity })
+                                 portalActivity: { [portalServer = servers[0]] in portalServer.activity }, more: portal6)
         var followStays: (@Sendable () throws -> Int)?
         if let stays = ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger) {
             followStays = { try stays.followStays(reservations) }

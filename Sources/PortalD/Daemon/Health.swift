@@ -46,39 +46,37 @@ final class HealthCheck: Sendable {
     let store: Store
     let firewall: any Firewall
     let dispatcher: Dispatcher
-    /// The portal's listener, probed as a guest would reach it.
-    let portal: ListenAddress
-    /// The portal server's `activity`: whether MHD's threads got on with their work while
-    /// a probe went unanswered.
-    let portalActivity: @Sendable () -> Int
+    /// The portal's listeners (IPv4, and `[portal] listen_ipv6`), each probed as a guest would reach it.
+    let portals: [PortalProbe]
     let probeTimeout: Duration
-    /// `portalActivity` at the end of the previous check, and how many checks in a row
-    /// found the portal busy.
-    private let portalSeen = Mutex<(activity: Int?, busyChecks: Int)>((nil, 0))
-    /// A probe's own connection moves `portalActivity` by up to 3 (opened, answered, closed),
-    /// some of it after the check read it: more than that is other guests' traffic.
+    /// A probe's own connection moves a server's `activity` by up to 3 (opened, answered,
+    /// closed), some of it after the check read it: more than that is other guests' traffic.
     static let probeShare = 3
     /// Busy for this many checks in a row (about a minute at 10 s) counts as a failure:
     /// a portal nobody can reach for that long is of no use, however busy its threads.
     static let busyChecksAllowed = 6
 
+    /// `portalActivity`: the portal server's `activity`, whether MHD's threads got on with
+    /// their work while a probe went unanswered. `more`: further listeners (the IPv6 one).
     init(store: Store, firewall: any Firewall, dispatcher: Dispatcher, portal: ListenAddress,
-         portalActivity: @escaping @Sendable () -> Int, probeTimeout: Duration = .seconds(2)) {
+         portalActivity: @escaping @Sendable () -> Int, more: [PortalProbe] = [], probeTimeout: Duration = .seconds(2)) {
         self.store = store
         self.firewall = firewall
         self.dispatcher = dispatcher
-        self.portal = portal
-        self.portalActivity = portalActivity
+        self.portals = [PortalProbe(address: portal, activity: portalActivity)] + more
         self.probeTimeout = probeTimeout
     }
 
     static let names = ["store", "firewall", "dispatcher", "portal"]
 
     func run() -> HealthReport {
-        let (portalFailure, portalNote) = portalCheck()
+        // Every listener is probed (each keeps its own count of busy checks); the first failure is the one reported.
+        let results = portals.map { $0.check(timeout: probeTimeout) }
+        let portalFailure = results.lazy.compactMap(\.failure).first
+        let notes = results.compactMap(\.note)
         return HealthReport(failures: ["store": storeFailure(), "firewall": firewallFailure(), "dispatcher": dispatcherFailure(),
                                        "portal": portalFailure],
-                            notes: portalNote.map { ["portal": $0] } ?? [:])
+                            notes: notes.isEmpty || portalFailure != nil ? [:] : ["portal": notes.joined(separator: "; ")])
     }
 
     /// A write and a read of the store.
@@ -91,9 +89,12 @@ final class HealthCheck: Sendable {
         }
     }
 
-    /// portald's table and its sets are in the kernel.
+    /// portald's table and its sets are in the kernel: known from the ruleset's generation
+    /// when nothing but portald changed it since the last read-back, else read back (at
+    /// 10 000 guests a dump of every set, which the generation spares most checks).
     func firewallFailure() -> HealthReport.Failure? {
         do {
+            if (try? firewall.isUnchanged()) == true { return nil }
             return try firewall.state() == nil ? .init(summary: "portald's nft table or one of its sets is missing") : nil
         } catch {
             return .init(summary: "the nft table cannot be read", detail: "\(error)")
@@ -105,27 +106,41 @@ final class HealthCheck: Sendable {
         return stalled.isEmpty ? nil : .init(summary: "delivery to \(stalled.joined(separator: ", ")) is stuck")
     }
 
-    /// A request for a host the portal captures: the redirect is answered on MHD's own
-    /// thread, so the probe needs no worker (the checks run on one) and sees a hung listener
-    /// as such. A portal that does not answer while its threads keep opening and closing
-    /// connections (since the previous check, whose interval spans the request deadline
-    /// that cuts slow clients) is saturated by a flood or a crowd, not hung: restarting it
-    /// would only drop every guest's connection, so that passes, with a note.
-    func portalCheck() -> (failure: HealthReport.Failure?, note: String?) {
-        let before = portalSeen.withLock { $0.activity } ?? portalActivity()
-        let answered = HTTPServer.answers(at: portal, path: "/", host: "portald-health.invalid", timeout: probeTimeout)
-        let after = portalActivity()
-        let busyChecks = portalSeen.withLock { seen in
+}
+
+/// One portal listener, probed with a request for a host the portal captures.
+final class PortalProbe: Sendable {
+    let address: ListenAddress
+    let activity: @Sendable () -> Int
+    /// `activity` at the end of the previous check, and how many checks in a row found it busy.
+    private let seen = Mutex<(activity: Int?, busyChecks: Int)>((nil, 0))
+
+    init(address: ListenAddress, activity: @escaping @Sendable () -> Int) {
+        self.address = address
+        self.activity = activity
+    }
+
+    /// The redirect is answered on MHD's own thread, so the probe needs no worker (the
+    /// checks run on one) and sees a hung listener as such. A portal that does not answer
+    /// while its threads keep opening and closing connections (since the previous check,
+    /// whose interval spans the request deadline that cuts slow clients) is saturated by
+    /// a flood or a crowd, not hung: restarting it would only drop every guest's
+    /// connection, so that passes, with a note.
+    func check(timeout: Duration) -> (failure: HealthReport.Failure?, note: String?) {
+        let before = seen.withLock { $0.activity } ?? activity()
+        let answered = HTTPServer.answers(at: address, path: "/", host: "portald-health.invalid", timeout: timeout)
+        let after = activity()
+        let busyChecks = seen.withLock { seen in
             seen.activity = after
-            seen.busyChecks = !answered && after - before > Self.probeShare ? seen.busyChecks + 1 : 0
+            seen.busyChecks = !answered && after - before > HealthCheck.probeShare ? seen.busyChecks + 1 : 0
             return seen.busyChecks
         }
         if answered { return (nil, nil) }
-        if busyChecks == 0 { return (.init(summary: "the portal at \(portal) does not answer"), nil) }
-        if busyChecks > Self.busyChecksAllowed {
-            return (.init(summary: "the portal at \(portal) has not answered for \(busyChecks) checks in a row, though busy"), nil)
+        if busyChecks == 0 { return (.init(summary: "the portal at \(address) does not answer"), nil) }
+        if busyChecks > HealthCheck.busyChecksAllowed {
+            return (.init(summary: "the portal at \(address) has not answered for \(busyChecks) checks in a row, though busy"), nil)
         }
-        return (nil, "busy: the portal at \(portal) did not answer a probe within \(probeTimeout) but is serving connections")
+        return (nil, "busy: the portal at \(address) did not answer a probe within \(timeout) but is serving connections")
     }
 }
 

@@ -36,6 +36,40 @@ enum SessionRecords {
         try fetch("ended_at IS NULL AND (\(filter)) ORDER BY started_at, id", arguments, in: db)
     }
 
+    /// The kernel elements of the sessions live at `at`, each with the whole seconds it
+    /// has left (at least 1), in `active`'s order and each session's addresses in theirs.
+    /// Read straight from the four columns the kernel needs: the reconciler and the
+    /// install at start read every session, and building whole sessions cost them most
+    /// of their time at 10 000 guests. (Rounded to the stored milliseconds before it is
+    /// truncated: julianday's doubles would make 60 s read as 59.9999.)
+    static func liveElements(at: Date, in db: Database) throws -> [AuthorizedDevice] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT s.mac, a.address, s.tier, CAST(ROUND((julianday(s.expires_at) - julianday(?)) * 86400, 3) AS INTEGER), a.family
+            FROM session s JOIN session_address a ON a.session_id = s.id
+            WHERE s.ended_at IS NULL AND s.expires_at > ? ORDER BY s.started_at, s.id, a.rowid
+            """), arguments: [at, at])
+        var devices: [AuthorizedDevice] = []
+        var last: (text: String, mac: MACAddress)?
+        while let row = try rows.next() {
+            let text: String = row[0]
+            let mac: MACAddress
+            if let last, last.text == text {
+                mac = last.mac  // a session's second address
+            } else {
+                guard let parsed = MACAddress(text) else { throw StoreCorruption("a session has an unreadable mac \(text)") }
+                mac = parsed
+                last = (text, parsed)
+            }
+            let addressText: String = row[1]
+            guard let address = IPAddress(addressText), address.family == row[4] as String else {
+                throw StoreCorruption("session of \(text) has an unreadable address \(addressText)")
+            }
+            let seconds: Int = row[3]
+            devices.append(AuthorizedDevice(mac: mac, address: address, timeout: .seconds(max(1, seconds)), tier: row[2]))
+        }
+        return devices
+    }
+
     static func all(of subject: SessionSubject, in db: Database) throws -> [Session] {
         try fetch("subject_type = ? AND subject_id = ? ORDER BY started_at, id", [subject.type, subject.id], in: db)
     }

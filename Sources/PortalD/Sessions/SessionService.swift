@@ -48,6 +48,13 @@ public final class SessionService: Sendable {
         /// An apply or a reconciliation failed: reconcile at the next chance.
         var needsReconcile = false
         var lastReconcile: ContinuousClock.Instant?
+        /// The last full read-back.
+        var lastReadBack: ContinuousClock.Instant?
+        /// When the install wrote every element's timeout, by both clocks: once the wall
+        /// clock has jumped since, the kernel's timeouts and the sessions' ends disagree (a
+        /// read-back does not rewrite timeouts), so every reconcile reads back, as before
+        /// generations were used.
+        var timeoutsWritten: (monotonic: ContinuousClock.Instant, wall: Date)?
         /// For `portald firewall show`: the last reconciliation, and the last one that changed something.
         var lastReport: ReconcileRecord?
         var lastRepair: ReconcileRecord?
@@ -60,7 +67,14 @@ public final class SessionService: Sendable {
         public var repair: Repair
         /// How long it took: reading the kernel's sets back and repairing them (or installing the table).
         public var duration: Duration
+        /// Whether the sets were read back; false: the kernel's generation showed nothing
+        /// but portald's own commits since the last read-back, so there was nothing to read.
+        public var readBack = true
     }
+
+    /// How long the reconciler may trust the kernel's generation before it reads every
+    /// set back anyway: elements also leave by their timeouts, which no generation counts.
+    static let readBackInterval: Duration = .seconds(300)
 
     /// The last reconciliation, and the last one that changed the kernel.
     public func reconcileRecords() -> (last: ReconcileRecord?, lastRepair: ReconcileRecord?) {
@@ -136,6 +150,8 @@ public final class SessionService: Sendable {
             try preservingTrafficLocked { try firewall.install(devices: desired) }
             state.needsReconcile = false
             state.lastReconcile = .now
+            state.lastReadBack = .now  // just installed: the kernel holds exactly the sessions
+            state.timeoutsWritten = (.now, now())
             let record = ReconcileRecord(at: now(), cause: "start", repair: Repair(reinstalled: true, added: desired.map(\.key)),
                                          duration: ContinuousClock.now - started)
             state.lastReport = record
@@ -151,7 +167,7 @@ public final class SessionService: Sendable {
     public func reconcile(ifOlderThan interval: Duration = .zero) throws -> Repair? {
         try changes.withLock { state in
             if !state.needsReconcile, let last = state.lastReconcile, ContinuousClock.now - last < interval { return nil }
-            return try reconcile(&state, because: state.needsReconcile ? "an earlier failure" : "the timer")
+            return try reconcile(&state, because: state.needsReconcile ? "an earlier failure" : "the timer", timer: true)
         }
     }
 
@@ -201,14 +217,26 @@ public final class SessionService: Sendable {
         }
     }
 
+    /// Reads the kernel back and repairs it, unless (`timer`, nothing failed) its generation
+    /// shows nothing but portald's own commits since the last read-back, which was recent
+    /// and with no wall-clock jump since: then the kernel holds what portald put there.
     @discardableResult
-    func reconcile(_ state: inout ChangeState, because cause: String) throws -> Repair {
-        state.needsReconcile = true
+    func reconcile(_ state: inout ChangeState, because cause: String, timer: Bool = false) throws -> Repair {
         let started = ContinuousClock.now
+        if timer, !state.needsReconcile, let last = state.lastReadBack, started - last < Self.readBackInterval,
+           let written = state.timeoutsWritten, abs(now().timeIntervalSince(written.wall) - Self.seconds(started - written.monotonic)) < 2,
+           (try? firewall.isUnchanged()) == true {
+            state.lastReconcile = .now
+            state.lastReport = ReconcileRecord(at: now(), cause: cause, repair: Repair(), duration: ContinuousClock.now - started, readBack: false)
+            return Repair()
+        }
+        state.needsReconcile = true
         let desired = try desiredDevices()
         let repair = try firewall.reconcile(desired: desired)
         state.needsReconcile = false
         state.lastReconcile = .now
+        state.lastReadBack = .now
+        if repair.reinstalled { state.timeoutsWritten = (.now, now()) }
         let record = ReconcileRecord(at: now(), cause: cause, repair: repair, duration: ContinuousClock.now - started)
         state.lastReport = record
         if !repair.isEmpty { state.lastRepair = record }
@@ -216,19 +244,25 @@ public final class SessionService: Sendable {
             logger.warning("firewall table was missing; installed again with every live session (their counters since the last read are lost)",
                            metadata: ["sessions": "\(Set(desired.map(\.mac)).count)", "cause": "\(cause)"])
         } else if !repair.isEmpty {
+            // The first few elements by name: a journal line, not a dump of every guest.
             logger.warning("firewall repaired to match the sessions", metadata: [
-                "added": "\(repair.added.map(\.description))", "removed": "\(repair.removed.map(\.description))",
-                "rules_restored": "\(repair.rulesRestored)", "cause": "\(cause)"])
+                "added": "\(repair.added.count)", "removed": "\(repair.removed.count)",
+                "first_added": "\(repair.added.prefix(10).map(\.description))", "first_removed": "\(repair.removed.prefix(10).map(\.description))",
+                "rules_restored": "\(repair.rulesRestored)", "tier_added": "\(repair.extras.tierAdded.count)",
+                "tier_removed": "\(repair.extras.tierRemoved.count)",
+                "garden_restored": "\(repair.extras.gardenRestored)", "cause": "\(cause)"])
         }
         return repair
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The live sessions as the kernel should hold them, each with the time it has left.
     private func desiredDevices() throws -> [AuthorizedDevice] {
         let at = now()
-        return try store.pool.read { db in try SessionRecords.active("expires_at > ?", [at], in: db) }.flatMap { session in
-            session.elements(timeout: .seconds(max(1, session.secondsRemaining(at: at))))
-        }
+        return try store.pool.read { db in try SessionRecords.liveElements(at: at, in: db) }
     }
 
     private func preservingTrafficLocked(_ change: () throws -> Void) throws {
