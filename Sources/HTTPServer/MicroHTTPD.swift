@@ -87,6 +87,9 @@ public final class HTTPServer: Sendable {
     /// not hung (see the daemon's health check).
     public var activity: Int { deadlines.activity }
 
+    /// Connections whose request is out on the worker pool (for tests that stop a server under one).
+    var suspendedConnections: Int { context.takeUnretainedValue().suspendedCount }
+
     /// Stops accepting, lets offloaded work in flight finish (its connections must be
     /// resumed before MHD may stop), closes connections and joins MHD's threads.
     ///

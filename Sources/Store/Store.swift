@@ -37,7 +37,7 @@ public final class Store: Sendable {
         // GRDB switches the writer to NORMAL after that hook when it turns WAL on.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue.uppercased())") }
         try Self.restrictPermissions(path: path)
-        try Self.migrator(schemas: [StoreSecrets.self, StoreProbeSchema.self, StoreWALSchema.self] + schemas).migrate(pool)
+        try Self.migrator(schemas: Self.ownSchemas + schemas).migrate(pool)
         var checkpointing = Configuration()
         checkpointing.busyMode = .timeout(5)
         checkpointing.label = "checkpoint"
@@ -45,6 +45,15 @@ public final class Store: Sendable {
     }
 
     static let backstopPages = 16_384
+
+    /// The store's own tables, beside the modules'.
+    static var ownSchemas: [any StoreSchema.Type] { [StoreSecrets.self, StoreProbeSchema.self, StoreWALSchema.self] }
+
+    /// Every migration a store with `schemas` has run, by identifier: what a copy may hold
+    /// for this version to restore it (`StoreBackup.check`).
+    public static func migrationIdentifiers(schemas: [any StoreSchema.Type]) -> Set<String> {
+        Set((ownSchemas + schemas).flatMap { $0.migrations.map(\.identifier) })
+    }
 
     private let groupCommit: GroupCommit
 

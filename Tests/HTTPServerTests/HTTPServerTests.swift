@@ -123,7 +123,10 @@ struct HTTPServerTests {
     func stopWaitsForOffloadedWork() throws {
         let server = try slowServer()
         let finish = try background(["-X", "POST", "http://127.0.0.1:\(server.port)/slow?ms=600"])
-        usleep(200_000)  // the request is suspended on the worker pool now
+        // Until the request is suspended on the worker pool (a fixed wait was too short for curl on a busy machine).
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.suspendedConnections == 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        #expect(server.suspendedConnections == 1)
         let started = ContinuousClock.now
         #expect(server.stop())
         #expect(ContinuousClock.now - started >= .milliseconds(200), "stop did not wait for the suspended connection")

@@ -10,7 +10,8 @@ public struct PortalCommand: AsyncParsableCommand {
         commandName: "portald",
         abstract: "Captive portal, online check-in and webhook outbox for a hotel's guest network.",
         version: Daemon.version,
-        subcommands: [Serve.self, CheckConfig.self, Clients.self, Auth.self, Deauth.self, Trust.self, Untrust.self, Block.self, Unblock.self, Devices.self, FirewallCommand.self, OutboxCommand.self, WebhooksCommand.self, ReservationsCommand.self, TokensCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, Clients.self, Auth.self, Deauth.self, Trust.self, Untrust.self, Block.self, Unblock.self, Devices.self, FirewallCommand.self, OutboxCommand.self, WebhooksCommand.self, ReservationsCommand.self, TokensCommand.self,
+                      Backup.self, Restore.self])
 
     public init() {}
 }

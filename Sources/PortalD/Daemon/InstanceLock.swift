@@ -17,6 +17,9 @@ final class InstanceLock: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CLIError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        // Made by root (`portald restore` before the first start): the lock must stay portald's to take.
+        var directoryOwner = stat()
+        if geteuid() == 0, stat(directory, &directoryOwner) == 0 { _ = fchown(fd, directoryOwner.st_uid, directoryOwner.st_gid) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let reason = errno
             close(fd)
