@@ -88,6 +88,9 @@ public struct IPv4Address: Hashable, Sendable, Comparable, AddressText {
 
     public var description: String { octets.map(String.init).joined(separator: ".") }
 
+    /// 169.254/16: an address a device gives itself without a lease, never a guest's.
+    public var isLinkLocal: Bool { octets[0] == 169 && octets[1] == 254 }
+
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.octets.lexicographicallyPrecedes(rhs.octets) }
 }
 
@@ -165,6 +168,9 @@ public struct IPv6Address: Hashable, Sendable, Comparable, AddressText {
 
     /// fe80::/10: never forwarded, so never part of what a device is let through with.
     public var isLinkLocal: Bool { bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 }
+
+    /// Global unicast (2000::/3) or unique-local (fc00::/7): what a guest's device is let through with.
+    public var isGlobalOrUniqueLocal: Bool { bytes[0] & 0xe0 == 0x20 || bytes[0] & 0xfe == 0xfc }
 
     public var description: String {
         let groups = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }

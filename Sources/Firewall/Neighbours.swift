@@ -35,8 +35,8 @@ extension NeighbourTable {
         let candidates = entries().filter { entry in
             guard entry.mac == mac else { return false }
             switch entry.address {
-            case .v4(let ipv4): return !(ipv4.octets[0] == 169 && ipv4.octets[1] == 254)  // link-local: never a lease
-            case .v6(let ipv6): return ipv6.bytes[0] & 0xe0 == 0x20 || ipv6.bytes[0] & 0xfe == 0xfc
+            case .v4(let ipv4): return !ipv4.isLinkLocal
+            case .v6(let ipv6): return ipv6.isGlobalOrUniqueLocal
             }
         }
         return (candidates.first { $0.confirmed && $0.address.ipv4 != nil } ?? candidates.first(where: \.confirmed)

@@ -84,10 +84,7 @@ final class NetfilterSocket: Sendable {
                 batch.append(contentsOf: UnsafeRawBufferPointer(start: header, count: length))
                 batch.append(contentsOf: [UInt8](repeating: 0, count: padded - length))
             }
-            func nextSequence() -> UInt32 {
-                handle.sequence &+= 1
-                return handle.sequence
-            }
+            func nextSequence() -> UInt32 { Self.nextSequence(&handle) }
 
             let chars = scratch.assumingMemoryBound(to: CChar.self)
             let begin = nextSequence()
@@ -115,34 +112,18 @@ final class NetfilterSocket: Sendable {
     func generation() throws -> UInt32 { try handle.withLock { try Self.generation(&$0) } }
 
     private static func generation(_ handle: inout Handle) throws -> UInt32 {
-        handle.sequence &+= 1
-        let sequence = handle.sequence
+        let sequence = nextSequence(&handle)
         let request = nftnl_nlmsg_build_hdr(handle.scratch.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETGEN.rawValue),
                                             UInt16(AF_UNSPEC), 0, sequence)!
-        guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
-            throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
+        var generation: UInt32?
+        try exchange(&handle, request, sequence: sequence, refused: "get generation", silent: "no answer to the generation request") { message in
+            let gen = nftnl_gen_alloc()!
+            defer { nftnl_gen_free(gen) }
+            guard nftnl_gen_nlmsg_parse(message, gen) >= 0 else { throw FirewallError("netlink: an unreadable generation") }
+            generation = nftnl_gen_get_u32(gen, UInt16(NFTNL_GEN_ID))
+            return true
         }
-        var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(handle.socket), events: Int16(POLLIN), revents: 0)
-        while true {
-            guard poll(&pollfd, 1, 1000) > 0 else { throw FirewallError("netlink: no answer to the generation request") }
-            let received = mnl_socket_recvfrom(handle.socket, handle.receive, receiveCapacity)
-            guard received > 0 else { throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))") }
-            var remaining = Int32(received)
-            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(handle.receive.assumingMemoryBound(to: nlmsghdr.self))
-            while let current = message, mnl_nlmsg_ok(current, remaining) {
-                defer { message = UnsafePointer(mnl_nlmsg_next(current, &remaining)) }
-                guard portald_nlmsg_seq(current) == sequence else { continue }  // a late reply to something else
-                if portald_nlmsg_type(current) == UInt16(NLMSG_ERROR) {
-                    let error = portald_nlmsg_error(current)
-                    if error != 0 { throw refusal("get generation", errno: -error) }
-                    continue
-                }
-                let gen = nftnl_gen_alloc()!
-                defer { nftnl_gen_free(gen) }
-                guard nftnl_gen_nlmsg_parse(current, gen) >= 0 else { throw FirewallError("netlink: an unreadable generation") }
-                return nftnl_gen_get_u32(gen, UInt16(NFTNL_GEN_ID))
-            }
-        }
+        return generation!
     }
 
     /// The elements of a set that has a counter, with their byte counts: all of them
@@ -150,10 +131,7 @@ final class NetfilterSocket: Sendable {
     /// element is a `FirewallError` with errno ENOENT.
     func counters(table: String, set setName: String, key: [UInt8]? = nil) throws -> [(key: [UInt8], bytes: UInt64)] {
         try handle.withLock { handle in
-            let capacity = Self.receiveCapacity
-            let buffer = handle.receive
-            handle.sequence &+= 1
-            let sequence = handle.sequence
+            let sequence = Self.nextSequence(&handle)
             let set = Self.setObject(table: table, name: setName)
             defer { nftnl_set_free(set) }
             if let key {
@@ -163,35 +141,50 @@ final class NetfilterSocket: Sendable {
             }
             // A dump is answered by NEWSETELEM messages closed by NLMSG_DONE; a lookup by
             // one NEWSETELEM message or an error. No ACK is asked for either.
-            let request = nftnl_nlmsg_build_hdr(buffer.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETSETELEM.rawValue),
+            let request = nftnl_nlmsg_build_hdr(handle.receive.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETSETELEM.rawValue),
                                                 UInt16(Self.family), UInt16(key == nil ? NLM_F_DUMP : 0), sequence)!
             nftnl_set_elems_nlmsg_build_payload(request, set)
-            guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
-                throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
-            }
             var result: [(key: [UInt8], bytes: UInt64)] = []
-            var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(handle.socket), events: Int16(POLLIN), revents: 0)
-            while true {
-                guard poll(&pollfd, 1, 1000) > 0 else { throw FirewallError("netlink: the set dump of \(setName) did not finish") }
-                let received = mnl_socket_recvfrom(handle.socket, buffer, capacity)
-                guard received > 0 else { throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))") }
-                var remaining = Int32(received)
-                var message: UnsafePointer<nlmsghdr>? = UnsafePointer(buffer.assumingMemoryBound(to: nlmsghdr.self))
-                while let current = message, mnl_nlmsg_ok(current, remaining) {
-                    defer { message = UnsafePointer(mnl_nlmsg_next(current, &remaining)) }
-                    guard portald_nlmsg_seq(current) == sequence else { continue }  // a late reply to something else
-                    switch Int32(portald_nlmsg_type(current)) {
-                    case NLMSG_DONE:
-                        return result
-                    case NLMSG_ERROR:
-                        let error = portald_nlmsg_error(current)
-                        if error != 0 {
-                            throw Self.refusal("list set inet \(table) \(setName)", errno: -error)
-                        }
-                    default:
-                        result += Self.parseCounters(current)
-                        if key != nil { return result }
-                    }
+            try Self.exchange(&handle, request, sequence: sequence, refused: "list set inet \(table) \(setName)",
+                              silent: "the set dump of \(setName) did not finish") { message in
+                result += Self.parseCounters(message)
+                return key != nil
+            }
+            return result
+        }
+    }
+
+    private static func nextSequence(_ handle: inout Handle) -> UInt32 {
+        handle.sequence &+= 1
+        return handle.sequence
+    }
+
+    /// Sends `request` (no ACK asked for) and hands each answer with its sequence to
+    /// `answer`, until that returns true or NLMSG_DONE arrives. An error answer is thrown
+    /// as the kernel refusing `refused`; no answer within a second as `silent`.
+    private static func exchange(_ handle: inout Handle, _ request: UnsafeMutablePointer<nlmsghdr>, sequence: UInt32, refused: String, silent: String,
+                                 _ answer: (UnsafePointer<nlmsghdr>) throws -> Bool) throws {
+        guard mnl_socket_sendto(handle.socket, request, Int(request.pointee.nlmsg_len)) >= 0 else {
+            throw FirewallError("netlink send failed: \(String(cString: strerror(errno)))")
+        }
+        var pollfd = Glibc.pollfd(fd: mnl_socket_get_fd(handle.socket), events: Int16(POLLIN), revents: 0)
+        while true {
+            guard poll(&pollfd, 1, 1000) > 0 else { throw FirewallError("netlink: \(silent)") }
+            let received = mnl_socket_recvfrom(handle.socket, handle.receive, receiveCapacity)
+            guard received > 0 else { throw FirewallError("netlink receive failed: \(String(cString: strerror(errno)))") }
+            var remaining = Int32(received)
+            var message: UnsafePointer<nlmsghdr>? = UnsafePointer(handle.receive.assumingMemoryBound(to: nlmsghdr.self))
+            while let current = message, mnl_nlmsg_ok(current, remaining) {
+                defer { message = UnsafePointer(mnl_nlmsg_next(current, &remaining)) }
+                guard portald_nlmsg_seq(current) == sequence else { continue }  // a late reply to something else
+                switch Int32(portald_nlmsg_type(current)) {
+                case NLMSG_DONE:
+                    return
+                case NLMSG_ERROR:
+                    let error = portald_nlmsg_error(current)
+                    if error != 0 { throw refusal(refused, errno: -error) }
+                default:
+                    if try answer(current) { return }
                 }
             }
         }

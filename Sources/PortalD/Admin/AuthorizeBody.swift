@@ -40,7 +40,7 @@ struct AuthorizeBody {
         case .string(let text)?:
             // A guest's address: global unicast (2000::/3) or unique-local (fc00::/7), in
             // hex groups only (the document's pattern has no dotted IPv4 tail).
-            guard !text.contains("."), let ipv6 = IPv6Address(text), ipv6.bytes[0] & 0xe0 == 0x20 || ipv6.bytes[0] & 0xfe == 0xfc else {
+            guard !text.contains("."), let ipv6 = IPv6Address(text), ipv6.isGlobalOrUniqueLocal else {
                 throw HTTPError.badRequest("invalid_ipv6", "\"\(text)\" is not a global or unique-local IPv6 address")
             }
             address = .v6(ipv6)

@@ -54,7 +54,7 @@ extension SessionService {
                 case .v6(let address) where address.isLinkLocal: continue
                 case .v6 where ipv6Count >= Self.ipv6PerSession: continue
                 case .v6: ipv6Count += 1
-                case .v4(let address) where address.octets[0] == 169 && address.octets[1] == 254: continue
+                case .v4(let address) where address.isLinkLocal: continue
                 case .v4 where hasIPv4: continue
                 case .v4: hasIPv4 = true
                 }
