@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shims: one per system library, each faced by exactly one Swift file.
@@ -61,6 +62,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // Compiled into the binary: an installed `portald` needs no resource bundle beside it.
             resources: [.embedInCode("Resources/templates"), .embedInCode("Resources/locales")]
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(name: "Main", dependencies: ["PortalD"]),
 
         // The network lab every end-to-end test uses (namespaces, veth, processes).
-        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py", "slow_headers.py", "dns_server.py"]),
+        .target(name: "Lab", path: "Tests/Lab", exclude: ["webhook_receiver.py", "slow_headers.py", "dns_server.py", "metrics_parse.py"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Lab"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Store", "Crypto", "Lab", .product(name: "GRDB", package: "GRDB.swift")]),

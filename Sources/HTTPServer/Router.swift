@@ -46,14 +46,17 @@ public final class Router<Context: RequestContext> {
     func add(_ method: HTTPMethod, segments: [String], route: Route<Context>) {
         precondition(method != .head, "HEAD is answered by the GET route")
         let pattern = "/" + segments.joined(separator: "/")
+        var route = route
+        route.pattern = pattern
         precondition(!routes.contains { $0.method == method && $0.path == pattern }, "\(method) \(pattern) is registered twice")
         trie.insert(segments: segments[...], method: method, route: route)
         routes.append(RouteDescription(method: method, path: pattern))
     }
 
     /// The finished routing table, immutable and safe to share between threads.
-    public func responder() -> RouterResponder<Context> {
-        RouterResponder(root: trie.frozen(), errors: errors, unexpected: unexpected)
+    /// `observer` is told of every answer (its route pattern, status and time taken).
+    public func responder(observer: (any RequestObserver)? = nil) -> RouterResponder<Context> {
+        RouterResponder(root: trie.frozen(), errors: errors, unexpected: unexpected, observer: observer)
     }
 
     static func segments(_ path: String) -> [String] {
@@ -113,6 +116,8 @@ struct Route<Context: RequestContext>: Sendable {
     let handler: Router<Context>.Handler
     let middleware: [any RouterMiddleware<Context>]
     let execution: Execution
+    /// `/api/v1/clients/{mac}`: what metrics name the route by (never the concrete path).
+    var pattern = ""
 
     func run(_ request: HTTPRequest, _ context: Context) throws -> HTTPResponse {
         try Self.chain(middleware[...], handler)(request, context)

@@ -4,14 +4,38 @@ public struct RouterResponder<Context: RequestContext>: HTTPResponder {
     let root: RouteTrie<Context>.Node
     let errors: Router<Context>.ErrorRenderer
     let unexpected: Router<Context>.UnexpectedErrorHandler
+    let observer: (any RequestObserver)?
 
     public func respond(to request: HTTPRequest) -> HTTPReply {
+        guard let observer else { return route(request) }
+        let started = ContinuousClock.now
+        var pattern = RequestObservation.unmatched
+        switch route(request, pattern: &pattern) {
+        case .now(let response):
+            observer.observe(RequestObservation(route: pattern, status: response.status, duration: .now - started))
+            return .now(response)
+        case .later(let work):
+            return .later { [pattern] in
+                let response = work()
+                observer.observe(RequestObservation(route: pattern, status: response.status, duration: .now - started))
+                return response
+            }
+        }
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPReply {
+        var pattern = ""
+        return route(request, pattern: &pattern)
+    }
+
+    private func route(_ request: HTTPRequest, pattern: inout String) -> HTTPReply {
         let segments = request.pathSegments
         var parameters = Parameters()
         guard let node = root.match(segments[...], &parameters) else {
             return .now(errors(.notFound("There is nothing at this address."), request))
         }
         let route = node.routes[request.method] ?? (request.method == .head ? node.routes[.get] : nil)
+        pattern = node.routes.values.first?.pattern ?? pattern
         guard let route else {
             var allowed = node.routes.keys.map(\.rawValue)
             if node.routes[.get] != nil { allowed.append("HEAD") }

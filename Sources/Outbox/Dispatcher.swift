@@ -21,10 +21,12 @@ public final class Dispatcher: Service {
     let transport: any WebhookTransport
     let logger: Logger
     let now: @Sendable () -> Date
+    let observer: (any DeliveryObserver)?
     public let liveness = DispatcherLiveness()
 
     public init(store: Store, outbox: Outbox, settings: DeliverySettings, transport: any WebhookTransport = CurlTransport(),
-                logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                logger: Logger, observer: (any DeliveryObserver)? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+        self.observer = observer
         self.store = store
         self.outbox = outbox
         self.settings = settings
@@ -229,6 +231,9 @@ public final class Dispatcher: Service {
             let headers = WebhookSigner.headers(id: item.eventID, timestamp: started, body: body, secrets: endpoint.secrets,
                                                 userAgent: settings.userAgent, contentType: contentType)
             let outcome = await transport.post(url, body: sent, headers: headers, timeout: settings.timeout)
+            if !(transport.isClosed && outcome.statusCode == nil) {  // not an attempt aborted by shutdown
+                observer?.attempted(endpoint: endpoint.id, outcome: DeliveryOutcome(outcome), latency: outcome.latency)
+            }
             log.append(DeliveryAttemptRecord(id: nil, eventSequence: item.record.eventSequence, endpointID: endpoint.id, attemptedAt: started,
                                              url: url.absoluteString, statusCode: outcome.statusCode,
                                              latencyMs: Int(outcome.latency.components.seconds * 1000 + outcome.latency.components.attoseconds / 1_000_000_000_000_000),
@@ -297,6 +302,7 @@ public final class Dispatcher: Service {
             try? await Task.sleep(for: Self.recordFailurePause)
             return false
         }
+        if settled.status != .pending { observer?.settled(endpoint: endpoint.id, status: settled.status) }
         switch verdict {
         case .delivered:
             logger.debug("webhook delivered", metadata: ["event": "\(item.eventID)", "endpoint": "\(endpoint.id)"])

@@ -14,9 +14,9 @@ public struct LabError: Error, CustomStringConvertible {
 
 /// Runs programs for the tests: synchronously, output captured.
 public enum Shell {
-    /// Runs `arguments` (the first is looked up in PATH) and waits for it.
+    /// Runs `arguments` (the first is looked up in PATH) and waits for it; `input` is its stdin.
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String]? = nil, check: Bool = true) throws -> CommandResult {
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil, check: Bool = true) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -27,7 +27,16 @@ public enum Shell {
         let out = try TemporaryFile(), err = try TemporaryFile()
         process.standardOutput = out.handle
         process.standardError = err.handle
-        process.standardInput = FileHandle.nullDevice
+        var stdin: TemporaryFile?
+        if let input {
+            let file = try TemporaryFile()
+            try Data(input.utf8).write(to: file.url)
+            process.standardInput = try FileHandle(forReadingFrom: file.url)
+            stdin = file
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        defer { withExtendedLifetime(stdin) {} }
         try process.run()
         process.waitUntilExit()
         let result = CommandResult(status: process.terminationStatus, stdout: out.contents(), stderr: err.contents())

@@ -18,7 +18,7 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                   tokens: APITokens? = nil, rateLimitPerMinute: Int = 60, clients: (any ClientRepository)? = nil,
                   inbound: InboundController? = nil, health: @escaping @Sendable () -> (report: HealthReport, at: Date)? = { nil },
                   throttle: AuthFailureThrottle? = nil, limiter: RequestRateLimiter = RequestRateLimiter(),
-                  checkins: Checkins? = nil, logger: Logger = Logger(label: "t")) throws -> AdminAPI {
+                  checkins: Checkins? = nil, metricsToken: Bool = true, logger: Logger = Logger(label: "t")) throws -> AdminAPI {
     let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
     return AdminAPI(credentials: credentials, tokens: try tokens ?? APITokens(store: store), rateLimitPerMinute: rateLimitPerMinute,
                     clients: clients ?? SessionClientRepository(sessions: sessions, neighbours: StaticNeighbours()),
@@ -27,7 +27,9 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                                                    timeZone: TimeZone(identifier: "Europe/Madrid")!),
                     idempotencyKeys: IdempotencyKeys(store: store),
                     inbound: inbound, firewall: FirewallStatus(sessions: sessions, backend: "none", table: "portald"),
-                    health: health, throttle: throttle, limiter: limiter, logger: logger)
+                    health: health, throttle: throttle, limiter: limiter,
+                    metrics: MetricsScrape(metrics: sessions.metrics, store: store, outbox: outbox, timeZone: TimeZone(identifier: "Europe/Madrid")!),
+                    metricsToken: metricsToken, logger: logger)
 }
 
 extension HTTPResponder {

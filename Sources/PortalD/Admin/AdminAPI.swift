@@ -21,7 +21,7 @@ final class AdminAPI: HTTPResponder {
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
          checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil, firewall: FirewallStatus? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
-         limiter: RequestRateLimiter = RequestRateLimiter(), logger: Logger) {
+         limiter: RequestRateLimiter = RequestRateLimiter(), metrics: MetricsScrape? = nil, metricsToken: Bool = false, logger: Logger) {
         let throttle = throttle ?? AuthFailureThrottle(logger: logger)
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
@@ -56,6 +56,15 @@ final class AdminAPI: HTTPResponder {
         // Sources prove themselves with their own signature or token, not an admin token.
         (inbound ?? InboundController(sources: [], repository: reservations, throttle: AuthFailureThrottle(label: "inbound", logger: logger),
                                       logger: logger, timeZone: .gmt, now: { Date() })).addRoutes(to: open)
+        if let metrics {
+            // Beside /api/v1, where Prometheus looks by default.
+            let root = router.group(execution: .offloaded)
+            let routes = metricsToken
+                ? DocumentedRoutes(group: root.group(middleware: [authentication, RateLimiting(limiter: limiter)]), document: document, prefix: "",
+                                   scope: nil, logger: logger).scoped(AdminScope.metricsRead)
+                : DocumentedRoutes(group: root, document: document, prefix: "", scope: nil, logger: logger)
+            MetricsController(scrape: metrics).addRoutes(to: routes)
+        }
         // The document describes every route above; it is itself public and documented.
         let served = DocumentJSON()
         open.get("/openapi.json", APIOperation(summary: "This document", responses: [200: ("OpenAPI 3 document", nil)])) { _, _ in
@@ -64,7 +73,7 @@ final class AdminAPI: HTTPResponder {
         served.bytes = Array(JSON.encode(document.document(version: Daemon.version)))
         self.routes = router.routes
         self.document = document
-        self.responder = router.responder()
+        self.responder = router.responder(observer: metrics?.metrics.requests(listener: "admin"))
     }
 
     func respond(to request: HTTPRequest) -> HTTPReply { responder.respond(to: request) }

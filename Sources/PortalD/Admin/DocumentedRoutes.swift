@@ -42,6 +42,8 @@ struct APIOperation {
     var responses: [Int: (String, String?)]
     /// Whether its 2xx answers carry the resource's `ETag`.
     var etag = false
+    /// The 2xx answers' media type when they are text, not JSON (`/metrics`).
+    var text: String?
 }
 
 /// Collects operations while routes are registered, then writes the OpenAPI 3 document.
@@ -71,6 +73,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
             for (status, (description, schema)) in entry.operation.responses {
                 var response: [String: JSONValue] = ["description": .string(description)]
                 if let schema { response["content"] = ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(schema)")]]] }
+                if let text = entry.operation.text, (200..<300).contains(status) { response["content"] = .object([text: ["schema": ["type": "string"]]]) }
                 var headers: [String: JSONValue] = [:]
                 // A token's answers say how much of its minute is left (not the local CLI token's: it has no limit).
                 if entry.scope != nil { for name in AdminSchemas.rateLimitHeaders { headers[name] = ["$ref": .string("#/components/headers/\(name)")] } }
@@ -110,7 +113,7 @@ final class OpenAPIBuilder: @unchecked Sendable {  // filled while the router is
     }
 
     static func operationID(_ method: HTTPMethod, _ path: String) -> String {
-        let words = path.split(separator: "/").dropFirst(2).map { $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "") }
+        let words = path.split(separator: "/").dropFirst(path.hasPrefix(AdminAPI.prefix + "/") ? 2 : 0).map { $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "") }
         return ([method.rawValue.lowercased()] + words).joined(separator: "_").replacingOccurrences(of: "-", with: "_")
     }
 }

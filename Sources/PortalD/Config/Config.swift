@@ -108,6 +108,9 @@ public struct Config: Sendable {
         public var rateLimitPerMinute: Int
         /// Failed authentications a minute from one address (an IPv6 /64) before it gets 429.
         public var failedAuthPerMinute: Int
+        /// Whether `/metrics` asks for a token with scope `metrics:read` (`metrics_token`;
+        /// by default only when the admin listener is reachable from other machines).
+        public var metricsToken = false
     }
 
     public struct Arrivals: Sendable {

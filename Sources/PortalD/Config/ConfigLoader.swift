@@ -142,7 +142,8 @@ extension Config {
             store: .init(path: storePath, synchronous: try store.enumeration("synchronous", default: StoreDurability.full)),
             admin: .init(listen: adminListen, tokenFile: tokenFile, tokens: tokens,
                          rateLimitPerMinute: try admin.int("rate_limit_per_minute", default: 60, range: 1...1_000_000),
-                         failedAuthPerMinute: try admin.int("failed_auth_per_minute", default: 10, range: 1...10_000)),
+                         failedAuthPerMinute: try admin.int("failed_auth_per_minute", default: 10, range: 1...10_000),
+                         metricsToken: try admin.bool("metrics_token", default: !adminListen.isLoopback)),
             log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
             webhooks: webhooks,
             branding: .init(directory: brandingDirectory),
@@ -184,13 +185,15 @@ public enum AdminScope {
     public static let webhooksWrite = "webhooks:write"
     public static let tokensWrite = "tokens:write"
     public static let firewallRead = "firewall:read"
+    /// `/metrics`, when `[admin] metrics_token` asks for a token: what a Prometheus server is given.
+    public static let metricsRead = "metrics:read"
     /// A guest's registration data (document numbers, dates of birth): its own scopes, so a
     /// dashboard's or the PMS's reservation token neither reads nor erases it.
     public static let personalDataRead = "personal-data:read"
     public static let personalDataWrite = "personal-data:write"
     public static let all = "*"
     static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
-                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, firewallRead, all]
+                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, firewallRead, metricsRead, all]
 }
 
 extension TableReader {

@@ -52,10 +52,11 @@ public enum Daemon {
         if !config.arrivals.publicURLGiven {
             logger.warning("[arrivals] public_url is not set: check-in links point at the portal (\(config.portal.publicURL)), which guests reach only on the hotel's WiFi")
         }
+        let metrics = PortalMetrics()
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         try await workers.run { try ManagedEndpoints(store: store, outbox: outbox).load() }
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes,
-                                      defaultTier: config.portal.tier, logger: logger)
+                                      defaultTier: config.portal.tier, metrics: metrics, logger: logger)
         let restored = try await workers.run { try sessions.loadDeviceRules(); return try sessions.restore() }
         switch config.firewall.backend {
         case .nftables: logger.info("capture installed", metadata: ["table": "\(config.firewall.table)", "restored_sessions": "\(restored)"])
@@ -64,7 +65,7 @@ public enum Daemon {
 
         var delivery = config.webhooks.delivery
         delivery.userAgent = "portald/\(version) (+webhooks)"
-        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger)
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: delivery, logger: logger, observer: metrics)
         let healthStatus = HealthStatus()
 
         let neighbours = KernelNeighbours(interface: config.portal.lanInterface.isEmpty ? nil : config.portal.lanInterface)
@@ -82,7 +83,7 @@ public enum Daemon {
             let formKey = try await workers.run { try store.secret(named: "form-token") }
             let lookups = LookupThrottle()
             let portal = Portal(config: config, sessions: sessions, neighbours: neighbours, formKey: formKey, pages: pages,
-                                reservations: reservations, checkins: checkins, lookups: lookups, logger: logger)
+                                reservations: reservations, checkins: checkins, lookups: lookups, metrics: metrics, logger: logger)
             let idempotencyKeys = IdempotencyKeys(store: store)
             try await workers.run { try idempotencyKeys.forgetUnfinished() }
             let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
@@ -105,7 +106,9 @@ public enum Daemon {
                                  firewall: FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table,
                                                           garden: config.firewall.walledGarden),
                                  health: { healthStatus.latest },
-                                 throttle: throttle, logger: logger)
+                                 throttle: throttle,
+                                 metrics: MetricsScrape(metrics: metrics, store: store, outbox: outbox, timeZone: config.site.timeZone),
+                                 metricsToken: config.admin.metricsToken, logger: logger)
             func portalListener(_ listen: ListenAddress) throws -> HTTPServer {
                 try HTTPServer(options: HTTPServerOptions(
                     listen: listen, threads: config.portal.threads,
@@ -128,7 +131,7 @@ public enum Daemon {
                     }
                 }
                 if let listen = config.inboundListen {
-                    let inboundAPI = InboundAPI(controller: inbound, logger: logger)
+                    let inboundAPI = InboundAPI(controller: inbound, metrics: metrics, logger: logger)
                     do {
                         started.append(try HTTPServer(options: HTTPServerOptions(listen: listen, threads: 2, maxConnections: 256, logger: logger),
                                                       responder: inboundAPI, workers: workers))
@@ -139,7 +142,7 @@ public enum Daemon {
                 }
                 if let listen = config.arrivals.listen {
                     let site = ArrivalsSite(config: config, reservations: reservations, checkins: checkins, sessions: sessions, formKey: formKey,
-                                            lookups: lookups, pages: pages, logger: logger)
+                                            lookups: lookups, pages: pages, metrics: metrics, logger: logger)
                     do {
                         // Every guest at home arrives through the one proxy address: no per-address connection cap.
                         started.append(try HTTPServer(options: HTTPServerOptions(

@@ -15,7 +15,7 @@ public final class ArrivalsSite: HTTPResponder {
     private let router: RouterResponder<GuestContext>
 
     init(config: Config, reservations: Reservations, checkins: Checkins, sessions: SessionService, formKey: [UInt8], lookups: LookupThrottle,
-         pages: GuestPages, logger: Logger) {
+         pages: GuestPages, metrics: PortalMetrics? = nil, logger: Logger) {
         self.pages = pages
         let locale = GuestLocale(available: Set(pages.catalogs.keys), fallback: pages.defaultLanguage)
         self.locale = locale
@@ -29,7 +29,7 @@ public final class ArrivalsSite: HTTPResponder {
             // No LAN: the done page says where the stay's WiFi is, and connects nothing.
             .add(to: group, wifi: ArrivalWiFi.forSite(config, sessions: sessions, lan: nil, logger: logger),
                  throttleLabel: "check-in links (arrivals listener)", lan: nil)
-        self.router = router.responder()
+        self.router = router.responder(observer: metrics?.requests(listener: "arrivals"))
     }
 
     public func respond(to request: HTTPRequest) -> HTTPReply {

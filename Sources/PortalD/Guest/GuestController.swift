@@ -57,9 +57,11 @@ struct GuestController: Sendable {
         }
         let destination = Self.safeDestination(form["url"])
         guard let token = form["csrf"], formToken.verify(token, purpose: "login", client: request.clientAddress, at: sessions.now()) else {
+            sessions.metrics.login(.terms, .refused)
             return splash(request, context, error: catalog.text("splash.error.expired"), status: 403, url: destination)
         }
         guard form["accept"] == "yes" else {
+            sessions.metrics.login(.terms, .refused)
             return splash(request, context, error: catalog.text("splash.error.not_accepted"), status: 400, url: destination)
         }
         guard let device = lan.device(at: request.clientAddress) else {

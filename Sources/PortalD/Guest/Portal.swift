@@ -12,13 +12,16 @@ public final class Portal: HTTPResponder {
     let capture: CaptiveRedirect
     let pages: GuestPages
     let locale: GuestLocale
+    let metrics: PortalMetrics?
     private let router: RouterResponder<GuestContext>
 
     /// `reservations`: online check-in's way in (`/arrive`, `/arrive/{token}`) is served when
     /// given; `checkins`: and its steps. `lookups`: "find my booking"'s per-reservation
     /// throttle, shared with `[arrivals] listen`.
     init(config: Config, sessions: SessionService, neighbours: any NeighbourTable, formKey: [UInt8], pages: GuestPages,
-         reservations: Reservations? = nil, checkins: Checkins? = nil, lookups: LookupThrottle = LookupThrottle(), logger: Logger) {
+         reservations: Reservations? = nil, checkins: Checkins? = nil, lookups: LookupThrottle = LookupThrottle(), metrics: PortalMetrics? = nil,
+         logger: Logger) {
+        self.metrics = metrics
         capture = CaptiveRedirect(publicURL: config.portal.publicURL, captureAddress: config.portal.captureAddress,
                                   listen: config.portal.listen, listenIPv6: config.portal.listenIPv6)
         self.pages = pages
@@ -38,7 +41,7 @@ public final class Portal: HTTPResponder {
             CheckinRoutes(config: config, reservations: reservations, checkins: checkins, formKey: formKey, lookups: lookups, pages: pages, logger: logger)
                 .add(to: guestRoutes, wifi: wifi, throttleLabel: "check-in links", lan: lan)
         }
-        self.router = router.responder()
+        self.router = router.responder(observer: metrics?.requests(listener: "portal"))
     }
 
     /// `path` with a check-in link's or a claim's token replaced: a token in a log is a
@@ -64,7 +67,9 @@ public final class Portal: HTTPResponder {
     /// A request for another host is answered from its first line and Host header alone.
     public func respondEarly(method: HTTPMethod, target: String, host: String?) -> HTTPResponse? {
         if let host, capture.isPortal(host: host) { return nil }
-        return capture.response(host: host, target: target, method: method)
+        let response = capture.response(host: host, target: target, method: method)
+        metrics?.captured(status: response.status)
+        return response
     }
 
     public func respond(to error: HTTPError, for request: HTTPRequest) -> HTTPResponse {

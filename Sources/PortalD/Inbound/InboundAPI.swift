@@ -7,7 +7,7 @@ import Logging
 final class InboundAPI: HTTPResponder {
     private let responder: RouterResponder<AdminContext>
 
-    init(controller: InboundController, logger: Logger) {
+    init(controller: InboundController, metrics: PortalMetrics? = nil, logger: Logger) {
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
             logger.error("inbound request failed", metadata: ["path": "\(request.path)", "error": "\(error)", "request_id": "\(id)"])
@@ -16,7 +16,7 @@ final class InboundAPI: HTTPResponder {
         // The same route as on the admin listener; its document is the admin API's.
         controller.addRoutes(to: DocumentedRoutes(group: router.group(AdminAPI.prefix, execution: .offloaded), document: OpenAPIBuilder(),
                                                   prefix: AdminAPI.prefix, scope: nil, logger: logger))
-        responder = router.responder()
+        responder = router.responder(observer: metrics?.requests(listener: "inbound"))
     }
 
     func respond(to request: HTTPRequest) -> HTTPReply { responder.respond(to: request) }

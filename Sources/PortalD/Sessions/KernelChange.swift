@@ -11,9 +11,15 @@ final class KernelChange: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let result = Mutex<Result<Void, any Error>?>(nil)
 
-    init(_ firewall: any Firewall, removing: [DeviceKey], adding: [AuthorizedDevice]) {
+    init(_ firewall: any Firewall, removing: [DeviceKey], adding: [AuthorizedDevice], metrics: PortalMetrics) {
         Self.queue.async { [self] in
+            let started = ContinuousClock.now
             let outcome = Result { try firewall.update(removing: removing, adding: adding) }
+            if case .failure = outcome {
+                metrics.firewallApplied(.update, duration: .now - started, failed: true)
+            } else {
+                metrics.firewallApplied(.update, duration: .now - started, failed: false)
+            }
             result.withLock { $0 = outcome }
             done.signal()
         }

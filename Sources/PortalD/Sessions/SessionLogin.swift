@@ -29,8 +29,24 @@ extension SessionService {
     @discardableResult
     public func login(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject? = nil,
                       minutes: Int? = nil, until: Date? = nil, subjectLimit: Int? = nil, tier: String?? = .none) throws -> Session {
-        let tier = tier ?? defaultTier
-        return try changes.withLock { state in
+        var result = PortalMetrics.LoginResult.started
+        do {
+            let session = try startSession(mac: mac, address: address, method: method, subject: subject, minutes: minutes, until: until,
+                                           subjectLimit: subjectLimit, tier: tier ?? defaultTier, result: &result)
+            metrics.login(method, result)
+            return session
+        } catch let error as SessionError where error.kind == .blocked || error.kind == .limitReached {
+            metrics.login(method, error.kind == .blocked ? .blocked : .deviceLimit)
+            throw error
+        } catch {
+            metrics.login(method, .error)
+            throw error
+        }
+    }
+
+    private func startSession(mac: MACAddress, address: IPAddress, method: Session.Method, subject: SessionSubject?, minutes: Int?,
+                              until: Date?, subjectLimit: Int?, tier: String?, result: inout PortalMetrics.LoginResult) throws -> Session {
+        try changes.withLock { state in
             // Under the lock that rule changes take too: a block cannot slip in between.
             guard !isBlocked(mac) else { throw SessionError(kind: .blocked, description: "\(mac) is blocked") }
             let started = now()
@@ -67,7 +83,8 @@ extension SessionService {
                                 // them leaves an element without a session, which restore() drops; a commit
                                 // that fails has it taken back (below). Replacing a session waits for the
                                 // commit, so the counters of an address never move to its new owner early.
-                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length, tier: tier)])
+                                kernel = KernelChange(firewall, removing: [], adding: [AuthorizedDevice(mac: mac, address: address, timeout: length, tier: tier)],
+                                                      metrics: metrics)
                             }
                             return .commit
                         }
@@ -160,6 +177,7 @@ extension SessionService {
                 }
                 switch outcome {
                 case .kept(let current, let bound, let yielded):
+                    result = .kept
                     if let bound {
                         try apply(&state, removing: yielded, adding: [bound], "bind \(address) to \(mac)")
                     } else if state.needsReconcile {  // the kernel may not hold it yet: "online" only once it does

@@ -38,6 +38,8 @@ public final class SessionService: Sendable {
     let sessionLength: Duration
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Logins, firewall applies and repairs, for `/metrics`.
+    let metrics: PortalMetrics
 
     /// Held from a change's commit to its apply, and by the reconciler: applies reach
     /// the kernel in commit order, and a reconciliation never sees a commit whose
@@ -87,7 +89,8 @@ public final class SessionService: Sendable {
     let activity = Mutex<[String: SessionActivity]>([:])
 
     public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
-                defaultTier: String? = nil, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                defaultTier: String? = nil, metrics: PortalMetrics = PortalMetrics(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.metrics = metrics
         self.defaultTier = defaultTier
         self.store = store
         self.firewall = firewall
@@ -147,7 +150,13 @@ public final class SessionService: Sendable {
                     "elements": "\(previous.authorized.count)", "sessions": "\(Set(desired.map(\.mac)).count)",
                     "missing": "\(wanted.subtracting(previous.authorized).count)", "without_session": "\(previous.authorized.subtracting(wanted).count)"])
             }
-            try preservingTrafficLocked { try firewall.install(devices: desired) }
+            do {
+                try preservingTrafficLocked { try firewall.install(devices: desired) }
+                metrics.firewallApplied(.install, duration: .now - started, failed: false)
+            } catch {
+                metrics.firewallApplied(.install, duration: .now - started, failed: true)
+                throw error
+            }
             state.needsReconcile = false
             state.lastReconcile = .now
             state.lastReadBack = .now  // just installed: the kernel holds exactly the sessions
@@ -200,9 +209,12 @@ public final class SessionService: Sendable {
     /// once; the caller fails only if that cannot repair it either (and it is tried
     /// again on the next tick, so the committed state still reaches the kernel).
     func apply(_ state: inout ChangeState, removing: [DeviceKey], adding: [AuthorizedDevice], _ what: String) throws {
+        let started = ContinuousClock.now
         do {
             try firewall.update(removing: removing, adding: adding)
+            metrics.firewallApplied(.update, duration: .now - started, failed: false)
         } catch {
+            metrics.firewallApplied(.update, duration: .now - started, failed: true)
             try recover(&state, from: error, what)
         }
     }
@@ -232,7 +244,15 @@ public final class SessionService: Sendable {
         }
         state.needsReconcile = true
         let desired = try desiredDevices()
-        let repair = try firewall.reconcile(desired: desired)
+        let repair: Repair
+        do {
+            repair = try firewall.reconcile(desired: desired)
+        } catch {
+            metrics.firewallApplied(.reconcile, duration: .now - started, failed: true)
+            throw error
+        }
+        metrics.firewallApplied(.reconcile, duration: .now - started, failed: false)
+        metrics.repaired(repair)
         state.needsReconcile = false
         state.lastReconcile = .now
         state.lastReadBack = .now
