@@ -57,6 +57,10 @@ struct MetricsTests {
         let online = try guest.post("http://\(NetworkLab.gatewayLANIPv4):8080/login/terms",
                                     form: [("csrf", try Guest.formToken(in: splash.body)), ("accept", "yes")])
         #expect(online.status == 200)
+        // `portald status` sees the real table and the session.
+        let shown = try JSONSerialization.jsonObject(with: Data(try portald.cli(["status", "--json"]).stdout.utf8)) as? [String: Any]
+        #expect((shown?["firewall"] as? [String: Any])?["installed"] as? Bool == true, "\(String(describing: shown))")
+        #expect((shown?["sessions"] as? [String: Any])?["total"] as? Int == 1)
         _ = try receiver.waitFor("the session's start") { $0.count >= 1 }
         var after = before
         try waitUntil("the delivery is recorded") {

@@ -29,7 +29,12 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                     inbound: inbound, firewall: FirewallStatus(sessions: sessions, backend: "none", table: "portald"),
                     health: health, throttle: throttle, limiter: limiter,
                     metrics: MetricsScrape(metrics: sessions.metrics, store: store, outbox: outbox, timeZone: TimeZone(identifier: "Europe/Madrid")!),
-                    metricsToken: metricsToken, logger: logger)
+                    metricsToken: metricsToken,
+                    status: StatusSource(startedAt: Date(), configFile: "/etc/portald/portald.toml", site: "h (Hotel)",
+                                         listeners: [.init(name: "admin", address: "127.0.0.1:8081")],
+                                         firewall: FirewallStatus(sessions: sessions, backend: "none", table: "portald"), store: store, outbox: outbox,
+                                         health: health, log: RecentLog()),
+                    logger: logger)
 }
 
 extension HTTPResponder {

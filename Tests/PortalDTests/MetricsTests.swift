@@ -81,3 +81,33 @@ struct MetricsUnitTests {
         #expect(text.contains("process_resident_memory_bytes "))
     }
 }
+
+@Suite("portald status, as printed")
+struct StatusRenderTests {
+    func view(health: StatusView.Health) -> StatusView {
+        StatusView(version: "0.1.0", startedAt: Date(timeIntervalSince1970: 1_800_000_000), uptimeSeconds: 3 * 3600 + 5 * 60,
+                   configFile: "/etc/portald/portald.toml", site: "h (Hotel)", listeners: [.init(name: "portal", address: "192.0.2.1:8080")],
+                   health: health, firewall: .init(backend: "nftables", table: "portald", installed: false),
+                   sessions: .init(total: 3, byMethod: ["terms": 2, "arrival": 1, "admin": 0]),
+                   outbox: [.init(id: "crm", status: "suspended", pending: 4, dead: 1, oldestPendingAt: Date(timeIntervalSince1970: 1_800_000_000),
+                                  oldestPendingAgeSeconds: 600)],
+                   lastReconcile: nil,
+                   recentErrors: [.init(at: Date(timeIntervalSince1970: 1_800_000_000), level: "error", message: "firewall apply failed; reconciling",
+                                        metadata: ["change": "authorize", "error": "EPERM"])])
+    }
+
+    @Test("a failing check, a missing table, a suspended endpoint and an error are each spelled out")
+    func failing() {
+        let text = StatusCommand.render(view(health: .init(status: "failing", checks: ["store": "ok", "firewall": "portald's nft table is missing"],
+                                                           checkedAt: Date(timeIntervalSince1970: 1_800_000_000))),
+                                        now: Date(timeIntervalSince1970: 1_800_000_030))
+        #expect(text.hasPrefix("portald 0.1.0: running for 3 h 05 min (since 2027-01-15T08:00:00Z)\n"), "\(text)")
+        #expect(text.contains("health: FAILING (checked 30 s ago)\n  firewall: portald's nft table is missing\n"))
+        #expect(!text.contains("store: ok"))
+        #expect(text.contains("firewall: table inet portald MISSING (the reconciler installs it again)"))
+        #expect(text.contains("sessions: 3 online (arrival 1, terms 2)"))
+        #expect(text.contains("crm       suspended  4        1     10 min ago"))
+        #expect(text.contains("last reconcile: not yet"))
+        #expect(text.contains("2027-01-15T08:00:00Z error: firewall apply failed; reconciling (change=authorize error=EPERM)"))
+    }
+}

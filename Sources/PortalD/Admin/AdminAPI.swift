@@ -21,7 +21,8 @@ final class AdminAPI: HTTPResponder {
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
          checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil, firewall: FirewallStatus? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,
-         limiter: RequestRateLimiter = RequestRateLimiter(), metrics: MetricsScrape? = nil, metricsToken: Bool = false, logger: Logger) {
+         limiter: RequestRateLimiter = RequestRateLimiter(), metrics: MetricsScrape? = nil, metricsToken: Bool = false,
+         status: StatusSource? = nil, logger: Logger) {
         let throttle = throttle ?? AuthFailureThrottle(logger: logger)
         let router = Router(context: AdminContext.self, errors: { error, _ in .plainJSON(error) }, unexpected: { error, request in
             let id = HTTPError.newRequestID()
@@ -48,6 +49,7 @@ final class AdminAPI: HTTPResponder {
             DeviceRulesController(repository: rules).addRoutes(to: authenticated)
         }
         if let firewall { FirewallController(status: firewall).addRoutes(to: authenticated) }
+        if let status { StatusController(source: status).addRoutes(to: authenticated) }
         OutboxController(repository: outbox).addRoutes(to: authenticated)
         WebhookEndpointsController(repository: outbox).addRoutes(to: authenticated)
         ReservationsController(repository: reservations, checkins: checkins, keys: idempotencyKeys).addRoutes(to: authenticated)

@@ -107,6 +107,23 @@ enum AdminSchemas {
                                          "tier_removed": ["type": "array", "items": string, "maxItems": 100], "tier_removed_count": ["type": "integer", "minimum": 0],
                                          "garden_restored": ["type": "boolean"], "read_back": ["type": "boolean"],
                                          "duration_ms": ["type": "number", "minimum": 0]]],
+            "Status": object([
+                "running": ["type": "boolean"], "version": string, "started_at": time, "uptime_seconds": ["type": "integer", "minimum": 0], "config_file": string, "site": string,
+                "listeners": ["type": "array", "items": object(["name": string, "address": string], required: ["name", "address"])],
+                "health": ref("Health"),
+                "firewall": object(["backend": ["type": "string", "enum": ["nftables", "none"]], "table": string, "installed": ["type": "boolean"],
+                                    "error": string], required: ["backend", "table", "installed"]),
+                "sessions": object(["total": ["type": "integer", "minimum": 0], "by_method": ["type": "object", "additionalProperties": integer]],
+                                   required: ["total", "by_method"]),
+                "outbox": ["type": "array", "items": object([
+                    "id": string, "status": string, "pending": integer, "dead": integer, "oldest_pending_at": nullable(time),
+                    "oldest_pending_age_seconds": nullable(integer)], required: ["id", "status", "pending", "dead", "oldest_pending_at", "oldest_pending_age_seconds"])],
+                "last_reconcile": ref("Reconcile"),
+                "recent_errors": ["type": "array", "items": object([
+                    "at": time, "level": string, "message": string, "metadata": ["type": "object", "additionalProperties": string]],
+                    required: ["at", "level", "message", "metadata"])],
+            ], required: ["running", "version", "started_at", "uptime_seconds", "config_file", "site", "listeners", "health", "firewall", "sessions", "outbox",
+                          "last_reconcile", "recent_errors"]),
             "DeviceRuleList": object(["device_rules": ["type": "array", "items": ref("DeviceRule")]], required: ["device_rules"]),
             "DeviceRuleRequest": ["type": "object", "additionalProperties": false, "required": ["rule"],
                                   "properties": ["rule": ["type": "string", "enum": ["trusted", "blocked"]],

@@ -20,11 +20,24 @@ struct AdminClient {
     let base: String
     let token: String
 
-    init(config: Config, tokenFile: String?) throws {
+    /// The `CLIError` code of a daemon that did not answer at all.
+    static let unreachable = "unreachable"
+
+    /// `http://host:port` of the admin listener, as this machine reaches it.
+    static func base(of config: Config) -> String {
         var host = config.admin.listen.host
         if host == "0.0.0.0" { host = "127.0.0.1" }
         if host == "::" { host = "::1" }
-        base = host.contains(":") ? "http://[\(host)]:\(config.admin.listen.port)" : "http://\(host):\(config.admin.listen.port)"
+        return host.contains(":") ? "http://[\(host)]:\(config.admin.listen.port)" : "http://\(host):\(config.admin.listen.port)"
+    }
+
+    init(base: String, token: String) {
+        self.base = base
+        self.token = token
+    }
+
+    init(config: Config, tokenFile: String?) throws {
+        base = Self.base(of: config)
         do {
             token = try LocalToken.read(path: tokenFile ?? config.admin.tokenFile)
         } catch let error as ConfigError {
@@ -54,7 +67,8 @@ struct AdminClient {
         do {
             (data, response) = try await session.data(for: request)
         } catch {
-            throw CLIError("cannot reach portald's admin API at \(base): \(error.localizedDescription) (is the service running?)")
+            throw CLIError("cannot reach portald's admin API at \(base): \(error.localizedDescription) (is the service running?)",
+                           code: Self.unreachable)
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {

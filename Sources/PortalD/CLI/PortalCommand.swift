@@ -11,7 +11,7 @@ public struct PortalCommand: AsyncParsableCommand {
         abstract: "Captive portal, online check-in and webhook outbox for a hotel's guest network.",
         version: Daemon.version,
         subcommands: [Serve.self, CheckConfig.self, Clients.self, Auth.self, Deauth.self, Trust.self, Untrust.self, Block.self, Unblock.self, Devices.self, FirewallCommand.self, OutboxCommand.self, WebhooksCommand.self, ReservationsCommand.self, TokensCommand.self,
-                      Backup.self, Restore.self])
+                      Backup.self, Restore.self, StatusCommand.self])
 
     public init() {}
 }
@@ -67,7 +67,8 @@ struct Serve: AsyncParsableCommand {
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
-                return handler
+                // Warnings and errors are also kept for `portald status`.
+                return MultiplexLogHandler([handler, RecentLog.shared.handler(label: label)])
             }
             let logger = Logger(label: "portald")
             do {

@@ -148,6 +148,8 @@ public struct Config: Sendable {
         public var level: String
     }
 
+    /// The file it was read from (`portald status` shows it); empty when parsed from text.
+    public var file = ""
     public var site: Site
     public var portal: Portal
     public var firewall: Firewall

@@ -22,7 +22,9 @@ extension Config {
             throw ConfigError("\(path): not UTF-8 text")
         }
         do {
-            return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, environment: environment)
+            var config = try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, environment: environment)
+            config.file = URL(fileURLWithPath: path).standardizedFileURL.path
+            return config
         } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
         }
@@ -187,13 +189,15 @@ public enum AdminScope {
     public static let firewallRead = "firewall:read"
     /// `/metrics`, when `[admin] metrics_token` asks for a token: what a Prometheus server is given.
     public static let metricsRead = "metrics:read"
+    /// `portald status`: the daemon's state, no guest's data.
+    public static let statusRead = "status:read"
     /// A guest's registration data (document numbers, dates of birth): its own scopes, so a
     /// dashboard's or the PMS's reservation token neither reads nor erases it.
     public static let personalDataRead = "personal-data:read"
     public static let personalDataWrite = "personal-data:write"
     public static let all = "*"
     static let known: Set<String> = [clientsRead, clientsWrite, outboxRead, outboxWrite, reservationsRead, reservationsWrite,
-                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, firewallRead, metricsRead, all]
+                                     webhooksRead, webhooksWrite, tokensWrite, personalDataRead, personalDataWrite, firewallRead, metricsRead, statusRead, all]
 }
 
 extension TableReader {

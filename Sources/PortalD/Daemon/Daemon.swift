@@ -20,6 +20,7 @@ public enum Daemon {
     static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, DeviceRulesSchema.self, OutboxSchema.self, ArrivalsSchema.self, TokensSchema.self] }
 
     public static func run(config: Config, logger: Logger) async throws {
+        let startedAt = Date()
         // The database holds the form-token key: nothing portald writes is for other users,
         // with or without systemd's UMask=.
         umask(0o027)
@@ -99,16 +100,24 @@ public enum Daemon {
             if config.inboundListen != nil && config.inbound.isEmpty {
                 logger.warning("[inbound_listener] is set but no [[inbound]] source is configured: it will answer 404 to everything")
             }
+            let firewallStatus = FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table,
+                                                garden: config.firewall.walledGarden)
+            var listeners = [StatusView.Listener(name: "portal", address: config.portal.listen.description)]
+            if let listen = config.portal.listenIPv6 { listeners.append(.init(name: "portal", address: listen.description)) }
+            listeners.append(.init(name: "admin", address: config.admin.listen.description))
+            if let listen = config.inboundListen { listeners.append(.init(name: "inbound", address: listen.description)) }
+            if let listen = config.arrivals.listen { listeners.append(.init(name: "arrivals", address: listen.description)) }
+            let status = StatusSource(startedAt: startedAt, configFile: config.file, site: "\(config.site.id) (\(config.site.name))", listeners: listeners,
+                                      firewall: firewallStatus, store: store, outbox: outbox, health: { healthStatus.latest }, log: RecentLog.shared)
             let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours, tiers: Set(config.firewall.tiers.map(\.name))),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
                                  inbound: inbound,
-                                 firewall: FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table,
-                                                          garden: config.firewall.walledGarden),
+                                 firewall: firewallStatus,
                                  health: { healthStatus.latest },
                                  throttle: throttle,
                                  metrics: MetricsScrape(metrics: metrics, store: store, outbox: outbox, timeZone: config.site.timeZone),
-                                 metricsToken: config.admin.metricsToken, logger: logger)
+                                 metricsToken: config.admin.metricsToken, status: status, logger: logger)
             func portalListener(_ listen: ListenAddress) throws -> HTTPServer {
                 try HTTPServer(options: HTTPServerOptions(
                     listen: listen, threads: config.portal.threads,

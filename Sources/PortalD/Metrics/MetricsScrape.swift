@@ -50,9 +50,7 @@ final class MetricsScrape: Sendable {
         try lock.withLock { _ in
             let at = now()
             let (active, stats, figures) = try store.pool.read { db in
-                let active = try Row.fetchAll(db, sql: """
-                    SELECT method, COALESCE(tier, 'none') AS tier, COUNT(*) AS n FROM session WHERE ended_at IS NULL GROUP BY 1, 2
-                    """).map { row in ([row["method"] as String, row["tier"] as String], Double(row["n"] as Int)) }
+                let active = try SessionRecords.countsByMethodAndTier(in: db).map { ([$0.method, $0.tier], Double($0.count)) }
                 return (active, try outbox.stats(in: db), try ArrivalsFigures.read(in: db, now: at, timeZone: timeZone))
             }
             var byMethod = Dictionary(uniqueKeysWithValues: Session.Method.allCases.map { ([$0.rawValue, "none"], 0.0) })

@@ -32,6 +32,13 @@ enum SessionRecords {
     }
 
     /// Active sessions, oldest first; `filter` is SQL over the `session` table.
+    /// Active sessions counted by login method and tier (`none`: no tier).
+    static func countsByMethodAndTier(in db: Database) throws -> [(method: String, tier: String, count: Int)] {
+        try Row.fetchAll(db, sql: """
+            SELECT method, COALESCE(tier, 'none') AS tier, COUNT(*) AS n FROM session WHERE ended_at IS NULL GROUP BY 1, 2
+            """).map { ($0["method"], $0["tier"], $0["n"]) }
+    }
+
     static func active(_ filter: String = "1", _ arguments: StatementArguments = [], in db: Database) throws -> [Session] {
         try fetch("ended_at IS NULL AND (\(filter)) ORDER BY started_at, id", arguments, in: db)
     }
