@@ -64,15 +64,15 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let config = try options.load()
+            let privacy = LogPrivacy(hashMACs: config.log.hashMACs)
+            let settings = JournalLogHandler.Settings(level: Logger.Level(rawValue: config.log.level) ?? .info)
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = Logger.Level(rawValue: config.log.level) ?? .info
                 // Warnings and errors are also kept for `portald status`.
-                return MultiplexLogHandler([handler, RecentLog.shared.handler(label: label)])
+                JournalLogHandler(label: label, settings: settings, privacy: privacy, recent: RecentLog.shared)
             }
             let logger = Logger(label: "portald")
             do {
-                try await Daemon.run(config: config, logger: logger)
+                try await Daemon.run(config: config, logger: logger, privacy: privacy, logSettings: settings)
             } catch let error as CLIError {
                 throw error
             } catch {

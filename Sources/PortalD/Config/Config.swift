@@ -146,6 +146,8 @@ public struct Config: Sendable {
 
     public struct Log: Sendable {
         public var level: String
+        /// `[privacy] hash_macs`: guests' MACs appear in the log as a keyed hash of the site's, not as themselves.
+        public var hashMACs = false
     }
 
     /// The file it was read from (`portald status` shows it); empty when parsed from text.

@@ -39,7 +39,7 @@ extension Config {
             throw ConfigError("TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
         let reader = TableReader(root, path: "")
-        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding", "arrivals", "inbound", "inbound_listener"], sections: true)
+        try reader.rejectUnknownKeys(allowing: ["site", "portal", "firewall", "store", "admin", "log", "webhooks", "branding", "arrivals", "inbound", "inbound_listener", "privacy"], sections: true)
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
         }
@@ -55,6 +55,7 @@ extension Config {
         let arrivals = try reader.optionalTable("arrivals")
         let inbound = try reader.inboundSources(environment: environment, resolve: resolve)
         let inboundListener = try reader.optionalTable("inbound_listener")
+        let privacy = try reader.optionalTable("privacy")
 
         let siteID = try site.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
         let zoneName = try site.string("time_zone", default: "UTC")
@@ -146,7 +147,7 @@ extension Config {
                          rateLimitPerMinute: try admin.int("rate_limit_per_minute", default: 60, range: 1...1_000_000),
                          failedAuthPerMinute: try admin.int("failed_auth_per_minute", default: 10, range: 1...10_000),
                          metricsToken: try admin.bool("metrics_token", default: !adminListen.isLoopback)),
-            log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue),
+            log: .init(level: try log.enumeration("level", default: LogLevelName.info).rawValue, hashMACs: try privacy.bool("hash_macs", default: false)),
             webhooks: webhooks,
             branding: .init(directory: brandingDirectory),
             // Without one, links point at the portal: they work on the hotel's WiFi only.
@@ -165,7 +166,7 @@ extension Config {
                             trustedProxies: try arrivals.trustedProxies()),
             inbound: inbound,
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
-        for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener] { try table.rejectUnknownKeys() }
+        for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener, privacy] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
         return config
     }

@@ -19,7 +19,10 @@ public enum Daemon {
     /// The modules' tables, in the store.
     static var schemas: [any StoreSchema.Type] { [SessionsSchema.self, DeviceRulesSchema.self, OutboxSchema.self, ArrivalsSchema.self, TokensSchema.self] }
 
-    public static func run(config: Config, logger: Logger) async throws {
+    /// `privacy`: the log's, given the site's MAC-hashing key once the store is open;
+    /// `logSettings`: the log's level, which a reload changes.
+    public static func run(config: Config, logger: Logger, privacy: LogPrivacy = LogPrivacy(hashMACs: false),
+                           logSettings: JournalLogHandler.Settings? = nil) async throws {
         let startedAt = Date()
         // The database holds the form-token key: nothing portald writes is for other users,
         // with or without systemd's UMask=.
@@ -33,6 +36,7 @@ public enum Daemon {
         let instance = try InstanceLock(directory: URL(fileURLWithPath: config.store.path).deletingLastPathComponent().path)
         defer { withExtendedLifetime(instance) {} }
         let store = try await workers.run { try Store(path: config.store.path, schemas: schemas, durability: config.store.synchronous) }
+        privacy.useKey(try await workers.run { try store.secret(named: "log-mac-hash") })
         let firewall: any Firewall
         switch config.firewall.backend {
         case .nftables:

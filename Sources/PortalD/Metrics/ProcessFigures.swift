@@ -32,12 +32,11 @@ struct ProcessFigures: Sendable, Equatable {
                               maxDescriptors: Double(limit.rlim_cur))
     }
 
-    /// `btime` of `/proc/stat`: when the machine booted, which process start times count from.
+    /// When the machine booted, which `/proc/self/stat`'s start time counts from: now less
+    /// CLOCK_BOOTTIME (the unit's `ProcSubset=pid` hides `/proc/stat` and its `btime`).
     private static func bootTime() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
-        return 0
+        var since = timespec()
+        guard clock_gettime(CLOCK_BOOTTIME, &since) == 0 else { return 0 }
+        return Date().timeIntervalSince1970 - (Double(since.tv_sec) + Double(since.tv_nsec) / 1e9)
     }
 }
