@@ -194,6 +194,9 @@ public protocol Firewall: Sendable {
     /// repairs is what the kernel holds, unless another commit came between.
     func readBackStarted() throws
     func readBackFinished() throws
+    /// Takes new tiers and walled-garden networks (a reload); true when they differ from
+    /// the running ones, and the table must then be installed again to match.
+    func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool
 }
 
 extension Firewall {
@@ -202,6 +205,8 @@ extension Firewall {
     public func repairExtras(desired: [AuthorizedDevice]) throws -> ExtrasRepair { ExtrasRepair() }
     /// Not known: every reconcile reads back.
     public func isUnchanged() throws -> Bool { false }
+    /// A capture without sets to reshape (the in-memory one) has nothing to change.
+    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool { false }
     public func readBackStarted() throws {}
     public func readBackFinished() throws {}
     public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }

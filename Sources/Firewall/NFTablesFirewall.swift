@@ -5,7 +5,9 @@ import Synchronization
 
 /// The real capture: portald's own `inet` table, edited over netlink.
 public final class NFTablesFirewall: Firewall {
-    public let settings: CaptureSettings
+    /// The tiers and the walled garden may change (a reload); the table and its rules follow at the next install.
+    private let configured: Mutex<CaptureSettings>
+    public var settings: CaptureSettings { configured.withLock { $0 } }
     let socket: NetfilterSocket
     /// A second socket for read-backs: the kernel does a dump's work on the thread that
     /// reads it, so two sockets on two threads read the sets in about half the time.
@@ -28,6 +30,17 @@ public final class NFTablesFirewall: Firewall {
     /// has finished whole.
     private let verified = Mutex<(known: UInt32?, reading: UInt32?)>((nil, nil))
 
+    /// New tiers and garden networks (a reload): the caller installs the table again, in one
+    /// transaction with every device, for the sets and rules to match. True when they differed.
+    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool {
+        configured.withLock { settings in
+            guard settings.tiers != tiers || settings.walledGarden != walledGarden else { return false }
+            settings.tiers = tiers
+            settings.walledGarden = walledGarden
+            return true
+        }
+    }
+
     /// The kernel limits one message's element list to 64 KiB.
     static let elementsPerMessage = 1000
 
@@ -35,7 +48,7 @@ public final class NFTablesFirewall: Firewall {
         guard !settings.table.isEmpty, settings.table.utf8.count < 256 else {
             throw FirewallError("table name must be 1–255 bytes")
         }
-        self.settings = settings
+        self.configured = Mutex(settings)
         self.socket = try NetfilterSocket()
         self.dumpSocket = try NetfilterSocket()
     }

@@ -47,6 +47,23 @@ struct BrandingTests {
         let bad = try portald.cli(["check-config"], check: false)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("portald: \(branding.path)/logo.jpg: unknown entry"), "\(bad.stderr)")
+
+        // A reload with that directory is refused, naming the file; the pages stay as they were.
+        let hangUp = ["pkill", "-HUP", "-f", "serve --config \(portald.configPath)"]
+        try portald.run(hangUp)
+        try waitUntil("the reload is refused") { portald.log.contains("msg=\"reload refused; the running configuration is kept\"") }
+        #expect(portald.log.contains("logo.jpg: unknown entry"))
+        #expect(try portald.run(["curl", "-s", portald.portalURL]).stdout.contains("Welcome to the lab, dear guest."))
+        // Mended, with a new text and no logo: a reload serves them, without a restart.
+        try FileManager.default.removeItem(at: branding.appendingPathComponent("logo.jpg"))
+        try FileManager.default.removeItem(at: branding.appendingPathComponent("logo.svg"))
+        try #"{"language": "en", "texts": {"splash.welcome": "Welcome back, reloaded guest."}}"#
+            .write(to: branding.appendingPathComponent("locales/en.json"), atomically: false, encoding: .utf8)
+        try portald.run(hangUp)
+        try waitUntil("the reload is applied") { portald.log.contains("msg=\"configuration reloaded\"") }
+        let reloaded = try portald.run(["curl", "-s", portald.portalURL]).stdout
+        #expect(reloaded.contains("Welcome back, reloaded guest.") && !reloaded.contains("logo.svg"), "\(reloaded)")
+        #expect(try portald.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(portald.portalURL)assets/logo.svg"]).stdout == "404")
     }
 
     @Test func checkConfigNamesBadSiteKeys() throws {

@@ -3,7 +3,8 @@ import Testing
 import Lab
 
 /// `Type=notify` as systemd sees it: READY=1 only once the capture and the
-/// listeners are up, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+/// listeners are up, WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 … READY=1 on SIGHUP,
+/// STOPPING=1 on SIGTERM.
 @Suite("sd_notify from the real daemon", .serialized)
 struct SystemdNotifyTests {
     @Test func readyWatchdogStopping() throws {
@@ -18,6 +19,12 @@ struct SystemdNotifyTests {
         #expect(try lab.gateway.exec(["nft", "list", "set", "inet", "portald", "authorized"]).status == 0)
         _ = try notify.waitFor("WATCHDOG=1", timeout: .seconds(2))
         _ = try notify.waitFor("WATCHDOG=1", timeout: .seconds(2))
+        // SIGHUP (ExecReload=): RELOADING=1 with MONOTONIC_USEC, then READY=1 once it is applied.
+        try portald.run(["pkill", "-HUP", "-f", "serve --config \(portald.configPath)"])
+        let reloading = try notify.waitFor("RELOADING=1", timeout: .seconds(3))
+        #expect(reloading.last?.contains("MONOTONIC_USEC=") == true, "\(reloading)")
+        let reloaded = try notify.waitFor("READY=1", timeout: .seconds(3))
+        #expect(reloaded.last?.contains("STATUS=serving; configuration reloaded") == true, "\(reloaded)")
         try portald.stop()
         _ = try notify.waitFor("STOPPING=1", timeout: .seconds(2))
     }

@@ -20,7 +20,7 @@ func makeAdminAPI(store: Store, credentials: [AdminCredential], outbox: Outbox =
                   throttle: AuthFailureThrottle? = nil, limiter: RequestRateLimiter = RequestRateLimiter(),
                   checkins: Checkins? = nil, metricsToken: Bool = true, logger: Logger = Logger(label: "t")) throws -> AdminAPI {
     let sessions = SessionService(store: store, firewall: MemoryFirewall(), outbox: outbox, sessionMinutes: 60, logger: Logger(label: "t"))
-    return AdminAPI(credentials: credentials, tokens: try tokens ?? APITokens(store: store), rateLimitPerMinute: rateLimitPerMinute,
+    return AdminAPI(credentials: AdminCredentials(credentials), tokens: try tokens ?? APITokens(store: store), rateLimitPerMinute: rateLimitPerMinute,
                     clients: clients ?? SessionClientRepository(sessions: sessions, neighbours: StaticNeighbours()),
                     outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now), reservations: testReservations(store),
                     checkins: checkins ?? Checkins(store: store, outbox: outbox, profile: RegistrationProfile.named("basic")!,

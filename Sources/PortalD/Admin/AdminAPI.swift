@@ -17,7 +17,7 @@ final class AdminAPI: HTTPResponder {
 
     /// `health` gives housekeeping's last report (the route itself checks nothing).
     /// `credentials`: the local CLI's and the config's tokens; `tokens`: those made through the API.
-    init(credentials: [AdminCredential], tokens: APITokens, rateLimitPerMinute: Int = 60,
+    init(credentials: AdminCredentials, tokens: APITokens, rateLimitPerMinute: Int = 60,
          clients: any ClientRepository, outbox: any OutboxRepository, reservations: any ReservationRepository,
          checkins: Checkins, idempotencyKeys: IdempotencyKeys, inbound: InboundController? = nil, firewall: FirewallStatus? = nil,
          health: @escaping @Sendable () -> (report: HealthReport, at: Date)?, throttle: AuthFailureThrottle? = nil,

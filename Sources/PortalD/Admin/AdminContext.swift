@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import HTTPServer
 import Logging
 import Outbox
@@ -14,6 +15,28 @@ struct AdminContext: RequestContext {
     func requireCredential() throws(HTTPError) -> AdminCredential {
         guard let credential else { throw HTTPError(401, code: "unauthorized", message: "send Authorization: Bearer <token>") }
         return credential
+    }
+}
+
+/// The fixed tokens (the local CLI's and the config file's), which a reload replaces.
+final class AdminCredentials: Sendable {
+    private let list: Mutex<[AdminCredential]>
+
+    init(_ credentials: [AdminCredential]) {
+        list = Mutex(credentials)
+    }
+
+    var all: [AdminCredential] { list.withLock { $0 } }
+
+    func replace(with credentials: [AdminCredential]) {
+        list.withLock { $0 = credentials }
+    }
+
+    /// The local CLI's token, then `[[admin.tokens]]`.
+    static func fixed(localToken: String, config: Config) -> [AdminCredential] {
+        [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all], unguessable: LocalToken.isGenerated(localToken))]
+            + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
+                                                        rateLimit: $0.rateLimit ?? config.admin.rateLimitPerMinute) }
     }
 }
 
@@ -38,7 +61,7 @@ struct AdminCredential: Sendable {
 /// `Authorization: Bearer <token>` on every route of its group: 401 without a known
 /// token, 429 for an address with too many failures (see `AuthFailureThrottle`).
 struct BearerAuthentication: RouterMiddleware {
-    let credentials: [AdminCredential]
+    let credentials: AdminCredentials
     /// Tokens made through the API, looked up by their hash.
     let tokens: APITokens
     let defaultRateLimit: Int
@@ -49,6 +72,7 @@ struct BearerAuthentication: RouterMiddleware {
         let header = request.headers["authorization"].flatMap { $0.lowercased().hasPrefix("bearer ") ? $0 : nil }
         let presented = header.map { Array($0.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8) }
         var match: AdminCredential?
+        let credentials = self.credentials.all
         let made = presented.flatMap { APITokens.isGenerated($0) ? tokens.token(presented: $0) : nil }
         if let made {
             guard made.expiresAt.map({ $0 > tokens.now() }) ?? true else {

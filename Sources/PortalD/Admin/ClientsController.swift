@@ -127,12 +127,18 @@ struct SessionClientRepository: ClientRepository {
     func now() -> Date { sessions.now() }
     func activeSessions() throws -> [Session] { try sessions.activeSessions() }
     func activeSession(mac: MACAddress) throws -> Session? { try sessions.activeSession(mac: mac) }
-    let tiers: Set<String>
+    var tiers: Set<String> { tierNames() }
+    /// The configured tiers' names as they are now (a reload changes them).
+    let tierNames: @Sendable () -> Set<String>
 
     init(sessions: SessionService, neighbours: any NeighbourTable, tiers: Set<String> = []) {
+        self.init(sessions: sessions, neighbours: neighbours, tierNames: { tiers })
+    }
+
+    init(sessions: SessionService, neighbours: any NeighbourTable, tierNames: @escaping @Sendable () -> Set<String>) {
         self.sessions = sessions
         self.neighbours = neighbours
-        self.tiers = tiers
+        self.tierNames = tierNames
     }
 
     func address(of mac: MACAddress) -> IPAddress? { neighbours.address(for: mac) }

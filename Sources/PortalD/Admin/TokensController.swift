@@ -36,7 +36,7 @@ public struct TokenView: Codable, Sendable, Equatable {
 struct TokensController {
     let tokens: APITokens
     /// The local CLI's and the config file's tokens: listed, never changed here.
-    let fixed: [AdminCredential]
+    let fixed: AdminCredentials
     let defaultRateLimit: Int
 
     static let namePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -52,7 +52,7 @@ struct TokensController {
         let write = api.scoped(AdminScope.tokensWrite)
         write.get("/tokens", APIOperation(summary: "Every token that opens the API (never a secret)",
                                           responses: [200: ("tokens", "TokenList")])) { _, _ in
-            let listed = fixed.map { credential in
+            let listed = fixed.all.map { credential in
                 TokenView(name: credential.name, scopes: credential.scopes.sorted(), rateLimitPerMinute: credential.rateLimit,
                           managedBy: credential.unguessable ? "local" : "config")
             } + tokens.all.map { token in
@@ -80,7 +80,7 @@ struct TokensController {
                 guard try tokens.revoke(name: name) else { throw HTTPError.notFound("no token \(name)") }
                 return HTTPResponse(status: 204)
             }
-            if fixed.contains(where: { $0.name == name }) {
+            if fixed.all.contains(where: { $0.name == name }) {
                 throw HTTPError(409, code: "managed_by_config", message: "token \(name) is defined in the configuration (or is the CLI's own); remove it there")
             }
             throw HTTPError.notFound("no token \(name)")
@@ -128,7 +128,7 @@ struct TokensController {
         if let limit = caller.rateLimit, (rateLimit ?? defaultRateLimit) > limit {
             throw HTTPError(403, code: "forbidden", message: "this token may make \(limit) requests a minute; it cannot make one allowed more")
         }
-        if fixed.contains(where: { $0.name == name }) || tokens.all.contains(where: { $0.name == name }) {
+        if fixed.all.contains(where: { $0.name == name }) || tokens.all.contains(where: { $0.name == name }) {
             throw HTTPError(409, code: "name_taken", message: "a token named \(name) exists; revoke it first or choose another name")
         }
         let made: (APITokens.StoredToken, secret: String)

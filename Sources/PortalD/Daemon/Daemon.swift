@@ -58,6 +58,7 @@ public enum Daemon {
             logger.warning("[arrivals] public_url is not set: check-in links point at the portal (\(config.portal.publicURL)), which guests reach only on the hotel's WiFi")
         }
         let metrics = PortalMetrics()
+        let tiers = TierSettings(config)
         let outbox = Outbox(siteID: config.site.id, endpoints: config.webhooks.endpoints)
         try await workers.run { try ManagedEndpoints(store: store, outbox: outbox).load() }
         let sessions = SessionService(store: store, firewall: firewall, outbox: outbox, sessionMinutes: config.portal.sessionMinutes,
@@ -79,8 +80,10 @@ public enum Daemon {
         let reservations = Reservations(store: store, timeZone: config.site.timeZone, linkBase: config.arrivals.publicURL)
         let servers: [HTTPServer]
         var portal6Server: HTTPServer?  // `[portal] listen_ipv6`'s, which the health check probes too
+        let localToken: String
+        let credentials: AdminCredentials
         do {
-            let localToken = try LocalToken.ensure(path: config.admin.tokenFile)
+            localToken = try LocalToken.ensure(path: config.admin.tokenFile)
             if !LocalToken.isGenerated(localToken) {
                 logger.warning("the admin token file does not hold a token portald made; it is throttled like a config token",
                                metadata: ["file": "\(config.admin.tokenFile)"])
@@ -91,10 +94,7 @@ public enum Daemon {
                                 reservations: reservations, checkins: checkins, lookups: lookups, metrics: metrics, logger: logger)
             let idempotencyKeys = IdempotencyKeys(store: store)
             try await workers.run { try idempotencyKeys.forgetUnfinished() }
-            let credentials = [AdminCredential(name: "local-cli", secret: Array(localToken.utf8), scopes: [AdminScope.all],
-                                               unguessable: LocalToken.isGenerated(localToken))]
-                + config.admin.tokens.map { AdminCredential(name: $0.name, secret: Array($0.token.utf8), scopes: $0.scopes,
-                                                            rateLimit: $0.rateLimit ?? config.admin.rateLimitPerMinute) }
+            credentials = AdminCredentials(AdminCredentials.fixed(localToken: localToken, config: config))
             let tokens = try await workers.run { try APITokens(store: store) }
             let throttle = AuthFailureThrottle(limit: config.admin.failedAuthPerMinute, logger: logger)
             // Its own count: bad deliveries through the reverse proxy must not throttle admin callers.
@@ -113,7 +113,7 @@ public enum Daemon {
             if let listen = config.arrivals.listen { listeners.append(.init(name: "arrivals", address: listen.description)) }
             let status = StatusSource(startedAt: startedAt, configFile: config.file, site: "\(config.site.id) (\(config.site.name))", listeners: listeners,
                                       firewall: firewallStatus, store: store, outbox: outbox, health: { healthStatus.latest }, log: RecentLog.shared)
-            let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours, tiers: Set(config.firewall.tiers.map(\.name))),
+            let admin = AdminAPI(credentials: credentials, tokens: tokens, rateLimitPerMinute: config.admin.rateLimitPerMinute, clients: SessionClientRepository(sessions: sessions, neighbours: neighbours, tierNames: { tiers.names }),
                                  outbox: StoreOutboxRepository(store: store, outbox: outbox, now: sessions.now),
                                  reservations: reservations, checkins: checkins, idempotencyKeys: idempotencyKeys,
                                  inbound: inbound,
@@ -197,16 +197,14 @@ public enum Daemon {
         let housekeeping = Housekeeping(sessions: sessions, store: store, health: health, status: healthStatus, reconcileInterval: .seconds(config.firewall.reconcileSeconds),
                                         workers: workers, notifier: notifier, logger: logger,
                                         purge: { [purgeAfterDays = config.arrivals.purgeAfterDays] in try checkins.purge(afterDays: purgeAfterDays) },
-                                        followStays: followStays, neighbours: watchedNeighbours,
-                                        // Without a kernel nothing is counted: an idle timeout would end every session.
-                                        limits: config.firewall.backend != .nftables ? [:] : Dictionary(uniqueKeysWithValues: config.firewall.tiers.compactMap { tier in
-                                            tier.quotaBytes != nil || tier.idleMinutes != nil
-                                                ? (tier.name, SessionLimits(quotaBytes: tier.quotaBytes, idle: tier.idleMinutes.map { .seconds($0 * 60) })) : nil
-                                        }))
+                                        followStays: followStays, neighbours: watchedNeighbours, limits: { tiers.limits })
         var services: [any Service] = [housekeeping, dispatcher]
-        if config.firewall.backend == .nftables && !config.firewall.walledGarden.hosts.isEmpty {
-            services.append(GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger))
-        }
+        // Also without hosts: a reload may bring some.
+        let gardenHosts = config.firewall.backend == .nftables ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil
+        if let gardenHosts { services.append(gardenHosts) }
+        services.append(ConfigReload(config: config, parts: .init(outbox: outbox, credentials: credentials, localToken: localToken, pages: pages,
+                                                                  logSettings: logSettings, sessions: sessions, tiers: tiers, gardenHosts: gardenHosts),
+                                     workers: workers, notifier: notifier, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         // A service that fails ends the group: stop and clean up as on SIGTERM, then report it.
         var failure: (any Error)?

@@ -12,7 +12,15 @@ import Synchronization
 /// It runs as a service of its own, its lookups on a thread of their own: a resolver that
 /// does not answer (the WAN is down) holds up no housekeeping, watchdog ping or request.
 final class GardenHosts: Service, Sendable {
-    let hosts: [String]
+    /// A reload replaces them; a host no longer listed keeps its addresses until their timeouts.
+    private let names: Mutex<[String]>
+    var hosts: [String] {
+        get { names.withLock { $0 } }
+    }
+
+    func replace(hosts: [String]) {
+        names.withLock { $0 = hosts }
+    }
     private let firewall: any Firewall
     private let logger: Logger
     private let resolve: @Sendable (String) throws -> [(address: IPAddress, ttl: Int)]
@@ -26,7 +34,7 @@ final class GardenHosts: Service, Sendable {
 
     init(hosts: [String], firewall: any Firewall, logger: Logger,
          resolve: @escaping @Sendable (String) throws -> [(address: IPAddress, ttl: Int)] = HostResolver.resolve) {
-        self.hosts = hosts
+        self.names = Mutex(hosts)
         self.firewall = firewall
         self.logger = logger
         self.resolve = resolve

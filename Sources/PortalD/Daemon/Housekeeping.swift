@@ -30,7 +30,7 @@ struct Housekeeping: Service {
     /// every tick, so a device's new address is online within seconds.
     var neighbours: (@Sendable () throws -> [Neighbour])?
     /// Tiers' quotas and idle timeouts, by tier name; checked every 10 s when there are any.
-    var limits: [String: SessionLimits] = [:]
+    var limits: @Sendable () -> [String: SessionLimits] = { [:] }
     static let limitsInterval: Duration = .seconds(10)
 
     /// The full health check writes to the store: every 10 s, not every tick, unless the
@@ -71,6 +71,7 @@ struct Housekeeping: Service {
                             logger.error("binding devices' new addresses failed; retrying", metadata: ["error": "\(error)"])
                         }
                     }
+                    let limits = self.limits()
                     if !limits.isEmpty, lastLimits.map({ ContinuousClock.now - $0 >= Self.limitsInterval }) ?? true {
                         lastLimits = .now
                         do {

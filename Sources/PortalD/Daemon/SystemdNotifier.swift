@@ -23,6 +23,12 @@ struct SystemdNotifier: Sendable {
     func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
     func watchdog() { send("WATCHDOG=1") }
     func stopping() { send("STOPPING=1") }
+    /// A reload begins; `ready(status:)` ends it. MONOTONIC_USEC tells systemd which reload this is.
+    func reloading() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        send("RELOADING=1\nMONOTONIC_USEC=\(Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000)\nSTATUS=reloading the configuration")
+    }
 
     private func send(_ message: String) {
         guard let socketPath else { return }

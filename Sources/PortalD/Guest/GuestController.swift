@@ -25,12 +25,16 @@ struct GuestController: Sendable {
         blocking.get("/api/captive") { request, _ in captiveAPI(request) }
     }
 
-    /// The branding's logo, which every page's header shows.
+    /// The branding's logo, which every page's header shows. Both paths a logo may have are
+    /// routed, since a reload may bring one (or another kind) after the routes are made.
     static func addLogo(of pages: GuestPages, to group: RouterGroup<GuestContext>) {
-        guard let logo = pages.logo else { return }
-        group.get(logo.path) { _, _ in
-            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", logo.contentType), ("Cache-Control", "public, max-age=86400"),
-                                                            ("X-Content-Type-Options", "nosniff")]), body: logo.bytes)
+        for path in ["/assets/logo.png", "/assets/logo.svg"] {
+            group.get(path) { _, _ in
+                guard let logo = pages.logo, logo.path == path else { throw HTTPError.notFound("There is nothing at this address.") }
+                // Short-lived: a reload may change it.
+                return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", logo.contentType), ("Cache-Control", "public, max-age=300"),
+                                                                       ("X-Content-Type-Options", "nosniff")]), body: logo.bytes)
+            }
         }
     }
 

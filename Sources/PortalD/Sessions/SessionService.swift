@@ -84,14 +84,15 @@ public final class SessionService: Sendable {
     }
 
     /// The tier a login gets unless it names one (`[portal] tier`).
-    let defaultTier: String?
+    var defaultTier: String? { defaultTierSetting.withLock { $0 } }
+    let defaultTierSetting: Mutex<String?>
     /// For `enforceLimits`: each watched session's bytes and since when they stand still.
     let activity = Mutex<[String: SessionActivity]>([:])
 
     public init(store: Store, firewall: any Firewall, outbox: Outbox = Outbox(siteID: "", endpoints: []), sessionMinutes: Int,
                 defaultTier: String? = nil, metrics: PortalMetrics = PortalMetrics(), logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.metrics = metrics
-        self.defaultTier = defaultTier
+        self.defaultTierSetting = Mutex(defaultTier)
         self.store = store
         self.firewall = firewall
         self.outbox = outbox
@@ -280,12 +281,12 @@ public final class SessionService: Sendable {
     }
 
     /// The live sessions as the kernel should hold them, each with the time it has left.
-    private func desiredDevices() throws -> [AuthorizedDevice] {
+    func desiredDevices() throws -> [AuthorizedDevice] {
         let at = now()
         return try store.pool.read { db in try SessionRecords.liveElements(at: at, in: db) }
     }
 
-    private func preservingTrafficLocked(_ change: () throws -> Void) throws {
+    func preservingTrafficLocked(_ change: () throws -> Void) throws {
         let traffic = counters() ?? [:]
         try change()
         guard !traffic.isEmpty else { return }

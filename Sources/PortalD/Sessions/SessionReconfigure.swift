@@ -1,0 +1,37 @@
+import Firewall
+import Foundation
+
+extension SessionService {
+    /// A reload's tiers, walled-garden networks and default tier. When the tiers or the
+    /// garden differ, the table is installed again with every live session, in one netlink
+    /// transaction (the old table goes in the same one), so no guest is ever without
+    /// access, and their counters are carried over first. A session whose tier is gone
+    /// keeps its access, unlimited by any tier. Returns whether the table was replaced.
+    @discardableResult
+    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork], defaultTier: String?) throws -> Bool {
+        try changes.withLock { state in
+            defaultTierSetting.withLock { $0 = defaultTier }
+            guard firewall.reconfigure(tiers: tiers, walledGarden: walledGarden) else { return false }
+            let started = ContinuousClock.now
+            let desired = try desiredDevices()
+            do {
+                try preservingTrafficLocked { try firewall.install(devices: desired) }
+                metrics.firewallApplied(.install, duration: .now - started, failed: false)
+            } catch {
+                // The reconciler installs it at its next run, with the new sets.
+                state.needsReconcile = true
+                metrics.firewallApplied(.install, duration: .now - started, failed: true)
+                throw error
+            }
+            state.needsReconcile = false
+            state.lastReconcile = .now
+            state.lastReadBack = .now
+            state.timeoutsWritten = (.now, now())
+            let record = ReconcileRecord(at: now(), cause: "reload", repair: Repair(reinstalled: true, added: desired.map(\.key)),
+                                         duration: ContinuousClock.now - started)
+            state.lastReport = record
+            state.lastRepair = record
+            return true
+        }
+    }
+}
