@@ -194,9 +194,10 @@ public protocol Firewall: Sendable {
     /// repairs is what the kernel holds, unless another commit came between.
     func readBackStarted() throws
     func readBackFinished() throws
-    /// Takes new tiers and walled-garden networks (a reload); true when they differ from
-    /// the running ones, and the table must then be installed again to match.
-    func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool
+    /// Takes new tiers and walled-garden networks (a reload). When they differ from the
+    /// running ones it returns those, and the table must then be installed again to match
+    /// (or the old ones given back, should that install fail); nil when nothing differs.
+    func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> (tiers: [BandwidthTier], walledGarden: [IPNetwork])?
 }
 
 extension Firewall {
@@ -206,7 +207,7 @@ extension Firewall {
     /// Not known: every reconcile reads back.
     public func isUnchanged() throws -> Bool { false }
     /// A capture without sets to reshape (the in-memory one) has nothing to change.
-    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool { false }
+    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> (tiers: [BandwidthTier], walledGarden: [IPNetwork])? { nil }
     public func readBackStarted() throws {}
     public func readBackFinished() throws {}
     public func authorize(_ device: AuthorizedDevice) throws { try update(removing: [], adding: [device]) }

@@ -31,13 +31,15 @@ public final class NFTablesFirewall: Firewall {
     private let verified = Mutex<(known: UInt32?, reading: UInt32?)>((nil, nil))
 
     /// New tiers and garden networks (a reload): the caller installs the table again, in one
-    /// transaction with every device, for the sets and rules to match. True when they differed.
-    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> Bool {
+    /// transaction with every device, for the sets and rules to match. Returns the previous
+    /// ones when they differed.
+    public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> (tiers: [BandwidthTier], walledGarden: [IPNetwork])? {
         configured.withLock { settings in
-            guard settings.tiers != tiers || settings.walledGarden != walledGarden else { return false }
+            guard settings.tiers != tiers || settings.walledGarden != walledGarden else { return nil }
+            let previous = (settings.tiers, settings.walledGarden)
             settings.tiers = tiers
             settings.walledGarden = walledGarden
-            return true
+            return previous
         }
     }
 

@@ -111,8 +111,10 @@ public final class Dispatcher: Service {
         var nextDue: Date?
     }
 
+    /// Each loop ends when its endpoint's ordering changes (a reload, the API): the
+    /// supervisor then starts the other kind.
     private func serveInOrder(_ id: String) async {
-        while !Task.isCancelled, let endpoint = current(id) {
+        while !Task.isCancelled, let endpoint = current(id), endpoint.ordering == .ordered {
             liveness.beat(endpoint.id)
             let generation = outbox.wakeUp.generation
             guard let batch = await fetch(endpoint, excluding: [], limit: 64) else { continue }
@@ -135,7 +137,7 @@ public final class Dispatcher: Service {
         await withTaskGroup(of: Int64.self) { group in
             var inFlight = Set<Int64>()
             var waiting = false
-            while !Task.isCancelled, let endpoint = current(id) {
+            while !Task.isCancelled, let endpoint = current(id), endpoint.ordering == .none {
                 liveness.beat(endpoint.id)
                 let generation = outbox.wakeUp.generation
                 var nextDue: Date?

@@ -25,7 +25,8 @@ struct ReloadTests {
     func reload(_ portald: Portald, _ n: Int, _ change: (String) -> String) throws {
         let config = try String(contentsOfFile: portald.configPath, encoding: .utf8)
         try change(config).write(toFile: portald.configPath, atomically: true, encoding: .utf8)
-        try portald.run(["pkill", "-HUP", "-f", "serve --config \(portald.configPath)"])
+        // `ip netns exec` execs portald, so the process the lab started is the daemon itself.
+        try Shell.run(["kill", "-HUP", "\(try #require(portald.process?.processIdentifier))"])
         try waitUntil("reload \(n) is logged") {
             portald.log.components(separatedBy: "msg=\"configuration reloaded\"").count
                 + portald.log.components(separatedBy: "msg=\"reload refused; the running configuration is kept\"").count - 2 >= n
@@ -80,7 +81,8 @@ struct ReloadTests {
                 """
         }
         let log = portald.log
-        #expect(log.contains("msg=\"configuration reloaded\"") && log.contains("endpoints_changed=cloud"), "\(log.suffix(3000))")
+        #expect(log.contains("msg=\"configuration reloaded\"") && log.contains("endpoints_changed=cloud") && log.contains("log_level=info"),
+                "\(log.suffix(3000))")
         #expect(log.contains("keys=\"[portal] session_minutes\""), "a key read at start only waits for a restart, and the log says so")
         #expect(!log.contains(Self.secret) && !log.contains(token))
         let table = try portald.run(["nft", "list", "table", "inet", "portald"]).stdout

@@ -1,4 +1,6 @@
+import Firewall
 import Foundation
+import Logging
 import Testing
 @testable import PortalD
 
@@ -47,5 +49,31 @@ struct ConfigChangesTests {
                 && applied.admin.tokens.map(\.name) == ["pms"] && applied.log.level == "debug" && applied.firewall.walledGarden.networks.count == 1)
         // So the next reload of the same file names them again, not nothing.
         #expect(ConfigChanges.needingRestart(from: applied, to: moved) == ["[portal] listen_ipv6", "[firewall] table", "[admin] listen"])
+    }
+}
+
+@Suite("reload: new tiers reach the kernel whole, or not at all")
+struct ReconfigureTests {
+    @Test("new tiers install the table again with every session; a refused install keeps the running tiers, and the same reload tries again")
+    func rollback() throws {
+        let (store, _) = try temporaryStore()
+        let firewall = FaultyFirewall()
+        let sessions = SessionService(store: store, firewall: firewall, sessionMinutes: 60, logger: Logger(label: "t"))
+        _ = try sessions.restore()
+        try sessions.login(mac: MACAddress("02:00:00:00:00:aa")!, ipv4: IPv4Address("192.0.2.10")!, method: .terms)
+        let standard = BandwidthTier(name: "standard", downBytesPerSecond: 250_000, upBytesPerSecond: nil)
+        #expect(try sessions.reconfigure(tiers: [standard], walledGarden: [], defaultTier: "standard"))
+        #expect(firewall.configured.withLock { $0.tiers } == [standard])
+        #expect(try firewall.state()?.authorized.count == 1, "the guest is in the table installed again")
+        #expect(sessions.reconcileRecords().last?.cause == "reload")
+        #expect(try !sessions.reconfigure(tiers: [standard], walledGarden: [], defaultTier: "standard"), "nothing differs: no install")
+
+        let premium = BandwidthTier(name: "premium", downBytesPerSecond: 1_000_000, upBytesPerSecond: nil)
+        firewall.refusing = true
+        #expect(throws: FirewallError.self) { try sessions.reconfigure(tiers: [standard, premium], walledGarden: [], defaultTier: "premium") }
+        #expect(firewall.configured.withLock { $0.tiers } == [standard], "the kernel still has the running tiers, and so does the firewall")
+        firewall.refusing = false
+        #expect(try sessions.reconfigure(tiers: [standard, premium], walledGarden: [], defaultTier: "premium"), "the same reload again installs it")
+        #expect(firewall.configured.withLock { $0.tiers } == [standard, premium])
     }
 }

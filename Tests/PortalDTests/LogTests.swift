@@ -46,9 +46,11 @@ struct LogTests {
         log.error("failed", metadata: [
             "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "token": "pdt_AbC-123_xyz", "header": "Authorization: Bearer abc.def-ghi",
             "url": "https://user:hunter2@hooks.example.com/x?a=1&token=s3cret&sig=abc", "path": "/arrive/Zm9vYmFyYmF6cXV4cXV1eDEy/details",
-            "claim": "/claim/AAAAAAAAAAAAAAAAAAAAAAAA", "step": "/arrive/confirm"])
+            "claim": "/claim/AAAAAAAAAAAAAAAAAAAAAAAA", "step": "/arrive/confirm", "cli": "pdl_Q2xpVG9rZW5TZWNyZXQ",
+            "user": "https://tok3n@hooks.example.com/y", "at": "https://u:p@ss@hooks.example.com/z"])
         let line = lines.all.joined()
-        for secret in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "AbC-123_xyz", "abc.def-ghi", "hunter2", "s3cret", "sig=abc", "Zm9vYmFyYmF6cXV4cXV1eDEy", "AAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for secret in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "AbC-123_xyz", "abc.def-ghi", "hunter2", "s3cret", "sig=abc", "Zm9vYmFyYmF6cXV4cXV1eDEy", "AAAAAAAAAAAAAAAAAAAAAAAA",
+                       "Q2xpVG9rZW5TZWNyZXQ", "tok3n", "p@ss", "u:p"] {
             #expect(!line.contains(secret), "\(secret) in \(line)")
         }
         #expect(line.contains("whsec_<redacted>") && line.contains("pdt_<redacted>") && line.contains("Bearer <redacted>"))
@@ -74,7 +76,8 @@ struct LogTests {
         other.useKey(Array("another site".utf8))
         #expect(other.hash(mac: "02:00:00:00:00:aa") != hashed)
         // Not MACs: longer hex runs, IPv6 addresses, times.
-        #expect(privacy.scrub("2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00") == "2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00")
+        #expect(privacy.scrub("2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff")
+                == "2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff")
 
         let (plain, plainLines, _) = logger(journal: true, hashMACs: false)
         plain.info("session started", metadata: ["mac": "02:00:00:00:00:aa"])

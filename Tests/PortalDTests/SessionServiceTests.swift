@@ -53,6 +53,16 @@ final class FaultyFirewall: Firewall {
     var deviceRules: DeviceRules { memory.deviceRules }
     func inventory() throws -> [(set: String, elements: Int)]? { try memory.inventory() }
     func addGardenAddresses(_ addresses: [(address: IPAddress, timeout: Duration)]) throws { try memory.addGardenAddresses(addresses) }
+
+    /// Tiers and garden as the real firewall keeps them (it has no sets to reshape).
+    let configured = Mutex<(tiers: [BandwidthTier], walledGarden: [IPNetwork])>(([], []))
+    func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork]) -> (tiers: [BandwidthTier], walledGarden: [IPNetwork])? {
+        configured.withLock { current in
+            guard current.tiers != tiers || current.walledGarden != walledGarden else { return nil }
+            defer { current = (tiers, walledGarden) }
+            return current
+        }
+    }
 }
 
 func temporaryStore() throws -> (Store, String) {

@@ -124,7 +124,8 @@ struct RequireScope: RouterMiddleware {
             // The token's name stays in the log: a caller with a leaked token learns nothing more.
             logger.warning("admin API: a token lacks the scope a route needs", metadata: [
                 "token": "\(credential.name)", "scope": "\(scope)", "address": "\(request.clientAddress)",
-                "route": "\(request.method.rawValue) \(request.target)"])
+                // Decoded, without the query: a MAC in the path is then one the log's privacy sees.
+                "route": "\(request.method.rawValue) /\(request.pathSegments.joined(separator: "/"))"])
             // RFC 6750 §3.1: insufficient_scope, naming the scope needed.
             throw HTTPError(403, code: "forbidden", message: "this token lacks the scope \(scope)",
                             headers: ["WWW-Authenticate": "Bearer realm=\"portald\", error=\"insufficient_scope\", scope=\"\(scope)\""])

@@ -113,7 +113,8 @@ struct FirewallStatus: Sendable {
     let sessions: SessionService
     let backend: String
     let table: String
-    var garden = Config.WalledGarden()
+    /// The walled garden as configured now (a reload changes it).
+    var garden: @Sendable () -> Config.WalledGarden = { Config.WalledGarden() }
 
     func view() throws -> FirewallStatusView {
         let captures = backend != "none"
@@ -125,7 +126,7 @@ struct FirewallStatus: Sendable {
             backend: backend, table: table, installed: inventory != nil,
             sets: (inventory ?? []).map { FirewallStatusView.SetCount(name: $0.set, elements: $0.elements) },
             trusted: rules.trusted.sorted().map(\.description), blocked: rules.blocked.sorted().map(\.description),
-            walledGarden: .init(networks: garden.networks.map(\.description), hosts: garden.hosts, dnsmasq: garden.dnsmasqLine(table: table)),
+            walledGarden: .init(networks: garden().networks.map(\.description), hosts: garden().hosts, dnsmasq: garden().dnsmasqLine(table: table)),
             lastReconcile: records.last.map(FirewallStatusView.ReconcileView.init), lastRepair: records.lastRepair.map(FirewallStatusView.ReconcileView.init))
     }
 }

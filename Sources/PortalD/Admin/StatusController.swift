@@ -119,7 +119,8 @@ struct StatusSource: Sendable {
         var kernel = StatusView.Firewall(backend: firewall.backend, table: firewall.table, installed: false)
         if firewall.backend != "none" {
             do {
-                kernel.installed = try firewall.sessions.firewall.inventory() != nil
+                // Two small sets (trusted, blocked), not a dump of every guest's.
+                kernel.installed = try firewall.sessions.firewall.kernelRules() != nil
             } catch {
                 kernel.error = "\(error)"
             }

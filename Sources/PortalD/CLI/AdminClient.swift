@@ -22,6 +22,8 @@ struct AdminClient {
 
     /// The `CLIError` code of a daemon that did not answer at all.
     static let unreachable = "unreachable"
+    /// The code of one that took the connection but did not answer in time (hung, or swamped).
+    static let timedOut = "timed_out"
 
     /// `http://host:port` of the admin listener, as this machine reaches it.
     static func base(of config: Config) -> String {
@@ -66,6 +68,8 @@ struct AdminClient {
         let (data, response): (Data, URLResponse)
         do {
             (data, response) = try await session.data(for: request)
+        } catch let error as URLError where error.code == .timedOut {
+            throw CLIError("portald's admin API at \(base) took the request but did not answer within 10 s", code: Self.timedOut)
         } catch {
             throw CLIError("cannot reach portald's admin API at \(base): \(error.localizedDescription) (is the service running?)",
                            code: Self.unreachable)

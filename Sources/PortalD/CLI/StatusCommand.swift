@@ -7,7 +7,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Whether portald runs, and how: uptime, listeners, health, the nft table, sessions, the webhook backlog, recent errors.",
-        discussion: "Exit status: 0 running and every health check passes; 2 running, but a check fails; 3 not running; 1 another error.")
+        discussion: "Exit status: 0 running and every health check passes; 2 running, but a check fails or it does not answer in time; 3 not running; 1 another error.")
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Print typed JSON.") var json = false
 
@@ -24,12 +24,19 @@ struct StatusCommand: AsyncParsableCommand {
             } catch let error as CLIError {
                 failure = error
             }
+            if let error = failure, error.code == AdminClient.timedOut {
+                // Running (it took the connection) but hung or swamped: the case IT is looking into.
+                print(json ? String(decoding: JSON.bytes(NoAnswer(running: true, configFile: config.file, admin: AdminClient.base(of: config),
+                                                                    error: error.description)), as: UTF8.self)
+                           : "portald runs but does not answer: \(error.description). systemd's watchdog restarts a hung portald within about 30 s.")
+                throw ExitCode(Self.failingCheck)
+            }
             if let error = failure {
                 // Nothing listens (or no token was ever written: it never started)? Else the error is the answer.
                 let listening = error.code == AdminClient.unreachable ? false : await Self.answers(config)
                 guard !listening else { throw error }
                 if json {
-                    print(String(decoding: JSON.bytes(NotRunning(configFile: config.file, admin: AdminClient.base(of: config), error: error.description)),
+                    print(String(decoding: JSON.bytes(NoAnswer(configFile: config.file, admin: AdminClient.base(of: config), error: error.description)),
                                  as: UTF8.self))
                 } else {
                     print("""
@@ -60,7 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 
-    struct NotRunning: Encodable {
+    struct NoAnswer: Encodable {
         var running = false
         var configFile: String
         var admin: String

@@ -190,7 +190,7 @@ public enum AdminScope {
     public static let firewallRead = "firewall:read"
     /// `/metrics`, when `[admin] metrics_token` asks for a token: what a Prometheus server is given.
     public static let metricsRead = "metrics:read"
-    /// `portald status`: the daemon's state, no guest's data.
+    /// `portald status`: the daemon's state (its recent warnings quote the log, which may name a device).
     public static let statusRead = "status:read"
     /// A guest's registration data (document numbers, dates of birth): its own scopes, so a
     /// dashboard's or the PMS's reservation token neither reads nor erases it.

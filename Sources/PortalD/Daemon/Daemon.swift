@@ -9,6 +9,7 @@ import Logging
 import Outbox
 import ServiceLifecycle
 import Store
+import UnixSignals
 
 /// `portald serve`: everything the running service is, started in order and
 /// stopped in reverse on SIGTERM. Blocking steps (SQLite, netlink) run on the
@@ -24,6 +25,9 @@ public enum Daemon {
     public static func run(config: Config, logger: Logger, privacy: LogPrivacy = LogPrivacy(hashMACs: false),
                            logSettings: JournalLogHandler.Settings? = nil) async throws {
         let startedAt = Date()
+        // Trapped from the start: SIGHUP's default action ends the process, and systemd runs a
+        // queued `reload` as soon as READY=1 is sent, before the services below are running.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         // The database holds the form-token key: nothing portald writes is for other users,
         // with or without systemd's UMask=.
         umask(0o027)
@@ -105,7 +109,7 @@ public enum Daemon {
                 logger.warning("[inbound_listener] is set but no [[inbound]] source is configured: it will answer 404 to everything")
             }
             let firewallStatus = FirewallStatus(sessions: sessions, backend: config.firewall.backend.rawValue, table: config.firewall.table,
-                                                garden: config.firewall.walledGarden)
+                                                garden: { tiers.garden })
             var listeners = [StatusView.Listener(name: "portal", address: config.portal.listen.description)]
             if let listen = config.portal.listenIPv6 { listeners.append(.init(name: "portal", address: listen.description)) }
             listeners.append(.init(name: "admin", address: config.admin.listen.description))
@@ -202,7 +206,7 @@ public enum Daemon {
         // Also without hosts: a reload may bring some.
         let gardenHosts = config.firewall.backend == .nftables ? GardenHosts(hosts: config.firewall.walledGarden.hosts, firewall: firewall, logger: logger) : nil
         if let gardenHosts { services.append(gardenHosts) }
-        services.append(ConfigReload(config: config, parts: .init(outbox: outbox, credentials: credentials, localToken: localToken, pages: pages,
+        services.append(ConfigReload(config: config, hangups: hangups, parts: .init(outbox: outbox, credentials: credentials, localToken: localToken, pages: pages,
                                                                   logSettings: logSettings, sessions: sessions, tiers: tiers, gardenHosts: gardenHosts),
                                      workers: workers, notifier: notifier, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

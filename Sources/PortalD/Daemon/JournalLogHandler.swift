@@ -30,9 +30,11 @@ public struct JournalLogHandler: LogHandler {
     let output: @Sendable (String) -> Void
     public var metadata: Logger.Metadata = [:]
 
+    /// The shared setting's: a reload changes it for every logger. Setting it on one logger
+    /// does nothing, so no part of the code can change another's level by accident.
     public var logLevel: Logger.Level {
         get { settings.level }
-        set { settings.level = newValue }
+        set {}  // swiftlint:disable:this unused_setter_value
     }
 
     public init(label: String, settings: Settings, privacy: LogPrivacy, recent: RecentLog? = nil, journal: Bool = JournalLogHandler.stderrIsJournal,
@@ -124,6 +126,7 @@ public struct JournalLogHandler: LogHandler {
 
     /// One write a line, under a lock: lines from two threads never interleave.
     public static let writeToStandardError: @Sendable (String) -> Void = { line in
-        standardError.withLock { $0.write(Data(line.utf8)) }
+        // A full disk or a journal gone away loses the line, never the daemon.
+        standardError.withLock { try? $0.write(contentsOf: Data(line.utf8)) }
     }
 }

@@ -43,8 +43,10 @@ public final class LogPrivacy: Sendable {
         var text = text
         if text.contains("whsec_") { text = text.replacing(/whsec_[A-Za-z0-9+\/=]+/, with: "whsec_<redacted>") }
         if text.contains("pdt_") { text = text.replacing(/pdt_[A-Za-z0-9_-]+/, with: "pdt_<redacted>") }
+        if text.contains("pdl_") { text = text.replacing(/pdl_[A-Za-z0-9_-]+/, with: "pdl_<redacted>") }
         if text.localizedCaseInsensitiveContains("bearer") { text = text.replacing(/(?i)bearer\s+[A-Za-z0-9._~+\/=-]+/, with: "Bearer <redacted>") }
-        if text.contains("://") { text = text.replacing(/:\/\/[^\/@\s:]+:[^\/@\s]+@/, with: "://<redacted>@") }
+        // A URL's user and password, or a token given as its user; up to the last `@` of the authority.
+        if text.contains("://") { text = text.replacing(/:\/\/[^\/?#\s]*@/, with: "://<redacted>@") }
         if text.contains("=") {
             text = text.replacing(/([?&](?i:token|secret|key|sig|signature|password|passwd|access_token|api_key|apikey)=)[^&\s"]+/) { match in
                 match.output.1 + "<redacted>"
@@ -85,6 +87,9 @@ public final class LogPrivacy: Sendable {
         let separator = bytes[edge + (direction < 0 ? 2 : -2)]
         let next = edge + direction, after = edge + 2 * direction
         guard bytes.indices.contains(next) else { return false }
+        // Before a MAC, its separator means a longer run (`fd00::aa:bb:cc:dd:ee:ff`); after it,
+        // only when another group follows (`…:ee:ff: EPERM` ends a MAC).
+        if direction < 0 && bytes[next] == separator { return true }
         return isHex(bytes[next]) || (bytes[next] == separator && bytes.indices.contains(after) && isHex(bytes[after]))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,8 +29,21 @@ struct ProcessFigures: Sendable, Equatable {
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         return ProcessFigures(residentBytes: field(24) * page, virtualBytes: field(23), cpuSeconds: (field(14) + field(15)) / ticks,
-                              startTime: bootTime() + field(22) / ticks, openDescriptors: Double(max(0, descriptors - 1)),
+                              startTime: startTime(ticks: field(22) / ticks), openDescriptors: Double(max(0, descriptors - 1)),
                               maxDescriptors: Double(limit.rlim_cur))
+    }
+
+    /// Computed once: the wall clock less CLOCK_BOOTTIME moves a little between reads, and a
+    /// start time that moves looks like a restart to Prometheus.
+    private static let start = Mutex<Double?>(nil)
+
+    private static func startTime(ticks: Double) -> Double {
+        start.withLock { start in
+            if let start { return start }
+            let computed = bootTime() + ticks
+            start = computed
+            return computed
+        }
     }
 
     /// When the machine booted, which `/proc/self/stat`'s start time counts from: now less

@@ -6,19 +6,22 @@ extension SessionService {
     /// garden differ, the table is installed again with every live session, in one netlink
     /// transaction (the old table goes in the same one), so no guest is ever without
     /// access, and their counters are carried over first. A session whose tier is gone
-    /// keeps its access, unlimited by any tier. Returns whether the table was replaced.
+    /// keeps its access, unlimited by any tier. Returns whether the table was replaced; when
+    /// the install fails, the firewall goes back to the running tiers and garden (which the
+    /// kernel still holds) and the error is thrown, so a reload of the same file tries again.
     @discardableResult
     public func reconfigure(tiers: [BandwidthTier], walledGarden: [IPNetwork], defaultTier: String?) throws -> Bool {
         try changes.withLock { state in
             defaultTierSetting.withLock { $0 = defaultTier }
-            guard firewall.reconfigure(tiers: tiers, walledGarden: walledGarden) else { return false }
+            guard let previous = firewall.reconfigure(tiers: tiers, walledGarden: walledGarden) else { return false }
             let started = ContinuousClock.now
-            let desired = try desiredDevices()
+            let desired: [AuthorizedDevice]
             do {
+                desired = try desiredDevices()
                 try preservingTrafficLocked { try firewall.install(devices: desired) }
                 metrics.firewallApplied(.install, duration: .now - started, failed: false)
             } catch {
-                // The reconciler installs it at its next run, with the new sets.
+                _ = firewall.reconfigure(tiers: previous.tiers, walledGarden: previous.walledGarden)
                 state.needsReconcile = true
                 metrics.firewallApplied(.install, duration: .now - started, failed: true)
                 throw error
