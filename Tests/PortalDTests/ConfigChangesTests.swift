@@ -72,6 +72,7 @@ struct ReconfigureTests {
         firewall.refusing = true
         #expect(throws: FirewallError.self) { try sessions.reconfigure(tiers: [standard, premium], walledGarden: [], defaultTier: "premium") }
         #expect(firewall.configured.withLock { $0.tiers } == [standard], "the kernel still has the running tiers, and so does the firewall")
+        #expect(sessions.defaultTier == "standard", "logins meanwhile get a tier the kernel has")
         firewall.refusing = false
         #expect(try sessions.reconfigure(tiers: [standard, premium], walledGarden: [], defaultTier: "premium"), "the same reload again installs it")
         #expect(firewall.configured.withLock { $0.tiers } == [standard, premium])

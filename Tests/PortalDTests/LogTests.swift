@@ -76,8 +76,10 @@ struct LogTests {
         other.useKey(Array("another site".utf8))
         #expect(other.hash(mac: "02:00:00:00:00:aa") != hashed)
         // Not MACs: longer hex runs, IPv6 addresses, times.
-        #expect(privacy.scrub("2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff")
-                == "2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff")
+        #expect(privacy.scrub("2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff aa:bb:cc:dd:ee:ff::1")
+                == "2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff aa:bb:cc:dd:ee:ff::1")
+        // A MAC after a label and its separator is still one.
+        #expect(privacy.scrub("addr:02:00:00:00:00:aa host-02-00-00-00-00-aa") == "addr:\(hashed) host-\(hashed)")
 
         let (plain, plainLines, _) = logger(journal: true, hashMACs: false)
         plain.info("session started", metadata: ["mac": "02:00:00:00:00:aa"])

@@ -69,7 +69,8 @@ struct AdminClient {
         do {
             (data, response) = try await session.data(for: request)
         } catch let error as URLError where error.code == .timedOut {
-            throw CLIError("portald's admin API at \(base) took the request but did not answer within 10 s", code: Self.timedOut)
+            throw CLIError("portald's admin API at \(base) did not answer within 10 s (a hung portald, or packets to that address dropped)",
+                           code: Self.timedOut)
         } catch {
             throw CLIError("cannot reach portald's admin API at \(base): \(error.localizedDescription) (is the service running?)",
                            code: Self.unreachable)

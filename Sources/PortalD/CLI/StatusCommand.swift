@@ -25,10 +25,10 @@ struct StatusCommand: AsyncParsableCommand {
                 failure = error
             }
             if let error = failure, error.code == AdminClient.timedOut {
-                // Running (it took the connection) but hung or swamped: the case IT is looking into.
+                // No answer in time: hung or swamped (or the address drops packets), the case IT is looking into.
                 print(json ? String(decoding: JSON.bytes(NoAnswer(running: true, configFile: config.file, admin: AdminClient.base(of: config),
                                                                     error: error.description)), as: UTF8.self)
-                           : "portald runs but does not answer: \(error.description). systemd's watchdog restarts a hung portald within about 30 s.")
+                           : "portald does not answer: \(error.description). systemd's watchdog restarts a hung portald within about 30 s.")
                 throw ExitCode(Self.failingCheck)
             }
             if let error = failure {

@@ -138,6 +138,8 @@ public struct Config: Sendable {
         public var wifiDevicesPerGuest = 3
         /// The tier of a stay's WiFi (default: `[portal] tier`).
         public var wifiTier: String?
+        /// `wifi_tier` was not given: stays get `[portal] tier`, as a reload changes it.
+        public var wifiTierFollowsPortal = true
         /// A listener for online check-in alone (`/arrive…`, `/claim/…`), for the hotel's reverse proxy.
         public var listen: ListenAddress?
         /// Proxies whose `X-Forwarded-For` names the guest on that listener.

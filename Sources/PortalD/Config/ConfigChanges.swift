@@ -22,10 +22,10 @@ enum ConfigChanges {
             ("[admin] rate_limit_per_minute", { "\($0.admin.rateLimitPerMinute)" }),
             ("[admin] failed_auth_per_minute", { "\($0.admin.failedAuthPerMinute)" }), ("[admin] metrics_token", { "\($0.admin.metricsToken)" }),
             ("[webhooks] delivery settings", { "\($0.webhooks.delivery)" }),
-            // Its wifi_tier defaults to [portal] tier, which a reload applies: not a change of its own.
+            // A wifi_tier left out follows [portal] tier, which a reload applies: not a change of its own.
             ("[arrivals]", { config in
                 var arrivals = config.arrivals
-                if arrivals.wifiTier == config.portal.tier { arrivals.wifiTier = nil }
+                if arrivals.wifiTierFollowsPortal { arrivals.wifiTier = nil }
                 return "\(arrivals)"
             }),
             ("[[inbound]]", { "\($0.inbound)" }), ("[inbound_listener] listen", { "\(String(describing: $0.inboundListen))" }),

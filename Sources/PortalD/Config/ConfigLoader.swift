@@ -161,7 +161,7 @@ extension Config {
                             checkoutTime: try arrivals.timeOfDay("checkout_time", default: TimeOfDay("12:00")!),
                             wifiGraceMinutes: try arrivals.int("wifi_grace_minutes", default: 120, range: 0...(7 * 24 * 60)),
                             wifiDevicesPerGuest: try arrivals.int("wifi_devices_per_guest", default: 3, range: 1...20),
-                            wifiTier: try tier(arrivals, "wifi_tier", default: portalTier),
+                            wifiTier: try tier(arrivals, "wifi_tier", default: portalTier), wifiTierFollowsPortal: !arrivals.has("wifi_tier"),
                             listen: arrivals.has("listen") ? try arrivals.listenAddress("listen") : nil,
                             trustedProxies: try arrivals.trustedProxies()),
             inbound: inbound,

@@ -87,10 +87,9 @@ public final class LogPrivacy: Sendable {
         let separator = bytes[edge + (direction < 0 ? 2 : -2)]
         let next = edge + direction, after = edge + 2 * direction
         guard bytes.indices.contains(next) else { return false }
-        // Before a MAC, its separator means a longer run (`fd00::aa:bb:cc:dd:ee:ff`); after it,
-        // only when another group follows (`…:ee:ff: EPERM` ends a MAC).
-        if direction < 0 && bytes[next] == separator { return true }
-        return isHex(bytes[next]) || (bytes[next] == separator && bytes.indices.contains(after) && isHex(bytes[after]))
+        // The separator is part of a longer run only when a hex digit or a second separator
+        // is beyond it (`fd00::aa:bb:cc:dd:ee:ff`, `…:ee:ff::1`); `addr:02:…` and `…:ee:ff: EPERM` hold a MAC.
+        return isHex(bytes[next]) || (bytes[next] == separator && bytes.indices.contains(after) && (isHex(bytes[after]) || bytes[after] == separator))
     }
 
     private static func isHex(_ byte: UInt8) -> Bool {

@@ -19,7 +19,8 @@ struct ArrivalWiFi: Sendable {
     let graceMinutes: Int
     let devicesPerGuest: Int
     /// `[arrivals] wifi_tier`.
-    let tier: String?
+    /// `.none`: the session service's default tier (`[portal] tier`, as reloaded).
+    let tier: String??
     let logger: Logger
 
     init(config: Config, sessions: SessionService, lan: GuestLAN?, logger: Logger) {
@@ -29,7 +30,7 @@ struct ArrivalWiFi: Sendable {
         checkoutTime = config.arrivals.checkoutTime
         graceMinutes = config.arrivals.wifiGraceMinutes
         devicesPerGuest = config.arrivals.wifiDevicesPerGuest
-        tier = config.arrivals.wifiTier
+        tier = config.arrivals.wifiTierFollowsPortal ? .none : .some(config.arrivals.wifiTier)
         self.logger = logger
     }
 
@@ -88,7 +89,7 @@ struct ArrivalWiFi: Sendable {
         let session: Session
         do {
             session = try sessions.login(mac: device.mac, address: device.address, method: .arrival, subject: .reservation(reservation.id),
-                                         until: ends(reservation), subjectLimit: deviceLimit(reservation), tier: .some(tier))
+                                         until: ends(reservation), subjectLimit: deviceLimit(reservation), tier: tier)
         } catch let error as SessionError where error.kind == .blocked {
             logger.notice("a blocked device was not let on for its stay", metadata: ["reservation": "\(reservation.id)", "mac": "\(device.mac)"])
             return .notPossible
@@ -137,7 +138,7 @@ struct ArrivalWiFi: Sendable {
             }
             if let until, abs(until.timeIntervalSince(session.expiresAt)) < 60 { continue }
             if let until, until > now.addingTimeInterval(60), !sessions.isBlocked(session.mac) {
-                try sessions.login(mac: session.mac, address: address, method: .arrival, subject: session.subject, until: until, tier: .some(tier))
+                try sessions.login(mac: session.mac, address: address, method: .arrival, subject: session.subject, until: until, tier: tier)
             } else {
                 try sessions.deauthorize(mac: session.mac)
             }

@@ -29,7 +29,7 @@ struct ProcessFigures: Sendable, Equatable {
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         return ProcessFigures(residentBytes: field(24) * page, virtualBytes: field(23), cpuSeconds: (field(14) + field(15)) / ticks,
-                              startTime: startTime(ticks: field(22) / ticks), openDescriptors: Double(max(0, descriptors - 1)),
+                              startTime: startTime(sinceBoot: field(22) / ticks), openDescriptors: Double(max(0, descriptors - 1)),
                               maxDescriptors: Double(limit.rlim_cur))
     }
 
@@ -37,10 +37,10 @@ struct ProcessFigures: Sendable, Equatable {
     /// start time that moves looks like a restart to Prometheus.
     private static let start = Mutex<Double?>(nil)
 
-    private static func startTime(ticks: Double) -> Double {
+    private static func startTime(sinceBoot seconds: Double) -> Double {
         start.withLock { start in
             if let start { return start }
-            let computed = bootTime() + ticks
+            let computed = bootTime() + seconds
             start = computed
             return computed
         }

@@ -290,6 +290,11 @@ public final class SessionService: Sendable {
         let traffic = counters() ?? [:]
         try change()
         guard !traffic.isEmpty else { return }
+        try carryOver(traffic)
+    }
+
+    /// Adds counters read from a table since replaced to the active sessions.
+    func carryOver(_ traffic: [IPAddress: TrafficCounters]) throws {
         try store.pool.write { db in
             for var session in try SessionRecords.active(in: db) {
                 let counted = session.device.addresses.compactMap { traffic[$0] }
