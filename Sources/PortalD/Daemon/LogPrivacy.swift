@@ -32,7 +32,7 @@ public final class LogPrivacy: Sendable {
     public func hash(mac: String) -> String {
         guard let key = key.withLock({ $0 }) else { return "mac~unknown" }
         let normal = mac.lowercased().replacingOccurrences(of: "-", with: ":")
-        return "mac~" + Crypto.hmacSHA256(key: key, message: Array(normal.utf8)).prefix(5).map { String(format: "%02x", $0) }.joined()
+        return "mac~" + Array(Crypto.hmacSHA256(key: key, message: Array(normal.utf8)).prefix(5)).hexString
     }
 
     // MARK: Secrets

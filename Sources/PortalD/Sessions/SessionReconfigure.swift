@@ -42,14 +42,7 @@ extension SessionService {
             }
             // Only now: a login meanwhile must not be given a tier the kernel does not have yet.
             defaultTierSetting.withLock { $0 = defaultTier }
-            state.needsReconcile = false
-            state.lastReconcile = .now
-            state.lastReadBack = .now
-            state.timeoutsWritten = (.now, now())
-            let record = ReconcileRecord(at: now(), cause: "reload", repair: Repair(reinstalled: true, added: desired.map(\.key)),
-                                         duration: ContinuousClock.now - started)
-            state.lastReport = record
-            state.lastRepair = record
+            state.installed(desired, cause: "reload", at: now(), started: started)
             return true
         }
     }

@@ -60,6 +60,19 @@ public final class SessionService: Sendable {
         /// For `portald firewall show`: the last reconciliation, and the last one that changed something.
         var lastReport: ReconcileRecord?
         var lastRepair: ReconcileRecord?
+
+        /// After a whole install (at start, or a reload's new tiers): the kernel holds exactly
+        /// `desired`, each with its timeout written now.
+        mutating func installed(_ desired: [AuthorizedDevice], cause: String, at date: Date, started: ContinuousClock.Instant) {
+            needsReconcile = false
+            lastReconcile = .now
+            lastReadBack = .now
+            timeoutsWritten = (.now, date)
+            let record = ReconcileRecord(at: date, cause: cause, repair: Repair(reinstalled: true, added: desired.map(\.key)),
+                                         duration: ContinuousClock.now - started)
+            lastReport = record
+            lastRepair = record
+        }
     }
 
     /// A reconciliation (or the install at start) as `portald firewall show` tells it.
@@ -158,14 +171,7 @@ public final class SessionService: Sendable {
                 metrics.firewallApplied(.install, duration: .now - started, failed: true)
                 throw error
             }
-            state.needsReconcile = false
-            state.lastReconcile = .now
-            state.lastReadBack = .now  // just installed: the kernel holds exactly the sessions
-            state.timeoutsWritten = (.now, now())
-            let record = ReconcileRecord(at: now(), cause: "start", repair: Repair(reinstalled: true, added: desired.map(\.key)),
-                                         duration: ContinuousClock.now - started)
-            state.lastReport = record
-            state.lastRepair = record
+            state.installed(desired, cause: "start", at: now(), started: started)
             return Set(desired.map(\.mac)).count  // sessions, not addresses
         }
     }
