@@ -8,7 +8,8 @@ import PackageDescription
 //                  → Firewall
 //
 // Arrivals and Firewall never import each other, HTTPServer or PortalD.
-// Each C library has one shim target (C*) faced by exactly one Swift file.
+// Each C library has one shim target (C*) faced by exactly one Swift file (libnftnl and
+// libmnl: two, the netlink socket and the message encoding).
 let package = Package(
     name: "portald",
     platforms: [.macOS(.v14)],
@@ -25,7 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // C shims: one per system library, each faced by exactly one Swift file.
+        // C shims: one per system library, each faced by one Swift file (CNetfilter: two).
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CNetfilter", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),

@@ -24,11 +24,12 @@ struct ArchitectureTests {
         return result
     }
 
-    /// Each C library's one facing file, which imports it `internal`ly.
-    static let facing = [
-        "CMicroHTTPD": "HTTPServer/MicroHTTPD.swift", "CCurl": "Outbox/CurlTransport.swift",
-        "COpenSSL": "Crypto/Crypto.swift", "CNetfilter": "Firewall/Netfilter.swift", "CQRencode": "PortalD/Guest/QRCode.swift",
-        "CResolv": "PortalD/Daemon/HostResolver.swift",
+    /// Each C library's facing file, which imports it `internal`ly: one, except libnftnl and
+    /// libmnl's, whose netlink socket and message encoding are two concerns of a size each.
+    static let facing: [String: Set<String>] = [
+        "CMicroHTTPD": ["HTTPServer/MicroHTTPD.swift"], "CCurl": ["Outbox/CurlTransport.swift"],
+        "COpenSSL": ["Crypto/Crypto.swift"], "CNetfilter": ["Firewall/Netfilter.swift", "Firewall/NetfilterEncoding.swift"],
+        "CQRencode": ["PortalD/Guest/QRCode.swift"], "CResolv": ["PortalD/Daemon/HostResolver.swift"],
     ]
 
     @Test("only the one file facing a C library imports it, and only internally")
@@ -38,13 +39,15 @@ struct ArchitectureTests {
         for (_, files) in all {
             for (file, modules) in files {
                 for module in modules where Self.facing[module] != nil {
-                    #expect(Self.facing[module] == file, "\(file) imports \(module); only \(Self.facing[module]!) may")
+                    #expect(Self.facing[module]!.contains(file), "\(file) imports \(module); only \(Self.facing[module]!.sorted()) may")
                 }
             }
         }
-        for (module, file) in Self.facing {
-            let text = try String(contentsOf: Self.sources.appendingPathComponent(file), encoding: .utf8)
-            #expect(text.contains("internal import \(module)\n"), "\(file) must `internal import \(module)`")
+        for (module, files) in Self.facing {
+            for file in files {
+                let text = try String(contentsOf: Self.sources.appendingPathComponent(file), encoding: .utf8)
+                #expect(text.contains("internal import \(module)\n"), "\(file) must `internal import \(module)`")
+            }
         }
     }
 
@@ -52,7 +55,7 @@ struct ArchitectureTests {
     func pointersStayAtTheEdges() throws {
         // The library files, plus the three that face libc's socket API (the listener's
         // bind, the systemd notify datagram, rtnetlink's neighbour tables).
-        let allowed = Set(Self.facing.values).union(["HTTPServer/ListeningSocket.swift", "PortalD/Daemon/SystemdNotifier.swift",
+        let allowed = Self.facing.values.reduce(Set<String>()) { $0.union($1) }.union(["HTTPServer/ListeningSocket.swift", "PortalD/Daemon/SystemdNotifier.swift",
                                                      "Firewall/Neighbours.swift"])
         for (_, files) in try imports() {
             for (file, _) in files where !allowed.contains(file) {
