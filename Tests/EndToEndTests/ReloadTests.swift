@@ -20,19 +20,6 @@ struct ReloadTests {
         """
     }
 
-    /// Rewrites the config file through `change`, then sends SIGHUP and waits for the
-    /// reload's `n`-th outcome in the log.
-    func reload(_ portald: Portald, _ n: Int, _ change: (String) -> String) throws {
-        let config = try String(contentsOfFile: portald.configPath, encoding: .utf8)
-        try change(config).write(toFile: portald.configPath, atomically: true, encoding: .utf8)
-        // `ip netns exec` execs portald, so the process the lab started is the daemon itself.
-        try Shell.run(["kill", "-HUP", "\(try #require(portald.process?.processIdentifier))"])
-        try waitUntil("reload \(n) is logged") {
-            portald.log.components(separatedBy: "msg=\"configuration reloaded\"").count
-                + portald.log.components(separatedBy: "msg=\"reload refused; the running configuration is kept\"").count - 2 >= n
-        }
-    }
-
     @Test("a changed endpoint, a new tier, a token and the log level apply; the guest never loses access; a broken file keeps the running config")
     func reloadKeepsGuestsOnline() throws {
         let lab = try NetworkLab()
@@ -60,7 +47,7 @@ struct ReloadTests {
 
         // New URL, a tier, a token, the log level; and the session length, which waits for a restart.
         let token = String(repeating: "r", count: 40)
-        try reload(portald, 1) { config in
+        try portald.reload(1) { config in
             config.replacingOccurrences(of: first.url("/hooks", host: NetworkLab.upstreamIPv4), with: second.url("/hooks", host: NetworkLab.upstreamIPv4))
                 .replacingOccurrences(of: "level = \"debug\"", with: "level = \"info\"")
                 .replacingOccurrences(of: "session_minutes = 1440", with: "session_minutes = 60")
@@ -100,7 +87,7 @@ struct ReloadTests {
 
         // A broken file: refused, named, and the running configuration stays (URL and token).
         let good = try String(contentsOfFile: portald.configPath, encoding: .utf8)
-        try reload(portald, 2) { config in config.replacingOccurrences(of: "[[firewall.tiers]]", with: "[[firewall.tiers]]\nspeed = 3") }
+        try portald.reload(2) { config in config.replacingOccurrences(of: "[[firewall.tiers]]", with: "[[firewall.tiers]]\nspeed = 3") }
         try good.write(toFile: portald.configPath, atomically: true, encoding: .utf8)  // for the CLI, which reads it; no reload
         let refused = try #require(portald.log.split(separator: "\n").first { $0.contains("msg=\"reload refused; the running configuration is kept\"") })
         #expect(refused.contains("speed: unknown key"), "the error names the key: \(refused)")
