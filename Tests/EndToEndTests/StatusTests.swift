@@ -71,4 +71,37 @@ struct StatusTests {
         let parsed = try JSONSerialization.jsonObject(with: Data(downJSON.stdout.utf8)) as? [String: Any]
         #expect(parsed?["running"] as? Bool == false && parsed?["admin"] as? String == "http://127.0.0.1:\(portald.adminPort)")
     }
+
+    @Test("from a shell without the service's secrets (set by its EnvironmentFile=): status and clients work; check-config names what it cannot read")
+    func controlVerbsWithoutTheServicesSecrets() throws {
+        let portald = try Portald.loopback(admin: """
+            [[admin.tokens]]
+            name = "pms"
+            token_env = "PORTALD_PMS_TOKEN"
+            scopes = ["clients:read"]
+            """, extra: """
+            [[webhooks.endpoints]]
+            id = "cloud"
+            url = "http://127.0.0.1:9/hooks"
+            secret_env = "PORTALD_CLOUD_SECRET"
+            topics = ["wifi.*"]
+            """)
+        let token = String(repeating: "k", count: 40)
+        // The daemon gets them, as systemd's EnvironmentFile= gives them; the CLI below runs without.
+        try portald.start(environment: ["PORTALD_PMS_TOKEN": token, "PORTALD_CLOUD_SECRET": Self.secret])
+        defer { try? portald.stop() }
+        try portald.cli(["auth", "02:00:00:00:00:01", "--ip", "192.0.2.10"])
+        let status = try portald.cli(["status"], check: false)
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains("sessions: 1 online (admin 1)"), "\(status.stdout)")
+        #expect(try portald.cli(["clients"]).stdout.contains("02:00:00:00:00:01"))
+        // The daemon read the real token: it opens the API.
+        let clients = try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
+                                     "http://127.0.0.1:\(portald.adminPort)/api/v1/clients"]).stdout
+        #expect(clients == "200")
+        // check-config reads every secret, as the daemon must: here it names the one it cannot.
+        let check = try portald.cli(["check-config"], check: false)
+        #expect(check.status == 1 && check.stderr.contains("[[webhooks.endpoints]] \"cloud\" secret_env: environment variable PORTALD_CLOUD_SECRET is not set"), "\(check.stderr)")
+    }
 }
+

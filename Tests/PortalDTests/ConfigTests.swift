@@ -165,6 +165,45 @@ struct ConfigTests {
             .contains("unknown scope \"clients:delete\""))
     }
 
+    @Test("the control verbs' reading: a secret this shell cannot read stands unread; the daemon's names it")
+    func secretsTheShellCannotRead() throws {
+        let secrets = valid + """
+
+            [[admin.tokens]]
+            name = "pms"
+            token_env = "PMS_TOKEN"
+            scopes = ["clients:read"]
+
+            [[webhooks.endpoints]]
+            id = "cloud"
+            url = "https://hooks.example/portald"
+            secret_file = "/nonexistent/cloud.whsec"
+            topics = ["*"]
+
+            [[inbound]]
+            id = "pms"
+            format = "guest"
+            auth = "bearer"
+            token_env = "INBOUND_TOKEN"
+            """
+        #expect(error(secrets).contains("[[webhooks.endpoints]] \"cloud\" secret_file: cannot read /nonexistent/cloud.whsec"))
+        let control = try Config.parse(secrets, baseDirectory: "/etc/portald", secretsRequired: false)
+        #expect(control.admin.tokens.first?.token == SecretSource.unread && control.webhooks.endpoints.first?.id == "cloud")
+        // Only what cannot be read stands unread: a secret given, or set here, is read as ever.
+        let given = try Config.parse(secrets.replacingOccurrences(of: "secret_file = \"/nonexistent/cloud.whsec\"",
+                                                                  with: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\""),
+                                     baseDirectory: "/etc/portald", environment: ["PMS_TOKEN": String(repeating: "p", count: 32)], secretsRequired: false)
+        #expect(given.admin.tokens.first?.token == String(repeating: "p", count: 32))
+        #expect(given.webhooks.endpoints.first?.secrets.first?.text == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        // What is wrong in the file is still wrong: neither key, or both, and a short secret given inline.
+        #expect(throws: ConfigError.self) {
+            try Config.parse(secrets.replacingOccurrences(of: "token_env = \"PMS_TOKEN\"", with: "token = \"short\""), baseDirectory: "/", secretsRequired: false)
+        }
+        #expect(throws: ConfigError.self) {
+            try Config.parse(secrets.replacingOccurrences(of: "token_env = \"PMS_TOKEN\"", with: ""), baseDirectory: "/", secretsRequired: false)
+        }
+    }
+
     @Test func loadNamesTheFile() throws {
         let path = Scratch.directory.appendingPathComponent("portald-\(UUID()).toml").path
         try (valid + "\nbogus = 1\n").write(toFile: path, atomically: false, encoding: .utf8)

@@ -25,9 +25,22 @@ struct ConfigOptions: ParsableArguments {
         try AdminClient(config: load(), tokenFile: nil)
     }
 
+    /// The config as the control verbs need it: the admin listener, the token file, the
+    /// store. A `*_env` or `*_file` secret this shell cannot read (the unit's
+    /// `EnvironmentFile=` sets it, or only the service may read the file) stays unread:
+    /// the control verbs never use one. `serve` and `check-config` read every secret.
     func load() throws -> Config {
+        try load(secretsRequired: false)
+    }
+
+    /// The config with every secret read, as the daemon serves it.
+    func loadServing() throws -> Config {
+        try load(secretsRequired: true)
+    }
+
+    private func load(secretsRequired: Bool) throws -> Config {
         do {
-            return try Config.load(path: config)
+            return try Config.load(path: config, secretsRequired: secretsRequired)
         } catch let error as ConfigError {
             throw CLIError(error.description)
         }
@@ -63,7 +76,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try options.load()
+            let config = try options.loadServing()
             let privacy = LogPrivacy(hashMACs: config.log.hashMACs)
             let settings = JournalLogHandler.Settings(level: Logger.Level(rawValue: config.log.level) ?? .info)
             LoggingSystem.bootstrap { label in
@@ -88,7 +101,7 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try options.load()
+            let config = try options.loadServing()
             do {
                 _ = try GuestPages(config: config)
             } catch {

@@ -14,7 +14,10 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 
 extension Config {
     /// Reads and validates a TOML file. Every error names the file and the key.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Config {
+    /// `secretsRequired: false` (the CLI's control verbs) lets a `*_env` or `*_file`
+    /// secret that cannot be read here stand unread; nothing may serve with such a config.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            secretsRequired: Bool = true) throws -> Config {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot read the file (missing or not readable)")
         }
@@ -22,7 +25,8 @@ extension Config {
             throw ConfigError("\(path): not UTF-8 text")
         }
         do {
-            var config = try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, environment: environment)
+            var config = try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, environment: environment,
+                                   secretsRequired: secretsRequired)
             config.file = URL(fileURLWithPath: path).standardizedFileURL.path
             return config
         } catch let error as ConfigError {
@@ -31,7 +35,9 @@ extension Config {
     }
 
     /// Parses TOML text; relative paths are taken from `baseDirectory`.
-    public static func parse(_ text: String, baseDirectory: String, environment: [String: String] = [:]) throws -> Config {
+    public static func parse(_ text: String, baseDirectory: String, environment: [String: String] = [:],
+                             secretsRequired: Bool = true) throws -> Config {
+        let secrets = SecretSource(environment: environment, required: secretsRequired)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -50,10 +56,10 @@ extension Config {
         let store = try reader.table("store")
         let admin = try reader.optionalTable("admin")
         let log = try reader.optionalTable("log")
-        let webhooks = try reader.optionalTable("webhooks").webhooks(environment: environment, resolve: resolve)
+        let webhooks = try reader.optionalTable("webhooks").webhooks(secrets: secrets, resolve: resolve)
         let branding = try reader.optionalTable("branding")
         let arrivals = try reader.optionalTable("arrivals")
-        let inbound = try reader.inboundSources(environment: environment, resolve: resolve)
+        let inbound = try reader.inboundSources(secrets: secrets, resolve: resolve)
         let inboundListener = try reader.optionalTable("inbound_listener")
         let privacy = try reader.optionalTable("privacy")
 
@@ -113,7 +119,7 @@ extension Config {
         var tokens: [Config.AdminToken] = []
         for (index, entry) in try admin.arrayOfTables("tokens").enumerated() {
             let name = try entry.string("name")
-            let secret = try entry.secret("token", environment: environment, resolve: resolve)
+            let secret = try entry.secret("token", from: secrets, resolve: resolve)
             // 32 characters: a token guessed over the network must not be within reach.
             guard secret.count >= 32 else { throw ConfigError("[[admin.tokens]] #\(index + 1) token: must be at least 32 characters (e.g. `openssl rand -base64 32`)") }
             let scopes = try entry.stringArray("scopes")

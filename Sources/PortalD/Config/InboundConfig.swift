@@ -5,7 +5,7 @@ import Outbox
 extension TableReader {
     /// `[[inbound]]`: the sources that push reservations. (Their shared listener is
     /// `[inbound_listener] listen`: TOML cannot have both `[inbound]` and `[[inbound]]`.)
-    func inboundSources(environment: [String: String], resolve: (String) -> String) throws -> [InboundSource] {
+    func inboundSources(secrets: SecretSource, resolve: (String) -> String) throws -> [InboundSource] {
         var sources: [InboundSource] = []
         for entry in try arrayOfTables("inbound") {
             let id = try entry.string("id", matching: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", hint: "letters, digits, '.', '_' or '-'")
@@ -18,16 +18,16 @@ extension TableReader {
             let authentication: InboundSource.Authentication
             switch format {
             case .standard:
-                authentication = .standardWebhooks([try entry.webhookSecret("secret", environment: environment, resolve: resolve)])
+                authentication = .standardWebhooks([try entry.webhookSecret("secret", from: secrets, resolve: resolve)])
             case .guest:
                 enum Scheme: String, CaseIterable { case signature, bearer }
                 switch try entry.enumeration("auth", default: Scheme.signature) {
                 case .signature:
-                    let secret = try entry.secret("secret", environment: environment, resolve: resolve)
+                    let secret = try entry.secret("secret", from: secrets, resolve: resolve)
                     guard secret.utf8.count >= 16 else { throw ConfigError("\(entry.name("secret")): at least 16 characters") }
                     authentication = .bodySignature(key: Array(secret.utf8))
                 case .bearer:
-                    let token = try entry.secret("token", environment: environment, resolve: resolve)
+                    let token = try entry.secret("token", from: secrets, resolve: resolve)
                     // Long enough that no rate of guessing finds it.
                     guard token.utf8.count >= 32 else { throw ConfigError("\(entry.name("token")): at least 32 characters (e.g. `openssl rand -base64 32`)") }
                     authentication = .bearer(token: Array(token.utf8))

@@ -144,7 +144,7 @@ final class TableReader {
     }
 
     /// A secret given inline (`key`), in a file (`key_file`) or in the environment (`key_env`).
-    func secret(_ key: String, environment: [String: String], resolve: (String) -> String) throws -> String {
+    func secret(_ key: String, from secrets: SecretSource, resolve: (String) -> String) throws -> String {
         let inline = value(key)?.string
         let file = value("\(key)_file")?.string
         let env = value("\(key)_env")?.string
@@ -155,11 +155,13 @@ final class TableReader {
         if let inline { return inline }
         if let file {
             guard let data = FileManager.default.contents(atPath: resolve(file)), let text = String(data: data, encoding: .utf8) else {
+                if !secrets.required { return SecretSource.unread }
                 throw ConfigError("\(name("\(key)_file")): cannot read \(resolve(file))")
             }
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        guard let env, let text = environment[env], !text.isEmpty else {
+        guard let env, let text = secrets.environment[env], !text.isEmpty else {
+            if !secrets.required { return SecretSource.unread }
             throw ConfigError("\(name("\(key)_env")): environment variable \(env ?? "") is not set")
         }
         return text
@@ -200,3 +202,17 @@ final class TableReader {
         return a.isEmpty ? b.count : row[b.count]
     }
 }
+
+/// Where the secrets given as `*_env` and `*_file` come from.
+struct SecretSource {
+    let environment: [String: String]
+    /// False for the CLI's control verbs: they talk to the running daemon and use no
+    /// secret of the file, so one the admin's shell cannot read (a `*_env` the unit's
+    /// `EnvironmentFile=` sets, a `*_file` only the service may read) is not their error.
+    let required: Bool
+
+    /// What stands for a secret that was not read: of every secret's shape (`whsec_`,
+    /// 32 characters and more), and never used: such a config never serves.
+    static let unread = "whsec_" + Data(count: 32).base64EncodedString()
+}
+

@@ -10,7 +10,7 @@ public struct WebhooksConfig: Sendable {
 }
 
 extension TableReader {
-    func webhooks(environment: [String: String], resolve: (String) -> String) throws -> WebhooksConfig {
+    func webhooks(secrets source: SecretSource, resolve: (String) -> String) throws -> WebhooksConfig {
         var config = WebhooksConfig.none
         if let delays = try optionalStringArray("retry_delays") {
             config.delivery.retryDelays = try delays.map { text in
@@ -32,10 +32,10 @@ extension TableReader {
             entry.path = "[[webhooks.endpoints]] \"\(id)\""  // errors below name the endpoint
             guard !id.hasPrefix("we_") else { throw ConfigError("\(entry.name("id")): ids starting with \"we_\" are those of endpoints made through the API") }
             guard seen.insert(id).inserted else { throw ConfigError("\(entry.name("id")): \"\(id)\" is used by two endpoints") }
-            var secrets = [try entry.webhookSecret("secret", environment: environment, resolve: resolve)]
+            var secrets = [try entry.webhookSecret("secret", from: source, resolve: resolve)]
             if entry.has("previous_secret") || entry.has("previous_secret_file") || entry.has("previous_secret_env") {
                 let until = try entry.dateTime("previous_secret_until")
-                secrets.append(try entry.webhookSecret("previous_secret", validUntil: until, environment: environment, resolve: resolve))
+                secrets.append(try entry.webhookSecret("previous_secret", validUntil: until, from: source, resolve: resolve))
             }
             let topics = try entry.stringArray("topics")
             guard !topics.isEmpty else { throw ConfigError("\(entry.name("topics")): list at least one topic, or \"*\"") }
@@ -54,8 +54,8 @@ extension TableReader {
     }
 
     /// A `whsec_` secret given inline, in a file or in the environment; errors name the key.
-    func webhookSecret(_ key: String, validUntil: Date? = nil, environment: [String: String], resolve: (String) -> String) throws -> WebhookSecret {
-        let text = try secret(key, environment: environment, resolve: resolve)
+    func webhookSecret(_ key: String, validUntil: Date? = nil, from secrets: SecretSource, resolve: (String) -> String) throws -> WebhookSecret {
+        let text = try secret(key, from: secrets, resolve: resolve)
         do {
             return try WebhookSecret(text, validUntil: validUntil)
         } catch {

@@ -52,10 +52,10 @@ public struct JournalLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String,
-                    function: String, line: UInt) {
-        let all = extra.map { metadata.merging($0) { $1 } } ?? metadata
-        let text = privacy.scrub(message.description)
+    public func log(event: LogEvent) {
+        let level = event.level
+        let all = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        let text = privacy.scrub(event.message.description)
         let fields = all.map { (key: $0.key, value: privacy.scrub($0.value.description)) }.sorted { $0.key < $1.key }
         var out = journal ? "<\(Self.priority(level))>" : "ts=\(Self.timestamp(Date())) "
         out += "level=\(level.rawValue) msg=\(Self.value(text))"
