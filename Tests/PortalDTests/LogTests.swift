@@ -80,10 +80,15 @@ struct LogTests {
                 == "2001:db8:0:0:0:0:0:10 12:30:45 aa:bb:cc:dd:ee:ff:00 fd00::aa:bb:cc:dd:ee:ff aa:bb:cc:dd:ee:ff::1")
         // A MAC after a label and its separator is still one.
         #expect(privacy.scrub("addr:02:00:00:00:00:aa host-02-00-00-00-00-aa") == "addr:\(hashed) host-\(hashed)")
+        // An EUI-64 address (SLAAC without privacy extensions) carries the MAC: its interface
+        // identifier becomes the same hash; the network stays. Other addresses stay whole.
+        #expect(privacy.scrub("address=2001:db8:1::ff:fe00:aa") == "address=2001:db8:1::\(hashed)")
+        #expect(privacy.scrub("[2001:DB8:1:0:0:FF:FE00:AA]:8080 fe80::ff:fe00:aa%g0") == "[2001:db8:1::\(hashed)]:8080 fe80::\(hashed)%g0")
+        #expect(privacy.scrub("2001:db8:ff:fe::1 2001:db8:1::ff:fe00:aa:1 2001:db8::10") == "2001:db8:ff:fe::1 2001:db8:1::ff:fe00:aa:1 2001:db8::10")
 
         let (plain, plainLines, _) = logger(journal: true, hashMACs: false)
-        plain.info("session started", metadata: ["mac": "02:00:00:00:00:aa"])
-        #expect(plainLines.all.first?.contains("mac=02:00:00:00:00:aa") == true)
+        plain.info("session started", metadata: ["mac": "02:00:00:00:00:aa", "address": "2001:db8:1::ff:fe00:aa"])
+        #expect(plainLines.all.first?.contains("mac=02:00:00:00:00:aa") == true && plainLines.all.first?.contains("address=2001:db8:1::ff:fe00:aa") == true)
     }
 
     @Test("warnings and worse are kept for `portald status`, scrubbed as logged; the level can change while running")

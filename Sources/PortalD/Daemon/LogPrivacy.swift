@@ -1,4 +1,5 @@
 import Crypto
+import Firewall
 import Foundation
 import Synchronization
 
@@ -24,7 +25,7 @@ public final class LogPrivacy: Sendable {
 
     public func scrub(_ text: String) -> String {
         var text = Self.cutSecrets(text)
-        if hashMACs { text = replaceMACs(in: text) }
+        if hashMACs { text = replaceEUI64(in: replaceMACs(in: text)) }
         return text
     }
 
@@ -79,6 +80,26 @@ public final class LogPrivacy: Sendable {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// IPv6 addresses whose interface identifier is EUI-64 (`…ff:fe…` in its middle) carry
+    /// the device's MAC (SLAAC without privacy extensions): the identifier becomes the
+    /// MAC's hash, so the line keeps the network and the same `mac~` as the device's MAC.
+    func replaceEUI64(in text: String) -> String {
+        guard text.localizedCaseInsensitiveContains("ff:fe") else { return text }
+        return text.replacing(/[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}/) { match in
+            let candidate = String(match.output)
+            guard let address = IPv6Address(candidate), let mac = Self.eui64MAC(address) else { return candidate }
+            let network = IPv6Address(bytes: Array(address.bytes[0..<8]) + Array(repeating: 0, count: 8))?.description ?? "::"
+            return (network.hasSuffix("::") ? network : network + ":") + hash(mac: mac.description)
+        }
+    }
+
+    /// The MAC an EUI-64 interface identifier was made from (its U/L bit flipped back).
+    static func eui64MAC(_ address: IPv6Address) -> MACAddress? {
+        let id = address.bytes[8..<16].map { $0 }
+        guard id[3] == 0xff, id[4] == 0xfe else { return nil }
+        return MACAddress(bytes: [id[0] ^ 0x02, id[1], id[2], id[5], id[6], id[7]])
     }
 
     /// Whether the hex run goes on past `edge` (a MAC's first or last digit) in `direction`:
