@@ -5,6 +5,13 @@ public protocol DeliveryObserver: Sendable {
     func attempted(endpoint: String, outcome: DeliveryOutcome, latency: Duration)
     /// A delivery reached `delivered` or `dead`.
     func settled(endpoint: String, status: DeliveryStatus)
+    /// The endpoint was deleted (through the API, or from the config by a reload) and its
+    /// delivery loop has ended: nothing more will be told of it.
+    func forget(endpoint: String)
+}
+
+extension DeliveryObserver {
+    public func forget(endpoint: String) {}
 }
 
 /// An attempt's outcome as metrics label it.

@@ -68,7 +68,9 @@ public final class Dispatcher: Service {
                 guard let finished = await group.next() else { break }
                 switch finished {
                 case watcher?: watching = false
-                case let id?: running.remove(id)
+                case let id?:
+                    running.remove(id)
+                    if outbox.registry.endpoint(id) == nil { observer?.forget(endpoint: id) }
                 case nil: break
                 }
             }

@@ -56,6 +56,14 @@ final class RecordingTransport: WebhookTransport {
     var isClosed: Bool { false }
 }
 
+/// Keeps the endpoints the dispatcher said to forget.
+final class ForgettingObserver: DeliveryObserver {
+    let forgotten = Mutex<[String]>([])
+    func attempted(endpoint: String, outcome: DeliveryOutcome, latency: Duration) {}
+    func settled(endpoint: String, status: DeliveryStatus) {}
+    func forget(endpoint: String) { forgotten.withLock { $0.append(endpoint) } }
+}
+
 @Suite("dispatcher rules, with a fake transport")
 struct DispatcherTests {
     func setUp(ordering: WebhookEndpoint.Ordering) throws -> (Store, Outbox, [String]) {
@@ -118,11 +126,13 @@ struct DispatcherTests {
         }
     }
 
-    @Test("an endpoint made while the dispatcher runs gets its events at once, as CloudEvents if asked; a deleted one stops")
+    @Test("an endpoint made while the dispatcher runs gets its events at once, as CloudEvents if asked; a deleted one stops, and its metrics go")
     func endpointsChangeWhileRunning() async throws {
         let (store, outbox, _) = try setUp(ordering: .ordered)
         let transport = RecordingTransport()
-        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"))
+        let observer = ForgettingObserver()
+        let dispatcher = Dispatcher(store: store, outbox: outbox, settings: DeliverySettings(), transport: transport, logger: Logger(label: "t"),
+                                    observer: observer)
         let managed = ManagedEndpoints(store: store, outbox: outbox)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await dispatcher.run() }
@@ -143,6 +153,8 @@ struct DispatcherTests {
         }
         let cloudEvents = transport.bodies.withLock { $0["http://127.0.0.1:7/ce"] ?? [] }
         #expect(cloudEvents.count == 1, "the deleted endpoint got nothing more: \(cloudEvents)")
+        #expect(observer.forgotten.withLock { $0 }.count == 1 && observer.forgotten.withLock { $0 }.first?.hasPrefix("we_") == true,
+                "only the deleted endpoint is forgotten: \(observer.forgotten.withLock { $0 })")
         let event = try #require(try JSONSerialization.jsonObject(with: Data((cloudEvents.first ?? "").utf8)) as? [String: Any])
         #expect(event["specversion"] as? String == "1.0" && event["type"] as? String == "wifi.session.started" && event["source"] as? String == "/portald/h")
         #expect((event["data"] as? [String: Any])?["mac"] as? String == "02:00:00:00:00:10" && event["datacontenttype"] as? String == "application/json")

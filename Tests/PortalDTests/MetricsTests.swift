@@ -61,6 +61,22 @@ struct MetricsUnitTests {
         #expect(!lines.keys.contains { $0.contains("02:00:00:00:00:01") })
     }
 
+    @Test("a deleted endpoint's attempt, settled and latency series go; another endpoint's stay")
+    func forgottenEndpoint() {
+        let metrics = PortalMetrics()
+        for endpoint in ["gone", "kept"] {
+            metrics.attempted(endpoint: endpoint, outcome: .delivered, latency: .milliseconds(20))
+            metrics.attempted(endpoint: endpoint, outcome: .retryable, latency: .milliseconds(30))
+            metrics.settled(endpoint: endpoint, status: .delivered)
+        }
+        metrics.forget(endpoint: "gone")
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(!text.contains("endpoint=\"gone\""), "\(text)")
+        #expect(text.contains("portald_webhook_attempts_total{endpoint=\"kept\",outcome=\"retryable\"} 1"), "\(text)")
+        #expect(text.contains("portald_webhook_deliveries_settled_total{endpoint=\"kept\",status=\"delivered\"} 1"))
+        #expect(text.contains("portald_webhook_delivery_duration_seconds_count{endpoint=\"kept\"} 2"))
+    }
+
     @Test("a scrape's gauges drop label sets that are gone, and keep every method at zero")
     func gaugesFollowTheStore() throws {
         let (store, _) = try temporaryStore()

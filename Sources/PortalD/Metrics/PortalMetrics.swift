@@ -176,15 +176,31 @@ public final class PortalMetrics: Sendable {
 
 extension PortalMetrics: DeliveryObserver {
     public func attempted(endpoint: String, outcome: DeliveryOutcome, latency: Duration) {
-        registry.counter("portald_webhook_attempts_total", [("endpoint", endpoint), ("outcome", outcome.rawValue)],
-                             help: Help.attempts).increment()
-        registry.histogram("portald_webhook_delivery_duration_seconds", [("endpoint", endpoint)],
-                                       buckets: Buckets.delivery, help: Help.deliveryDuration).record(latency)
+        attempts(endpoint, outcome).increment()
+        deliveryDuration(endpoint).record(latency)
     }
 
     public func settled(endpoint: String, status: DeliveryStatus) {
-        registry.counter("portald_webhook_deliveries_settled_total", [("endpoint", endpoint), ("status", status.rawValue)],
-                             help: Help.settled).increment()
+        settled(endpoint, status).increment()
+    }
+
+    /// A deleted endpoint's series go (else every endpoint ever made would stay until a restart).
+    public func forget(endpoint: String) {
+        for outcome in DeliveryOutcome.allCases { registry.unregisterCounter(attempts(endpoint, outcome)) }
+        for status in DeliveryStatus.allCases { registry.unregisterCounter(settled(endpoint, status)) }
+        registry.unregisterDurationHistogram(deliveryDuration(endpoint))
+    }
+
+    private func attempts(_ endpoint: String, _ outcome: DeliveryOutcome) -> Counter {
+        registry.counter("portald_webhook_attempts_total", [("endpoint", endpoint), ("outcome", outcome.rawValue)], help: Help.attempts)
+    }
+
+    private func settled(_ endpoint: String, _ status: DeliveryStatus) -> Counter {
+        registry.counter("portald_webhook_deliveries_settled_total", [("endpoint", endpoint), ("status", status.rawValue)], help: Help.settled)
+    }
+
+    private func deliveryDuration(_ endpoint: String) -> DurationHistogram {
+        registry.histogram("portald_webhook_delivery_duration_seconds", [("endpoint", endpoint)], buckets: Buckets.delivery, help: Help.deliveryDuration)
     }
 }
 
