@@ -15,7 +15,7 @@ public final class NFTablesFirewall: Firewall {
     /// The tiers' and the garden's sets as `state()` read them, for the `repairExtras`
     /// of the same reconcile; dropped by any commit.
     /// `epoch` counts portald's commits, so a read that a commit overtook is never kept.
-    let prefetched = Mutex<(epoch: Int, sets: [String: [(key: [UInt8], bytes: UInt64)]]?)>((0, nil))
+    let prefetched = Mutex<(epoch: Int, sets: [String: [ElementReading]]?)>((0, nil))
     private let rules = Mutex(DeviceRules.none)
     /// The walled garden's resolved addresses and when each lapses: a table installed anew
     /// (a restart of the capture, a flushed ruleset) gets them back at once, not at the
@@ -189,7 +189,10 @@ public final class NFTablesFirewall: Firewall {
 
     public func inventory() throws -> [(set: String, elements: Int)]? {
         do {
-            return try (Ruleset.sets + tierSets.map(\.spec)).map { ($0.name, try socket.counters(table: settings.table, set: $0.name).count) }
+            // An interval set's ranges, not its end markers.
+            return try (Ruleset.sets + tierSets.map(\.spec)).map { spec in
+                (spec.name, try socket.counters(table: settings.table, set: spec.name).count { !$0.intervalEnd })
+            }
         } catch let error as FirewallError where error.errno == ENOENT {
             return nil
         }
@@ -240,14 +243,15 @@ public final class NFTablesFirewall: Firewall {
     public func counters() throws -> [IPAddress: TrafficCounters] {
         var result: [IPAddress: TrafficCounters] = [:]
         for (set, upload) in [(Ruleset.uploadSet, true), (Ruleset.uploadSet6, true), (Ruleset.downloadSet, false), (Ruleset.downloadSet6, false)] {
-            let elements: [(key: [UInt8], bytes: UInt64)]
+            let elements: [ElementReading]
             do {
                 elements = try socket.counters(table: settings.table, set: set)
             } catch let error as FirewallError where error.errno == ENOENT {
                 continue
             }
-            for (key, bytes) in elements {
-                guard let address = Self.address(key) else { continue }
+            for element in elements {
+                let bytes = element.bytes
+                guard let address = Self.address(element.key) else { continue }
                 if upload { result[address, default: .zero].bytesUp = bytes } else { result[address, default: .zero].bytesDown = bytes }
             }
         }

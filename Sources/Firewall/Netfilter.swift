@@ -130,7 +130,7 @@ final class NetfilterSocket: Sendable {
     /// The elements of a set that has a counter, with their byte counts: all of them
     /// (a dump), or only the one with `key` (a lookup). A missing table, set or
     /// element is a `FirewallError` with errno ENOENT.
-    func counters(table: String, set setName: String, key: [UInt8]? = nil) throws -> [(key: [UInt8], bytes: UInt64)] {
+    func counters(table: String, set setName: String, key: [UInt8]? = nil) throws -> [ElementReading] {
         try handle.withLock { handle in
             let sequence = Self.nextSequence(&handle)
             let set = Self.setObject(table: table, name: setName)
@@ -145,7 +145,7 @@ final class NetfilterSocket: Sendable {
             let request = nftnl_nlmsg_build_hdr(handle.receive.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETSETELEM.rawValue),
                                                 UInt16(Self.family), UInt16(key == nil ? NLM_F_DUMP : 0), sequence)!
             nftnl_set_elems_nlmsg_build_payload(request, set)
-            var result: [(key: [UInt8], bytes: UInt64)] = []
+            var result: [ElementReading] = []
             try Self.exchange(&handle, request, sequence: sequence, refused: "list set inet \(table) \(setName)",
                               silent: "the set dump of \(setName) did not finish") { message in
                 result += Self.parseCounters(message)
@@ -191,12 +191,12 @@ final class NetfilterSocket: Sendable {
         }
     }
 
-    private static func parseCounters(_ message: UnsafePointer<nlmsghdr>) -> [(key: [UInt8], bytes: UInt64)] {
+    private static func parseCounters(_ message: UnsafePointer<nlmsghdr>) -> [ElementReading] {
         let set = nftnl_set_alloc()!
         defer { nftnl_set_free(set) }
         guard nftnl_set_elems_nlmsg_parse(message, set) >= 0, let iterator = nftnl_set_elems_iter_create(set) else { return [] }
         defer { nftnl_set_elems_iter_destroy(iterator) }
-        var result: [(key: [UInt8], bytes: UInt64)] = []
+        var result: [ElementReading] = []
         while let element = nftnl_set_elems_iter_next(iterator) {
             var length: UInt32 = 0
             guard let key = nftnl_set_elem_get(element, UInt16(NFTNL_SET_ELEM_KEY), &length) else { continue }
@@ -207,7 +207,9 @@ final class NetfilterSocket: Sendable {
                     bytes = nftnl_expr_get_u64(counter, UInt16(NFTNL_EXPR_CTR_BYTES))
                 }
             }
-            result.append((Array(UnsafeRawBufferPointer(start: key, count: Int(length))), bytes))
+            let flags = nftnl_set_elem_is_set(element, UInt16(NFTNL_SET_ELEM_FLAGS)) ? nftnl_set_elem_get_u32(element, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
+            result.append(ElementReading(key: Array(UnsafeRawBufferPointer(start: key, count: Int(length))), bytes: bytes,
+                                         intervalEnd: flags & UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue) != 0))
         }
         return result
     }

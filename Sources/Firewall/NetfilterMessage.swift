@@ -23,6 +23,15 @@ enum NetfilterMessage {
     }
 }
 
+/// One element as a set's dump reads it.
+struct ElementReading {
+    var key: [UInt8]
+    /// Its counter's bytes; 0 in a set without counters.
+    var bytes: UInt64
+    /// In an interval set: the first key after a range (not an element of its own).
+    var intervalEnd = false
+}
+
 /// One element as a message carries it.
 struct SetElement {
     var key: [UInt8]

@@ -12,7 +12,7 @@ extension NFTablesFirewall {
     public func state() throws -> FirewallState? {
         let guests = Ruleset.Family.allCases.map { Ruleset.sets(for: $0) }
         let extras = tierSets.map(\.spec.name) + [Ruleset.gardenSet, Ruleset.gardenSet6]
-        let read: [String: [(key: [UInt8], bytes: UInt64)]]
+        let read: [String: [ElementReading]]
         let epoch = prefetched.withLock { $0.epoch }
         do {
             // IPv4's sets and the tiers' first (where 10 000 guests are), so the two readers share them out evenly.
@@ -40,17 +40,17 @@ extension NFTablesFirewall {
     }
 
     /// One set as `state()` left it for this reconcile, or read now.
-    func readForRepair(_ set: String) throws -> [(key: [UInt8], bytes: UInt64)] {
+    func readForRepair(_ set: String) throws -> [ElementReading] {
         if let read = prefetched.withLock({ $0.sets?[set] }) { return read }
         return try socket.counters(table: settings.table, set: set)
     }
 
     /// Dumps `sets` on two sockets from two threads, each taking the next set in order;
     /// the first error (in `sets`' order) is thrown.
-    private func dump(_ sets: [String]) throws -> [String: [(key: [UInt8], bytes: UInt64)]] {
+    private func dump(_ sets: [String]) throws -> [String: [ElementReading]] {
         let readers = [socket, dumpSocket]
         let next = Mutex(0)
-        let results = Mutex<[String: Result<[(key: [UInt8], bytes: UInt64)], any Error>]>([:])
+        let results = Mutex<[String: Result<[ElementReading], any Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: readers.count) { reader in
             while true {
                 let index = next.withLock { index in

@@ -187,6 +187,9 @@ struct NFTablesFirewallTests {
         let garden4 = block(text, "set garden4").joined(separator: " "), garden6 = block(text, "set garden6").joined(separator: " ")
         #expect(garden4.contains("elements = { 0.0.0.0/8, 198.51.100.7-198.51.100.9,") && garden4.contains("203.0.113.0/24, 255.0.0.0/8 }"), "\(garden4)")
         #expect(garden6.contains("elements = { 2001:db8:2::/64, 2001:db8:3::5 }"), "\(garden6)")
+        // `portald firewall show` counts the ranges, not the end markers the kernel keeps after each.
+        let inventory = try firewall.inventory() ?? []
+        #expect(inventory.first { $0.set == "garden4" }?.elements == 4 && inventory.first { $0.set == "garden6" }?.elements == 2, "\(inventory)")
         #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip daddr @garden4 return"))
         #expect(block(text, "chain prerouting").contains("iifname \"lan0\" ip6 daddr @garden_dns6 return"))
         #expect(block(text, "chain forward_guests").contains("iifname \"lan0\" ip daddr @garden_dns4 accept"))
