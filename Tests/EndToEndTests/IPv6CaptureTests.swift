@@ -96,6 +96,7 @@ struct IPv6CaptureTests {
         #expect(try !reachesUpstream(lab, from: privacy))
         try waitUntil("the new IPv6 address is online", timeout: .seconds(10)) { try reachesUpstream(lab, from: privacy) }
         let took = ContinuousClock.now - added
+        print("IPv6 capture: a new privacy address was online after \(took)")
         #expect(took < .seconds(6), "took \(took)")
         let clients = try portald.cli(["clients", "--json"]).stdout
         #expect(clients.contains(privacy), "\(clients)")
