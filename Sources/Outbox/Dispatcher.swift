@@ -54,12 +54,21 @@ public final class Dispatcher: Service {
         await withTaskGroup(of: String?.self) { group in
             group.addTask { await self.purgeLoop(); return purger }
             var running = Set<String>()
+            // Endpoints that have had a loop: when one leaves the registry and its loop has
+            // ended (at once, or long after it was made inactive), the observer forgets it.
+            var served = Set<String>()
             var watching = false
             while !Task.isCancelled {
                 let generation = outbox.registry.changed.generation
-                for endpoint in outbox.endpoints where endpoint.status != .inactive && !running.contains(endpoint.id) {
+                let endpoints = outbox.endpoints
+                for endpoint in endpoints where endpoint.status != .inactive && !running.contains(endpoint.id) {
                     running.insert(endpoint.id)
+                    served.insert(endpoint.id)
                     group.addTask { await self.serve(endpoint.id); return endpoint.id }
+                }
+                for id in served.subtracting(endpoints.map(\.id)).subtracting(running) {
+                    served.remove(id)
+                    observer?.forget(endpoint: id)
                 }
                 if !watching {
                     watching = true
@@ -68,9 +77,7 @@ public final class Dispatcher: Service {
                 guard let finished = await group.next() else { break }
                 switch finished {
                 case watcher?: watching = false
-                case let id?:
-                    running.remove(id)
-                    if outbox.registry.endpoint(id) == nil { observer?.forget(endpoint: id) }
+                case let id?: running.remove(id)
                 case nil: break
                 }
             }

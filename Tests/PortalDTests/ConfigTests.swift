@@ -7,6 +7,7 @@ import Arrivals
 @testable import HTTPServer
 import Store
 import Crypto
+import Logging
 
 @Suite("configuration")
 struct ConfigTests {
@@ -166,7 +167,7 @@ struct ConfigTests {
     }
 
     @Test("the control verbs' reading: a secret this shell cannot read stands unread; the daemon's names it")
-    func secretsTheShellCannotRead() throws {
+    func secretsTheShellCannotRead() async throws {
         let secrets = valid + """
 
             [[admin.tokens]]
@@ -189,6 +190,10 @@ struct ConfigTests {
         #expect(error(secrets).contains("[[webhooks.endpoints]] \"cloud\" secret_file: cannot read /nonexistent/cloud.whsec"))
         let control = try Config.parse(secrets, baseDirectory: "/etc/portald", secretsRequired: false)
         #expect(control.admin.tokens.first?.token == SecretSource.unread && control.webhooks.endpoints.first?.id == "cloud")
+        // Such a reading never serves.
+        let served = try parse(valid)
+        #expect(!control.secretsRead && served.secretsRead)
+        await #expect(throws: CLIError.self) { try await Daemon.run(config: control, logger: Logger(label: "t")) }
         // Only what cannot be read stands unread: a secret given, or set here, is read as ever.
         let given = try Config.parse(secrets.replacingOccurrences(of: "secret_file = \"/nonexistent/cloud.whsec\"",
                                                                   with: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\""),

@@ -35,6 +35,12 @@ struct LogTests {
             "<6>level=info msg=\"session started\" method=terms\n",
             "<3>level=error msg=\"quote \\\" and = and \\\\\"\n",
         ])
+        // An event's error (swift-log's LogEvent.error) is a field too, scrubbed like the rest.
+        struct Refused: Error, CustomStringConvertible { var description: String { "refused with Bearer abcdefghijklmnop" } }
+        let handler = JournalLogHandler(label: "portald", settings: .init(level: .info), privacy: LogPrivacy(hashMACs: false), recent: nil,
+                                        journal: true, output: { line in lines.lines.withLock { $0.append(line) } })
+        handler.log(event: LogEvent(level: .error, message: "apply failed", error: Refused(), metadata: nil, source: nil, file: "f", function: "f", line: 1))
+        #expect(lines.all.last == "<3>level=error msg=\"apply failed\" error=\"refused with Bearer <redacted>\"\n", "\(lines.all)")
         let (terminal, out, _) = logger(journal: false)
         terminal.notice("device rule set")
         #expect(out.all.first?.hasPrefix("ts=20") == true && out.all.first?.hasSuffix(" level=notice msg=\"device rule set\"\n") == true, "\(out.all)")
@@ -84,7 +90,13 @@ struct LogTests {
         // identifier becomes the same hash; the network stays. Other addresses stay whole.
         #expect(privacy.scrub("address=2001:db8:1::ff:fe00:aa") == "address=2001:db8:1::\(hashed)")
         #expect(privacy.scrub("[2001:DB8:1:0:0:FF:FE00:AA]:8080 fe80::ff:fe00:aa%g0") == "[2001:db8:1::\(hashed)]:8080 fe80::\(hashed)%g0")
-        #expect(privacy.scrub("2001:db8:ff:fe::1 2001:db8:1::ff:fe00:aa:1 2001:db8::10") == "2001:db8:ff:fe::1 2001:db8:1::ff:fe00:aa:1 2001:db8::10")
+        #expect(privacy.scrub("2001:db8:ff:fe::1 2001:db8::10") == "2001:db8:ff:fe::1 2001:db8::10")
+        // What follows an address in a message: a colon, a port (which would parse as another address).
+        let eui = privacy.hash(mac: "00:1a:2b:3c:4d:5e")
+        #expect(privacy.scrub("connect fe80::21a:2bff:fe3c:4d5e: No route to host") == "connect fe80::\(eui): No route to host")
+        #expect(privacy.scrub("peer 2001:db8::21a:2bff:fe3c:4d5e:443 closed") == "peer 2001:db8::\(eui):443 closed")
+        // Text cannot tell an address from an EUI-64 one and a port: the MAC is never the one shown.
+        #expect(privacy.scrub("2001:db8:1::ff:fe00:aa:1") == "2001:db8:1::\(hashed):1")
 
         let (plain, plainLines, _) = logger(journal: true, hashMACs: false)
         plain.info("session started", metadata: ["mac": "02:00:00:00:00:aa", "address": "2001:db8:1::ff:fe00:aa"])

@@ -154,6 +154,9 @@ public struct Config: Sendable {
 
     /// The file it was read from (`portald status` shows it); empty when parsed from text.
     public var file = ""
+    /// False when read for a control verb: a secret that could not be read stands unread
+    /// (`SecretSource.unread`), so such a config must never serve.
+    public var secretsRead = true
     public var site: Site
     public var portal: Portal
     public var firewall: Firewall

@@ -134,7 +134,7 @@ extension Config {
             tokens.append(.init(name: name, token: secret, scopes: Set(scopes), rateLimit: rateLimit))
         }
 
-        let config = Config(
+        var config = Config(
             site: .init(id: siteID, name: try site.string("name"), timeZone: timeZone),
             portal: .init(
                 listen: listen, listenIPv6: listenIPv6, tier: portalTier, publicURL: publicURL, lanInterface: lanInterface, sessionMinutes: sessionMinutes,
@@ -174,6 +174,7 @@ extension Config {
             inboundListen: inboundListener.has("listen") ? try inboundListener.listenAddress("listen") : nil)
         for table in [site, portal, firewall, store, admin, log, branding, arrivals, inboundListener, privacy] { try table.rejectUnknownKeys() }
         try reader.rejectUnknownKeys()
+        config.secretsRead = secretsRequired
         return config
     }
 }

@@ -24,6 +24,8 @@ public enum Daemon {
     /// `logSettings`: the log's level, which a reload changes.
     public static func run(config: Config, logger: Logger, privacy: LogPrivacy = LogPrivacy(hashMACs: false),
                            logSettings: JournalLogHandler.Settings? = nil) async throws {
+        // A control verb's reading may hold a placeholder for a secret it could not read.
+        guard config.secretsRead else { throw CLIError("\(config.file): read without its secrets; portald serve reads every one") }
         let startedAt = Date()
         // Trapped from the start: SIGHUP's default action ends the process, and systemd runs a
         // queued `reload` as soon as READY=1 is sent, before the services below are running.

@@ -54,7 +54,8 @@ public struct JournalLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let level = event.level
-        let all = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        var all = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        if let error = event.error, all["error"] == nil { all["error"] = "\(error)" }
         let text = privacy.scrub(event.message.description)
         let fields = all.map { (key: $0.key, value: privacy.scrub($0.value.description)) }.sorted { $0.key < $1.key }
         var out = journal ? "<\(Self.priority(level))>" : "ts=\(Self.timestamp(Date())) "

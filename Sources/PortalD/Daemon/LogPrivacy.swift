@@ -88,10 +88,22 @@ public final class LogPrivacy: Sendable {
     func replaceEUI64(in text: String) -> String {
         guard text.localizedCaseInsensitiveContains("ff:fe") else { return text }
         return text.replacing(/[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}/) { match in
-            let candidate = String(match.output)
-            guard let address = IPv6Address(candidate), let mac = Self.eui64MAC(address) else { return candidate }
-            let network = IPv6Address(bytes: Array(address.bytes[0..<8]) + Array(repeating: 0, count: 8))?.description ?? "::"
-            return (network.hasSuffix("::") ? network : network + ":") + hash(mac: mac.description)
+            let run = String(match.output)
+            // The run may take in what follows the address: a `:` of the text (`…:4d5e: No route`)
+            // or a port (`…:4d5e:443`, which parses as another address). Shorter readings are tried too.
+            var candidates = [run]
+            let trimmed = String(run.reversed().drop { $0 == ":" }.reversed())
+            if trimmed != run { candidates.append(trimmed) }
+            if let last = trimmed.lastIndex(of: ":"), trimmed[..<last].contains("::") || trimmed[..<last].filter({ $0 == ":" }).count == 7 {
+                candidates.append(String(trimmed[..<last]))
+            }
+            for candidate in candidates {
+                guard let address = IPv6Address(candidate), let mac = Self.eui64MAC(address) else { continue }
+                // The network's text always ends in `::`: the identifier's 8 bytes are zero.
+                let network = IPv6Address(bytes: Array(address.bytes[0..<8]) + Array(repeating: 0, count: 8))?.description ?? "::"
+                return network + hash(mac: mac.description) + run.dropFirst(candidate.count)
+            }
+            return run
         }
     }
 
