@@ -90,8 +90,9 @@ public final class HTTPServer: Sendable {
     /// Connections whose request is out on the worker pool (for tests that stop a server under one).
     var suspendedConnections: Int { context.takeUnretainedValue().suspendedCount }
 
-    /// Stops accepting, lets offloaded work in flight finish (its connections must be
-    /// resumed before MHD may stop), closes connections and joins MHD's threads.
+    /// Stops accepting, lets offloaded work in flight finish and its answers go out (a
+    /// connection must be resumed before MHD may stop, and its answer is sent only after),
+    /// closes connections and joins MHD's threads.
     ///
     /// Returns false, leaving MHD running, when offloaded work is still out after
     /// `grace`: stopping MHD with a suspended connection is undefined behaviour, and the
@@ -103,7 +104,9 @@ public final class HTTPServer: Sendable {
         let context = context.takeUnretainedValue()
         context.beginStopping()
         let deadline = ContinuousClock.now + grace
-        while context.suspendedCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        // Until every offloaded request's answer is out (MHD reports it completed), not only
+        // resumed: the resumed connection's answer is queued and sent by MHD's thread after.
+        while context.unansweredCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
         guard context.suspendedCount == 0 else { return false }
         // MHD closes the listening socket it was given.
         MHD_stop_daemon(daemon.pointer)
@@ -120,8 +123,9 @@ private final class ServerContext: Sendable {
     let deadlines: RequestDeadlines
     let logger: Logger
     let libraryErrors: LibraryErrorLog
-    /// Suspended connections, and whether the server is stopping (then work runs inline).
-    private let suspension = Mutex((count: 0, stopping: false))
+    /// Suspended connections; offloaded requests whose answer is not out yet (suspended,
+    /// or resumed and still being answered); whether the server is stopping (then work runs inline).
+    private let suspension = Mutex((count: 0, unanswered: 0, stopping: false))
 
     init(responder: any HTTPResponder, workers: WorkerPool, maxBodyBytes: Int, deadlines: RequestDeadlines, logger: Logger) {
         self.responder = responder
@@ -133,6 +137,7 @@ private final class ServerContext: Sendable {
     }
 
     var suspendedCount: Int { suspension.withLock { $0.count } }
+    var unansweredCount: Int { suspension.withLock { $0.unanswered } }
 
     func beginStopping() { suspension.withLock { $0.stopping = true } }
 
@@ -141,11 +146,15 @@ private final class ServerContext: Sendable {
         suspension.withLock { state in
             guard !state.stopping else { return false }
             state.count += 1
+            state.unanswered += 1
             return true
         }
     }
 
     func resumed() { suspension.withLock { $0.count -= 1 } }
+
+    /// An offloaded request's answer went out, or its connection closed.
+    func answered() { suspension.withLock { $0.unanswered -= 1 } }
 }
 
 /// One request's state across MHD's calls of the access handler.
@@ -160,6 +169,8 @@ private final class RequestState: @unchecked Sendable {
     /// Set by the worker that ran offloaded work, read after MHD resumes the connection.
     let reply = Mutex<HTTPResponse?>(nil)
     var suspended = false
+    /// Its work went to the worker pool: the server's stop waits for its completion.
+    var offloaded = false
     init(target: String) { self.target = target }
 }
 
@@ -192,7 +203,9 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, 
             .awaitingNext(UInt(bitPattern: connection), answered: termination == MHD_RequestTerminationCode.REQUEST_TERMINATED_COMPLETED_OK)
     }
     guard let state, let pointer = state.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(pointer).release()
+    let request = Unmanaged<RequestState>.fromOpaque(pointer)
+    if let cls, request.takeUnretainedValue().offloaded { Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().answered() }
+    request.release()
     state.pointee = nil
 }
 
@@ -296,6 +309,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, _, met
     case .later(let work):
         guard context.mayOffload() else { return queue(connection, work()) }
         state.suspended = true
+        state.offloaded = true
         MHD_suspend_connection(connection)
         let suspended = SuspendedConnection(pointer: connection)
         context.workers.submit {

@@ -115,6 +115,10 @@ struct HTTPServerTests {
             usleep(UInt32(Int(request.query["ms"] ?? "0") ?? 0) * 1000)
             return .text("slept")
         }
+        router.post("/big", execution: .offloaded) { _, _ in
+            usleep(300_000)
+            return .text(String(repeating: "x", count: 32_000_000))
+        }
         return try HTTPServer(options: HTTPServerOptions(listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
                               responder: router.responder())
     }
@@ -133,6 +137,18 @@ struct HTTPServerTests {
         #expect(finish() == "slept")
         #expect(server.stop(), "a second stop is harmless")
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/slow"]) == "000")
+    }
+
+    @Test("stop waits until a resumed answer is sent, not only until its work is done: a slow reader gets all of it")
+    func stopWaitsForTheAnswerToGoOut() throws {
+        let server = try slowServer()
+        // 32 MB read at 16 MB/s: more than the sockets buffer, so the answer takes about 2 s to go out after the work is done.
+        let finish = try background(["-X", "POST", "--limit-rate", "16M", "-o", "/dev/null", "-w", "%{size_download}",
+                                     "http://127.0.0.1:\(server.port)/big"])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.suspendedConnections == 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        #expect(server.stop())
+        #expect(finish() == "32000000", "the answer was cut when MHD stopped")
     }
 
     @Test("stop gives up after its grace period rather than stopping MHD under a suspended connection")
