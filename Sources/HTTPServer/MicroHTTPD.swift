@@ -90,71 +90,42 @@ public final class HTTPServer: Sendable {
     /// Connections whose request is out on the worker pool (for tests that stop a server under one).
     var suspendedConnections: Int { context.takeUnretainedValue().suspendedCount }
 
-    /// Stops accepting, lets offloaded work in flight finish and its answers go out (a
-    /// connection must be resumed before MHD may stop, and its answer is sent only after),
-    /// closes connections and joins MHD's threads.
+    /// From now on, offloaded work runs inline on MHD's thread. When several listeners
+    /// stop, call it on each first, so none takes new work while another drains.
+    public func beginStopping() {
+        stopCalled.withLock { called in if !called { context.takeUnretainedValue().beginStopping() } }
+    }
+
+    /// Stops accepting, lets offloaded work in flight finish and its answers go out, closes
+    /// connections and joins MHD's threads.
     ///
-    /// Returns false, leaving MHD running, when offloaded work is still out after
-    /// `grace`: stopping MHD with a suspended connection is undefined behaviour, and the
-    /// late worker would resume a freed connection. The process is ending then anyway.
-    /// Blocks: call it from a thread that may wait, not from Swift's cooperative pool.
+    /// Waits up to `grace` for offloaded work. Returns false, leaving MHD running, when some
+    /// is still out then: stopping MHD with a suspended connection is undefined behaviour,
+    /// and the late worker would resume a freed connection. The process is ending anyway.
+    /// Then up to `sending` for the answers MHD's threads send after each resume (a client
+    /// that reads slowly would otherwise hold the stop); answers still going out are cut
+    /// and logged. Blocks: call it from a thread that may wait, not from Swift's cooperative pool.
     @discardableResult
-    public func stop(grace: Duration = .seconds(10)) -> Bool {
+    public func stop(grace: Duration = .seconds(10), sending: Duration = .seconds(2)) -> Bool {
         guard stopCalled.withLock({ called in defer { called = true }; return !called }) else { return true }
         let context = context.takeUnretainedValue()
         context.beginStopping()
         let deadline = ContinuousClock.now + grace
-        // Until every offloaded request's answer is out (MHD reports it completed), not only
-        // resumed: the resumed connection's answer is queued and sent by MHD's thread after.
-        while context.unansweredCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        while context.suspendedCount > 0 && ContinuousClock.now < deadline { usleep(5_000) }
         guard context.suspendedCount == 0 else { return false }
+        // Resumed is not answered: MHD queues and sends the answer on its own thread after,
+        // and reports each request completed (sent, or its connection closed).
+        let sent = ContinuousClock.now + sending
+        while context.unansweredCount > 0 && ContinuousClock.now < sent { usleep(5_000) }
+        if case let cut = context.unansweredCount, cut > 0 {
+            context.logger.warning("stopping with answers still going out to slow clients; they are cut", metadata: ["answers": "\(cut)"])
+        }
         // MHD closes the listening socket it was given.
         MHD_stop_daemon(daemon.pointer)
         context.deadlines.stop()
         self.context.release()
         return true
     }
-}
-
-private final class ServerContext: Sendable {
-    let responder: any HTTPResponder
-    let workers: WorkerPool
-    let maxBodyBytes: Int
-    let deadlines: RequestDeadlines
-    let logger: Logger
-    let libraryErrors: LibraryErrorLog
-    /// Suspended connections; offloaded requests whose answer is not out yet (suspended,
-    /// or resumed and still being answered); whether the server is stopping (then work runs inline).
-    private let suspension = Mutex((count: 0, unanswered: 0, stopping: false))
-
-    init(responder: any HTTPResponder, workers: WorkerPool, maxBodyBytes: Int, deadlines: RequestDeadlines, logger: Logger) {
-        self.responder = responder
-        self.workers = workers
-        self.maxBodyBytes = maxBodyBytes
-        self.deadlines = deadlines
-        self.logger = logger
-        self.libraryErrors = LibraryErrorLog(logger: logger)
-    }
-
-    var suspendedCount: Int { suspension.withLock { $0.count } }
-    var unansweredCount: Int { suspension.withLock { $0.unanswered } }
-
-    func beginStopping() { suspension.withLock { $0.stopping = true } }
-
-    /// Counts a suspension in, unless the server is stopping.
-    func mayOffload() -> Bool {
-        suspension.withLock { state in
-            guard !state.stopping else { return false }
-            state.count += 1
-            state.unanswered += 1
-            return true
-        }
-    }
-
-    func resumed() { suspension.withLock { $0.count -= 1 } }
-
-    /// An offloaded request's answer went out, or its connection closed.
-    func answered() { suspension.withLock { $0.unanswered -= 1 } }
 }
 
 /// One request's state across MHD's calls of the access handler.

@@ -147,8 +147,18 @@ struct HTTPServerTests {
                                      "http://127.0.0.1:\(server.port)/big"])
         let deadline = ContinuousClock.now + .seconds(5)
         while server.suspendedConnections == 0 && ContinuousClock.now < deadline { usleep(5_000) }
-        #expect(server.stop())
+        #expect(server.stop(sending: .seconds(6)))
         #expect(finish() == "32000000", "the answer was cut when MHD stopped")
+
+        // A reader too slow for the sending bound does not hold the stop: its answer is cut.
+        let slower = try slowServer()
+        let cut = try background(["-X", "POST", "--limit-rate", "4M", "-o", "/dev/null", "-w", "%{size_download}",
+                                  "http://127.0.0.1:\(slower.port)/big"])
+        while slower.suspendedConnections == 0 && ContinuousClock.now < deadline + .seconds(5) { usleep(5_000) }
+        let started = ContinuousClock.now
+        #expect(slower.stop(sending: .milliseconds(300)))
+        #expect(ContinuousClock.now - started < .seconds(3), "stop waited for a slow reader")
+        #expect((Int(cut()) ?? 0) < 32_000_000, "the slow reader's answer was cut")
     }
 
     @Test("stop gives up after its grace period rather than stopping MHD under a suspended connection")

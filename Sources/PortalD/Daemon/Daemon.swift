@@ -223,9 +223,16 @@ public enum Daemon {
 
         notifier.stopping()
         // Stopping waits for logins in flight: on the worker pool, not a cooperative thread.
+        // One deadline for every listener's work, and a second at most for each one's answers
+        // to slow readers: well inside the unit's TimeoutStopSec=20s with five listeners.
         let grace = Duration.seconds(10)
-        for server in servers where !(try await workers.run { server.stop(grace: grace) }) {
-            logger.warning("a request was still being handled after \(grace); its listener is left to the process exit")
+        let deadline = ContinuousClock.now + grace
+        servers.forEach { $0.beginStopping() }
+        for server in servers {
+            let left = max(.zero, deadline - ContinuousClock.now)
+            if !(try await workers.run { server.stop(grace: left, sending: .seconds(1)) }) {
+                logger.warning("a request was still being handled after \(grace); its listener is left to the process exit")
+            }
         }
         do {
             try await workers.run { try sessions.preservingTraffic { try firewall.teardown() } }

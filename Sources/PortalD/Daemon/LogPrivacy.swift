@@ -94,7 +94,8 @@ public final class LogPrivacy: Sendable {
             var candidates = [run]
             let trimmed = String(run.reversed().drop { $0 == ":" }.reversed())
             if trimmed != run { candidates.append(trimmed) }
-            if let last = trimmed.lastIndex(of: ":"), trimmed[..<last].contains("::") || trimmed[..<last].filter({ $0 == ":" }).count == 7 {
+            // Only a compressed address can lose its last group and still parse (the run holds 8 groups at most).
+            if let last = trimmed.lastIndex(of: ":"), trimmed[..<last].contains("::") {
                 candidates.append(String(trimmed[..<last]))
             }
             for candidate in candidates {
