@@ -153,7 +153,7 @@ struct SessionServiceTests {
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("session"))
             #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
-                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites", "v14: WAL restart", "v15: device rules", "v16: session tier"])
+                    == ["v0: secrets", "v1: sessions and secrets", "v2: outbox", "v3: session traffic", "v4: session subject and device addresses", "v5: store probe", "v6: reservations", "v7: api tokens", "v8: inbound receipts", "v9: webhook endpoints", "v10: reservation lookup by reference", "v11: online check-in", "v12: idempotency keys", "v13: companion invites", "v14: WAL restart", "v15: device rules", "v16: session tier", "v17: live address bindings"])
             #expect(try db.tableExists("outbox_event") && db.tableExists("delivery") && db.tableExists("delivery_attempt"))
         }
         // Durable across power loss unless the operator chose otherwise; checkpoints are periodic, not per commit.
@@ -285,6 +285,46 @@ struct SessionServiceTests {
         #expect(live.subject == nil)
         #expect(live.method == .terms)
         #expect(try service.session(id: "gone")?.ipv4 == IPv4Address("192.0.2.30"))
+        // v17 marked the ended session's binding, and only its.
+        let ended = try service.store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT session_id, ended FROM session_address ORDER BY session_id").map { "\($0["session_id"] as String)=\($0["ended"] as Int)" }
+        }
+        #expect(ended == ["gone=1", "live=0"])
+    }
+
+    @Test("an ended session's address bindings are marked ended, and a login reads only the live ones")
+    func loginReadsLiveBindingsOnly() throws {
+        let (store, _) = try temporaryStore()
+        let service = SessionService(store: store, firewall: MemoryFirewall(), sessionMinutes: 60, logger: Logger(label: "test"))
+        func bindings() throws -> [(session: String, ended: Bool)] {
+            try store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT session_id, ended FROM session_address ORDER BY rowid").map { ($0["session_id"], $0["ended"]) }
+            }
+        }
+        // Deauthorized, replaced by another method, moved to another address: each leaves its binding, ended.
+        try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        try service.deauthorize(mac: mac)
+        let first = try service.login(mac: mac, ipv4: ipv4, method: .terms)
+        let second = try service.login(mac: mac, ipv4: ipv4, method: .admin)
+        let third = try service.login(mac: mac, ipv4: IPv4Address("192.0.2.21")!, method: .admin)
+        #expect(try bindings().count == 4)
+        #expect(try bindings().filter { !$0.ended }.map(\.session) == [third.id])
+        #expect(try bindings().filter { $0.ended }.map(\.session).suffix(2) == [first.id, second.id])
+        // A binding added to a session already ended is ended too.
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO session_address(session_id, family, address) VALUES (?, 'ipv4', '192.0.2.99')", arguments: [first.id])
+        }
+        #expect(try bindings().last.map { $0.session == first.id && $0.ended } == true)
+        // The login's lookup reads the partial index of live bindings, not an address's whole history.
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM session WHERE ended_at IS NULL AND (\(SessionRecords.holdingMACOrAddress))",
+                             arguments: [mac.description, "ipv4", ipv4.description]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX session_address_live") }, "\(plan)")
+        // And still finds the live holder of an address, from another device.
+        let other = try service.login(mac: MACAddress("02:00:00:00:00:bb")!, ipv4: IPv4Address("192.0.2.21")!, method: .terms)
+        #expect(try service.session(id: third.id)?.endReason == .addressReused)
+        #expect(try service.activeSessions().map(\.id) == [other.id])
     }
 
     @Test func deauthorizeEndsAndRemoves() throws {

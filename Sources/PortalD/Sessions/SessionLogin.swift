@@ -99,13 +99,8 @@ extension SessionService {
                     throw error
                 }
                 func decide(_ db: Database) throws -> Outcome {
-                    // A union, not `mac = ? OR …`: SQLite answers an OR over two tables by scanning
-                    // every active session, which made a login cost milliseconds at 10 000 guests.
-                    let holders = try SessionRecords.active("""
-                        id IN (SELECT id FROM session WHERE mac = ? AND ended_at IS NULL
-                               UNION ALL SELECT session_id FROM session_address WHERE family = ? AND address = ?)
-                        """,
-                        [mac.description, address.family, address.description], in: db)
+                    let holders = try SessionRecords.active(SessionRecords.holdingMACOrAddress,
+                                                            [mac.description, address.family, address.description], in: db)
                     // Another device's session that had the address bound after its login gives it up.
                     let yielding = holders.filter { $0.mac != mac && $0.device.addresses.first != address }
                     let ending = holders.filter { $0.mac == mac || $0.device.addresses.first == address }

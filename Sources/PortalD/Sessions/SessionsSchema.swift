@@ -47,5 +47,23 @@ enum SessionsSchema: StoreSchema {
         StoreMigration(version: 16, "session tier") { db in
             try db.execute(sql: "ALTER TABLE session ADD COLUMN tier TEXT")
         },
+        StoreMigration(version: 17, "live address bindings") { db in
+            // A login looks up the live sessions bound to its address. Ended sessions keep
+            // their bindings (the history), so an address reused for months gathered hundreds
+            // of rows that each login read: `ended` marks them, set by triggers whenever a
+            // session ends (or a binding is added to an ended one), and the login's lookup reads a partial index of the live ones only.
+            try db.execute(sql: """
+                ALTER TABLE session_address ADD COLUMN ended INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1));
+                UPDATE session_address SET ended = 1 WHERE session_id IN (SELECT id FROM session WHERE ended_at IS NOT NULL);
+                DROP INDEX session_address_address;
+                CREATE INDEX session_address_live ON session_address(address) WHERE ended = 0;
+                CREATE TRIGGER session_address_ended AFTER UPDATE OF ended_at ON session
+                    WHEN NEW.ended_at IS NOT NULL AND OLD.ended_at IS NULL
+                    BEGIN UPDATE session_address SET ended = 1 WHERE session_id = NEW.id; END;
+                CREATE TRIGGER session_address_of_ended AFTER INSERT ON session_address
+                    WHEN (SELECT ended_at FROM session WHERE id = NEW.session_id) IS NOT NULL
+                    BEGIN UPDATE session_address SET ended = 1 WHERE rowid = NEW.rowid; END;
+                """)
+        },
     ]
 }
