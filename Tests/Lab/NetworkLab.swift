@@ -47,11 +47,13 @@ public final class NetworkLab: @unchecked Sendable {
         // No duplicate address detection on these private links: while a link-local address is
         // tentative (1-2 s after link up) the gateway drops the first forwarded IPv6 packet
         // (Ip6InNoRoutes), and a test's first IPv6 connection waits a SYN retransmit (1 s).
-        // Set per interface: the veths are made in the host's namespace and moved, so the
-        // namespaces' `default` settings do not apply to them.
-        try guest.exec(["sysctl", "-qw", "net.ipv6.conf.g0.accept_dad=0"])
-        try gateway.exec(["sysctl", "-qw", "net.ipv6.conf.\(Self.lanInterface).accept_dad=0", "net.ipv6.conf.wan0.accept_dad=0"])
-        try upstream.exec(["sysctl", "-qw", "net.ipv6.conf.up0.accept_dad=0"])
+        // Set per interface (setting the namespaces' `default` before the veths were made
+        // left their link-locals tentative here), and `all` too: the kernel uses the larger of
+        // the two, and a host with `devconf_inherit_init_net` may hand namespaces `all` = 1.
+        try guest.exec(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.g0.accept_dad=0"])
+        try gateway.exec(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.\(Self.lanInterface).accept_dad=0",
+                          "net.ipv6.conf.wan0.accept_dad=0"])
+        try upstream.exec(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.up0.accept_dad=0"])
         try guest.exec(["ip", "addr", "add", "192.0.2.10/24", "dev", "g0"])
         try guest.exec(["ip", "-6", "addr", "add", "2001:db8:1::10/64", "dev", "g0", "nodad"])
         try guest.exec(["ip", "link", "set", "g0", "up"])

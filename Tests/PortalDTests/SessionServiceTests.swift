@@ -317,7 +317,7 @@ struct SessionServiceTests {
         #expect(try bindings().last.map { $0.session == first.id && $0.ended } == true)
         // The login's lookup reads the partial index of live bindings, not an address's whole history.
         let plan = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM session WHERE ended_at IS NULL AND (\(SessionRecords.holdingMACOrAddress))",
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM session WHERE \(SessionRecords.activeCondition(SessionRecords.holdingMACOrAddress))",
                              arguments: [mac.description, "ipv4", ipv4.description]).map { $0["detail"] as String }
         }
         #expect(plan.contains { $0.contains("USING INDEX session_address_live") }, "\(plan)")

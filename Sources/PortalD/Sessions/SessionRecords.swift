@@ -50,8 +50,11 @@ enum SessionRecords {
     }
 
     static func active(_ filter: String = "1", _ arguments: StatementArguments = [], in db: Database) throws -> [Session] {
-        try fetch("ended_at IS NULL AND (\(filter)) ORDER BY started_at, id", arguments, in: db)
+        try fetch(activeCondition(filter), arguments, in: db)
     }
+
+    /// `active`'s WHERE clause (after `SELECT * FROM session WHERE`), for its query plan in tests.
+    static func activeCondition(_ filter: String) -> String { "ended_at IS NULL AND (\(filter)) ORDER BY started_at, id" }
 
     /// The kernel elements of the sessions live at `at`, each with the whole seconds it
     /// has left (at least 1), in `active`'s order and each session's addresses in theirs.
